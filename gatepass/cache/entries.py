@@ -1,0 +1,137 @@
+"""Immutable snapshots of what the protocol endpoints need, built from the database.
+
+A snapshot is what a request reads; it never touches the ORM. Building one is the only
+database work on the protocol path, and happens on a cache miss only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gatepass.clients.models import OAuthClient
+from gatepass.db import utcnow
+from gatepass.permissions.models import Permission
+from gatepass.signing_keys import service as signing_keys
+from gatepass.signing_keys.material import KeyCipher, PrivateKey, PublicKey, public_key_from_jwk
+from gatepass.tenants.models import Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class SecretVersion:
+    id: int
+    digest: bytes
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEntry:
+    pk: int
+    tenant_id: int
+    client_id: str
+    active: bool
+    expires_at: float | None
+    scopes: tuple[str, ...]
+    groups: tuple[str, ...]
+    token_lifetime: int | None
+    secrets: tuple[SecretVersion, ...]
+
+    def usable(self, now: float) -> bool:
+        return self.active and (self.expires_at is None or self.expires_at > now)
+
+    def live_secrets(self, now: float) -> tuple[SecretVersion, ...]:
+        return tuple(s for s in self.secrets if s.expires_at is None or s.expires_at > now)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    kid: str
+    alg: str
+    key: PublicKey
+
+
+@dataclass(frozen=True, slots=True)
+class TenantEntry:
+    id: int
+    slug: str
+    issuer: str
+    audience: str
+    allowed_audiences: frozenset[str]
+    token_lifetime: int
+    available_scopes: frozenset[str]
+    signing_kid: str
+    signing_alg: str
+    signing_key: PrivateKey
+    verification_keys: dict[str, VerificationKey]
+    jwks_json: bytes
+    next_key_expiry: float | None
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry | None:
+    client = session.scalar(
+        select(OAuthClient)
+        .where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
+        .options(
+            selectinload(OAuthClient.permissions),
+            selectinload(OAuthClient.groups),
+            selectinload(OAuthClient.secrets),
+        )
+    )
+    if client is None:
+        return None
+    return ClientEntry(
+        pk=client.id,
+        tenant_id=tenant_id,
+        client_id=client.client_id,
+        active=client.status == "active",
+        expires_at=_ts(client.expires_at),
+        scopes=tuple(p.name for p in client.permissions),
+        groups=tuple(g.name for g in client.groups),
+        token_lifetime=client.token_lifetime,
+        secrets=tuple(
+            SecretVersion(s.id, s.secret_hash, _ts(s.expires_at)) for s in client.secrets
+        ),
+    )
+
+
+def load_tenant(
+    session: Session, slug: str, *, public_url: str, cipher: KeyCipher
+) -> TenantEntry | None:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        return None
+    keys = signing_keys.published_keys(session, tenant.id)
+    current = next(k for k in keys if k.status == "current")
+    scopes = session.scalars(
+        select(Permission.name).where(Permission.tenant_id == tenant.id, Permission.available)
+    )
+    expiries = [k.publish_until.timestamp() for k in keys if k.publish_until is not None]
+    return TenantEntry(
+        id=tenant.id,
+        slug=tenant.slug,
+        issuer=f"{public_url}/realms/{tenant.slug}",
+        audience=tenant.audience,
+        allowed_audiences=frozenset(tenant.allowed_audiences),
+        token_lifetime=tenant.token_lifetime,
+        available_scopes=frozenset(scopes),
+        signing_kid=current.kid,
+        signing_alg=current.alg,
+        signing_key=cipher.open(current.private_key_encrypted, current.kid),
+        verification_keys={
+            k.kid: VerificationKey(k.kid, k.alg, public_key_from_jwk(k.public_jwk)) for k in keys
+        },
+        jwks_json=json.dumps({"keys": [k.public_jwk for k in keys]}).encode(),
+        next_key_expiry=min(expiries) if expiries else None,
+    )
+
+
+def now_ts() -> float:
+    return utcnow().timestamp()

@@ -1,0 +1,233 @@
+"""The per-process credential cache and the thread that keeps it honest.
+
+Protocol requests read tenants and clients from memory. A background thread polls the change
+feed every ``cache_poll_interval`` seconds and drops whatever changed, so a revoke made in any
+process is honoured by every process within about that interval (the issue asks for 1 s). If the
+database cannot be polled for ``STALE_AFTER`` seconds, cached entries stop being trusted and
+every request goes back to the database (which then answers 503 while it is down), rather than
+serving credentials that may have been revoked meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select, update
+
+from gatepass.cache import feed
+from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
+from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.db import Database, utcnow
+from gatepass.signing_keys.material import KeyCipher
+from gatepass.tokens.models import RevokedToken
+
+log = logging.getLogger("gatepass.cache")
+
+STALE_AFTER = 5.0
+TENANT_TTL = 60.0
+MAX_CLIENTS = 200_000
+GAP_PATIENCE = 10.0
+LAST_USED_RESOLUTION = 60.0
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Slots(Generic[K, V]):
+    """A dict of cached values whose loads cannot resurrect an entry invalidated meanwhile."""
+
+    def __init__(self, limit: int) -> None:
+        self.values: dict[K, tuple[V, float]] = {}
+        self.invalidated: dict[K, int] = {}
+        self.counter = 0
+        self.floor = 0
+        self.limit = limit
+
+    def get(self, key: K, fresh_after: float) -> tuple[bool, V | None]:
+        hit = self.values.get(key)
+        if hit is None or hit[1] < fresh_after:
+            return False, None
+        return True, hit[0]
+
+    def put(self, key: K, value: V, started: int) -> None:
+        if started < self.floor or self.invalidated.get(key, -1) >= started:
+            return  # changed while we were loading: the next request loads again
+        if len(self.values) >= self.limit:
+            self.values.pop(next(iter(self.values)))
+        self.values[key] = (value, time.monotonic())
+
+    def invalidate(self, key: K) -> None:
+        self.counter += 1
+        self.values.pop(key, None)
+        self.invalidated[key] = self.counter
+        if len(self.invalidated) > self.limit:
+            self.invalidated.clear()
+            self.floor = self.counter + 1
+
+    def clear(self) -> None:
+        self.counter += 1
+        self.floor = self.counter
+        self.values.clear()
+
+
+class CredentialCache:
+    def __init__(self, db: Database, *, public_url: str, cipher: KeyCipher, poll: float) -> None:
+        self.db = db
+        self.public_url = public_url
+        self.cipher = cipher
+        self.poll = poll
+        self.tenants: _Slots[str, TenantEntry | None] = _Slots(10_000)
+        self.clients: _Slots[tuple[int, str], ClientEntry | None] = _Slots(MAX_CLIENTS)
+        self.revoked_jtis: dict[str, float] = {}
+        self.last_poll_ok = time.monotonic()
+        self._last_id = 0
+        self._gaps: dict[int, float] = {}
+        self._uses: dict[int, tuple[int, float]] = {}
+        self._recorded: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- reads (event loop thread) -------------------------------------------------------
+
+    def _trusted_since(self) -> float:
+        """Entries loaded before this moment are not trusted (polling has been failing)."""
+        if time.monotonic() - self.last_poll_ok > STALE_AFTER:
+            return float("inf")
+        return 0.0
+
+    def cached_tenant(self, slug: str) -> tuple[bool, TenantEntry | None]:
+        hit, entry = self.tenants.get(slug, max(self._trusted_since(), time.monotonic() - TENANT_TTL))
+        if hit and entry is not None and entry.next_key_expiry is not None:
+            if entry.next_key_expiry <= time.time():
+                return False, None
+        return hit, entry
+
+    def cached_client(self, tenant_id: int, client_id: str) -> tuple[bool, ClientEntry | None]:
+        return self.clients.get((tenant_id, client_id), self._trusted_since())
+
+    # -- loads (worker threads) ----------------------------------------------------------
+
+    def load_tenant(self, slug: str) -> TenantEntry | None:
+        started = self.tenants.counter
+        with self.db.read() as session:
+            entry = load_tenant(session, slug, public_url=self.public_url, cipher=self.cipher)
+        self.tenants.put(slug, entry, started)
+        return entry
+
+    def load_client(self, tenant_id: int, client_id: str) -> ClientEntry | None:
+        started = self.clients.counter
+        with self.db.read() as session:
+            entry = load_client(session, tenant_id, client_id)
+        self.clients.put((tenant_id, client_id), entry, started)
+        return entry
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self.revoked_jtis
+
+    def mark_revoked(self, jti: str, expires_at: float) -> None:
+        self.revoked_jtis[jti] = expires_at
+
+    def note_use(self, client_pk: int, secret_id: int, now: float) -> None:
+        """Remember a use; written to the database in batches, at most once a minute per secret."""
+        if now - self._recorded.get(secret_id, 0.0) >= LAST_USED_RESOLUTION:
+            self._recorded[secret_id] = now
+            self._uses[secret_id] = (client_pk, now)
+
+    # -- the background thread -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._prime()
+        self._thread = threading.Thread(target=self._run, name="gatepass-cache", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._guard(self.flush_uses)
+
+    def _prime(self) -> None:
+        def prime() -> None:
+            with self.db.read() as session:
+                self._last_id = feed.newest_id(session)
+                self._load_revoked(session)
+            self.last_poll_ok = time.monotonic()
+
+        self._guard(prime)
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + 15.0
+        next_prune = time.monotonic() + 600.0
+        while not self._stop.wait(self.poll):
+            self._guard(self.poll_once)
+            now = time.monotonic()
+            if now >= next_flush:
+                next_flush = now + 15.0
+                self._guard(self.flush_uses)
+            if now >= next_prune:
+                next_prune = now + 600.0
+                self._guard(self._prune)
+
+    def _guard(self, work: Callable[[], Any]) -> None:
+        try:
+            work()
+        except Exception as exc:  # the thread must survive a database outage
+            log.warning("cache maintenance failed: %s", type(exc).__name__)
+
+    def poll_once(self) -> None:
+        now = time.monotonic()
+        self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_PATIENCE}
+        with self.db.read() as session:
+            rows = feed.read_since(session, self._last_id, tuple(self._gaps))
+            for row in rows:
+                self._apply(row, session)
+        self._advance([r.id for r in rows], now)
+        self.last_poll_ok = time.monotonic()
+
+    def _advance(self, ids: list[int], now: float) -> None:
+        for change_id in ids:
+            self._gaps.pop(change_id, None)
+            if change_id > self._last_id:
+                for missing in range(self._last_id + 1, change_id):
+                    self._gaps.setdefault(missing, now)
+                self._last_id = change_id
+
+    def _apply(self, row: feed.ChangeRow, session: Any) -> None:
+        if row.kind == feed.KIND_CLIENT:
+            self.clients.invalidate((row.tenant_id, row.ref))
+        elif row.kind == feed.KIND_TOKEN:
+            expires = session.scalar(select(RevokedToken.expires_at).where(RevokedToken.jti == row.ref))
+            if expires is not None:
+                self.mark_revoked(row.ref, expires.timestamp())
+        else:
+            for slug, (entry, _) in list(self.tenants.values.items()):
+                if entry is None or entry.id == row.tenant_id:
+                    self.tenants.invalidate(slug)
+
+    def _load_revoked(self, session: Any) -> None:
+        rows = session.execute(
+            select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
+        )
+        for jti, expires in rows:
+            self.mark_revoked(jti, expires.timestamp())
+
+    def flush_uses(self) -> None:
+        uses, self._uses = self._uses, {}
+        if not uses:
+            return
+        with self.db.transaction() as session:
+            for secret_id, (client_pk, at) in uses.items():
+                when = datetime.fromtimestamp(at, tz=UTC)
+                session.execute(update(ClientSecret).where(ClientSecret.id == secret_id).values(last_used_at=when))
+                session.execute(update(OAuthClient).where(OAuthClient.id == client_pk).values(last_used_at=when))
+
+    def _prune(self) -> None:
+        now = time.time()
+        self.revoked_jtis = {j: e for j, e in self.revoked_jtis.items() if e > now}
+        with self.db.transaction() as session:
+            feed.prune(session)

@@ -1,0 +1,122 @@
+"""What every CLI command shares: settings, the database, output as tables or JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, NoReturn
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from gatepass import credential_secrets as cs
+from gatepass.db import Database
+from gatepass.errors import DomainError
+from gatepass.migrations import runner
+from gatepass.settings import Settings
+from gatepass.signing_keys.material import KeyCipher
+
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+TenantOption = typer.Option(..., "--tenant", "-t", help="Tenant slug.")
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])\Z")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def fail(message: str) -> NoReturn:
+    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@dataclass
+class Runtime:
+    """Settings and the database for one CLI invocation, migrated on first use."""
+
+    settings: Settings
+
+    @cached_property
+    def db(self) -> Database:
+        db = Database(self.settings.effective_database_url)
+        if runner.pending(db.engine):
+            if not self.settings.auto_migrate:
+                fail("the database schema is out of date: run 'gatepass migrate'")
+            runner.upgrade(db.engine)
+        return db
+
+    @cached_property
+    def hasher(self) -> cs.SecretHasher:
+        return cs.SecretHasher.from_master_key(self.settings.master_key())
+
+    @cached_property
+    def cipher(self) -> KeyCipher:
+        return KeyCipher.from_master_key(self.settings.master_key())
+
+
+def runtime() -> Runtime:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fail("invalid configuration: " + "; ".join(e["msg"] for e in exc.errors()))
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Runtime(settings)
+
+
+@contextmanager
+def transaction(rt: Runtime) -> Iterator[Session]:
+    """A database transaction whose domain errors become one-line CLI errors."""
+    try:
+        with rt.db.transaction() as session:
+            yield session
+    except DomainError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"database error: {type(exc).__name__}")
+
+
+def parse_duration(value: str) -> timedelta:
+    """``90s``, ``15m``, ``12h``, ``30d``, ``2w``, or an ISO 8601 duration such as ``P1DT2H``."""
+    match = _DURATION.match(value.strip())
+    if match:
+        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return TypeAdapter(timedelta).validate_python(value)
+    except ValidationError:
+        fail(f"invalid duration '{value[:50]}': use e.g. 90s, 15m, 12h, 30d or P1DT2H")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+def emit_fields(title: str, fields: dict[str, Any]) -> None:
+    emit_table(title, ("field", "value"), [(k, _text(v)) for k, v in fields.items()])
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)

@@ -1,0 +1,99 @@
+"""The ``gatepass`` command line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import typer
+
+from gatepass import demo
+from gatepass.cli.clients import client_app, token_endpoint
+from gatepass.cli.common import fail, runtime, transaction
+from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
+from gatepass.cli.users import user_app
+from gatepass.migrations import runner
+
+app = typer.Typer(
+    name="gatepass",
+    help="Gatepass: OAuth 2.0 client credentials and API keys for your public API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(permission_app, name="permission")
+app.add_typer(group_app, name="group")
+app.add_typer(client_app, name="client")
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="signing-key")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    rt = runtime()
+    db = rt.db  # migrates on first use
+    typer.echo(f"Database is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+) -> None:
+    """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false)."""
+    import uvicorn  # imported here: the other commands do not need the server
+
+    rt = runtime()
+    _ = rt.db  # migrate, or refuse with a clear message, before any worker starts
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gatepass-metrics-")
+    uvicorn.run(
+        "gatepass.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@app.command("demo")
+def demo_setup() -> None:
+    """Create the demo tenant, an administrator and a client, the first time only."""
+    rt = runtime()
+    with transaction(rt) as session:
+        setup = demo.create_demo(session, hasher=rt.hasher, cipher=rt.cipher)
+    if setup is None:
+        typer.echo("Gatepass already has tenants; the demo setup runs on a fresh install only.")
+        return
+    endpoint = token_endpoint(rt.settings.public_url, demo.SLUG)
+    typer.echo(
+        f"""
+Created the demo tenant '{demo.SLUG}' (these secrets are shown only this once):
+
+  console administrator   {setup.admin_email}
+  password                {setup.admin_password.reveal()}
+  client ID               {setup.client_id}
+  client secret           {setup.client_secret.reveal()}
+
+Get an access token:
+
+  curl -s -X POST {endpoint} \\
+    -u '{setup.client_id}:{setup.client_secret.reveal()}' \\
+    -d grant_type=client_credentials
+"""
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        fail("interrupted")

@@ -1,0 +1,205 @@
+"""``gatepass tenant``, ``permission``, ``group`` and ``signing-key`` commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from gatepass.audit.service import Actor
+from gatepass.cli.common import (
+    JsonOption,
+    TenantOption,
+    emit_fields,
+    emit_json,
+    emit_table,
+    iso,
+    runtime,
+    transaction,
+)
+from gatepass.groups import service as groups
+from gatepass.permissions import service as permissions
+from gatepass.signing_keys import service as signing_keys
+from gatepass.tenants import service as tenants
+from gatepass.tenants.models import Tenant
+from gatepass.tenants.service import TenantSettings
+
+tenant_app = typer.Typer(help="Tenants (Keycloak realms): each is its own token issuer.")
+permission_app = typer.Typer(help="A tenant's permission catalog (OAuth scopes).")
+group_app = typer.Typer(help="Client groups: sets of data a credential can be restricted to.")
+key_app = typer.Typer(help="Token signing keys.")
+
+
+def tenant_view(tenant: Tenant, public_url: str) -> dict[str, Any]:
+    issuer = f"{public_url}/realms/{tenant.slug}"
+    return {
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/protocol/openid-connect/token",
+        "audience": tenant.audience,
+        "allowed_audiences": tenant.allowed_audiences,
+        "token_lifetime": tenant.token_lifetime,
+        "signing_alg": tenant.signing_alg,
+        "created_at": iso(tenant.created_at),
+    }
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: str,
+    name: str = typer.Option(None, "--name", help="Display name."),
+    audience: str = typer.Option(None, "--audience", help="Default token audience (a URI)."),
+    signing_alg: str = typer.Option("ES256", "--signing-alg", help="ES256, RS256 or EdDSA."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a tenant with its built-in permissions and a signing key."""
+    rt = runtime()
+    with transaction(rt) as session:
+        tenant = tenants.create_tenant(
+            session, slug=slug, name=name, actor=Actor.cli(), cipher=rt.cipher,
+            audience=audience, signing_alg=signing_alg,
+        )
+        view = tenant_view(tenant, rt.settings.public_url)
+    emit_json(view) if as_json else emit_fields(f"Tenant {slug} created", view)
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: bool = JsonOption) -> None:
+    """List tenants."""
+    rt = runtime()
+    with transaction(rt) as session:
+        views = [tenant_view(t, rt.settings.public_url) for t in tenants.list_tenants(session)]
+    if as_json:
+        emit_json(views)
+        return
+    emit_table("Tenants", ("slug", "name", "issuer", "alg", "lifetime"),
+               [(v["slug"], v["name"], v["issuer"], v["signing_alg"], v["token_lifetime"])
+                for v in views])
+
+
+@tenant_app.command("show")
+def tenant_show(slug: str, as_json: bool = JsonOption) -> None:
+    """Show a tenant's settings."""
+    rt = runtime()
+    with transaction(rt) as session:
+        view = tenant_view(tenants.get_tenant(session, slug), rt.settings.public_url)
+    emit_json(view) if as_json else emit_fields(f"Tenant {slug}", view)
+
+
+@tenant_app.command("set")
+def tenant_set(
+    slug: str,
+    name: str = typer.Option(None, "--name"),
+    token_lifetime: int = typer.Option(None, "--token-lifetime", help="Seconds (30-86400)."),
+    audience: str = typer.Option(None, "--audience", help="Default audience."),
+    allowed_audience: list[str] = typer.Option(
+        None, "--allowed-audience", help="Audience a token request may pick with 'resource'."
+    ),
+    signing_alg: str = typer.Option(None, "--signing-alg", help="Rotates to a new key."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a tenant's token settings."""
+    rt = runtime()
+    changes = TenantSettings(
+        name=name, token_lifetime=token_lifetime, audience=audience,
+        allowed_audiences=tuple(allowed_audience) if allowed_audience else None,
+        signing_alg=signing_alg,
+    )
+    with transaction(rt) as session:
+        tenant = tenants.get_tenant(session, slug)
+        tenants.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
+        view = tenant_view(tenant, rt.settings.public_url)
+    emit_json(view) if as_json else emit_fields(f"Tenant {slug} updated", view)
+
+
+@permission_app.command("create")
+def permission_create(
+    name: str,
+    tenant: str = TenantOption,
+    label: str = typer.Option(None, "--label"),
+    description: str = typer.Option("", "--description"),
+    unavailable: bool = typer.Option(False, "--unavailable", help="Listed but cannot be granted."),
+    reason: str = typer.Option("", "--reason", help="Why it is unavailable (shown to admins)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a permission (an OAuth scope) to a tenant's catalog."""
+    rt = runtime()
+    with transaction(rt) as session:
+        t = tenants.get_tenant(session, tenant)
+        permission = permissions.create_permission(
+            session, t, name=name, label=label, description=description,
+            available=not unavailable, unavailable_reason=reason, actor=Actor.cli(),
+        )
+        view = _permission_view(permission)
+    emit_json(view) if as_json else emit_fields(f"Permission {name} created", view)
+
+
+@permission_app.command("list")
+def permission_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's permission catalog."""
+    rt = runtime()
+    with transaction(rt) as session:
+        views = [_permission_view(p) for p in
+                 permissions.list_permissions(session, tenants.get_tenant(session, tenant))]
+    if as_json:
+        emit_json(views)
+        return
+    emit_table(f"Permissions of {tenant}", ("name", "label", "available", "built-in"),
+               [(v["name"], v["label"], "yes" if v["available"] else f"no: {v['reason']}",
+                 "yes" if v["builtin"] else "") for v in views])
+
+
+def _permission_view(p: Any) -> dict[str, Any]:
+    return {"name": p.name, "label": p.label, "description": p.description,
+            "available": p.available, "reason": p.unavailable_reason, "builtin": p.builtin}
+
+
+@group_app.command("create")
+def group_create(name: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Create a client group."""
+    rt = runtime()
+    with transaction(rt) as session:
+        group = groups.create_group(session, tenants.get_tenant(session, tenant), name=name,
+                                    actor=Actor.cli())
+        view = {"name": group.name, "tenant": tenant}
+    emit_json(view) if as_json else emit_fields(f"Group {group.name} created", view)
+
+
+@group_app.command("list")
+def group_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's client groups."""
+    rt = runtime()
+    with transaction(rt) as session:
+        names = [g.name for g in groups.list_groups(session, tenants.get_tenant(session, tenant))]
+    emit_json(names) if as_json else emit_table(f"Groups of {tenant}", ("name",), [(n,) for n in names])
+
+
+@key_app.command("rotate")
+def key_rotate(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Make a new signing key current; the old one stays published until its tokens expire."""
+    rt = runtime()
+    with transaction(rt) as session:
+        t = tenants.get_tenant(session, tenant)
+        key = signing_keys.rotate(session, t, rt.cipher, actor=Actor.cli())
+        view = {"kid": key.kid, "alg": key.alg, "tenant": tenant}
+    emit_json(view) if as_json else emit_fields("New current signing key", view)
+
+
+@key_app.command("list")
+def key_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's signing keys and whether they are still published."""
+    rt = runtime()
+    with transaction(rt) as session:
+        t = tenants.get_tenant(session, tenant)
+        published = {k.kid for k in signing_keys.published_keys(session, t.id)}
+        views = [{"kid": k.kid, "alg": k.alg, "status": k.status,
+                  "published": k.kid in published, "created_at": iso(k.created_at),
+                  "publish_until": iso(k.publish_until)}
+                 for k in signing_keys.list_keys(session, t.id)]
+    if as_json:
+        emit_json(views)
+        return
+    emit_table(f"Signing keys of {tenant}", ("kid", "alg", "status", "published", "created"),
+               [(v["kid"], v["alg"], v["status"], "yes" if v["published"] else "no",
+                 v["created_at"]) for v in views])

@@ -1,0 +1,74 @@
+"""OAuth clients and their secret versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gatepass.db import Base, utcnow
+from gatepass.groups.models import ClientGroup
+from gatepass.permissions.models import Permission
+
+client_permissions = Table(
+    "client_permissions",
+    Base.metadata,
+    Column("client_pk", ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+client_group_links = Table(
+    "client_group_links",
+    Base.metadata,
+    Column("client_pk", ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("client_groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+    __table_args__ = (UniqueConstraint("tenant_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    token_lifetime: Mapped[int | None] = mapped_column(default=None)
+
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary=client_permissions, order_by=Permission.name
+    )
+    groups: Mapped[list[ClientGroup]] = relationship(
+        secondary=client_group_links, order_by=ClientGroup.name
+    )
+    secrets: Mapped[list[ClientSecret]] = relationship(
+        back_populates="client",
+        cascade="all, delete-orphan",
+        order_by="ClientSecret.id",
+    )
+
+
+class ClientSecret(Base):
+    """One version of a client's secret. Rotation adds a version and gives the old one an end."""
+
+    __tablename__ = "client_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_pk: Mapped[int] = mapped_column(
+        ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hint: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    client: Mapped[OAuthClient] = relationship(back_populates="secrets")

@@ -1,0 +1,26 @@
+"""Imports every model so that ``Base.metadata`` is complete (used by Alembic and tests)."""
+
+from gatepass.audit.models import AuditEvent
+from gatepass.cache.models import Change
+from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.db import Base
+from gatepass.groups.models import ClientGroup
+from gatepass.permissions.models import Permission
+from gatepass.signing_keys.models import SigningKey
+from gatepass.tenants.models import Tenant
+from gatepass.tokens.models import RevokedToken
+from gatepass.users.models import User
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Change",
+    "ClientGroup",
+    "ClientSecret",
+    "OAuthClient",
+    "Permission",
+    "RevokedToken",
+    "SigningKey",
+    "Tenant",
+    "User",
+]

@@ -1,0 +1,162 @@
+"""The protocol endpoints as a bare ASGI application.
+
+These routes carry the hot path (one token per API call burst, per integration), so they sit
+below the web framework: a request is parsed once, handled by a plain coroutine, and answered
+with prebuilt headers. Paths follow Keycloak's layout so existing clients work unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from gatepass.oauth import discovery, introspection
+from gatepass.oauth import token as token_endpoint
+from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.errors import (
+    JSON_HEADERS,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFoundError,
+    OAuthError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from gatepass.oauth.requests import check_content_type, parse_form
+
+log = structlog.get_logger("gatepass.oauth")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OIDC = "protocol/openid-connect/"
+POST_ENDPOINTS = {
+    OIDC + "token": "token",
+    OIDC + "token/introspect": "introspect",
+    OIDC + "revoke": "revoke",
+}
+GET_ENDPOINTS = {OIDC + "certs": "jwks", ".well-known/openid-configuration": "discovery"}
+RFC8414_PREFIX = "/.well-known/oauth-authorization-server/realms/"
+NO_STORE = ((b"cache-control", b"no-store"),)
+PUBLIC_CACHE = ((b"content-type", b"application/json"), (b"cache-control", b"public, max-age=60"))
+
+
+class ProtocolApp:
+    """Serves ``/realms/{tenant}/...`` and RFC 8414 metadata; passes anything else on."""
+
+    def __init__(self, ctx: ProtocolContext, fallback: ASGIApp) -> None:
+        self.ctx = ctx
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = _route(scope) if scope["type"] == "http" else None
+        if route is None:
+            await self.fallback(scope, receive, send)
+            return
+        slug, endpoint = route
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            status, headers, body = await self._dispatch(scope, receive, slug, endpoint)
+        except OAuthError as error:
+            outcome = error.error
+            status, headers, body = error.render()
+        except Exception:
+            log.exception("protocol endpoint failed", endpoint=endpoint)
+            outcome = "server_error"
+            status, headers, body = ServiceUnavailable().render()
+            status = 500
+        await _respond(send, status, headers, body)
+        self.ctx.metrics.requests.labels(endpoint, outcome).inc()
+        self.ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, slug: str, endpoint: str
+    ) -> tuple[int, list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...], bytes]:
+        method = scope["method"]
+        if endpoint in ("jwks", "discovery"):
+            if method not in ("GET", "HEAD"):
+                raise MethodNotAllowed("GET")
+            tenant = await self.ctx.tenant(slug)
+            body = tenant.jwks_json if endpoint == "jwks" else discovery.metadata(tenant)
+            return 200, PUBLIC_CACHE, body
+        if method != "POST":
+            raise MethodNotAllowed("POST")
+        headers = _headers(scope)
+        check_content_type(headers.get("content-type"))
+        raw = await _read_body(receive, headers, self.ctx.max_body)
+        tenant = await self.ctx.tenant(slug)
+        form, multi = parse_form(raw)
+        authorization = headers.get("authorization")
+        if endpoint == "token":
+            body = await token_endpoint.token(self.ctx, tenant, authorization, form, multi)
+        elif endpoint == "introspect":
+            body = await introspection.introspect(self.ctx, tenant, authorization, form)
+        else:
+            await introspection.revoke(self.ctx, tenant, authorization, form)
+            return 200, NO_STORE, b""
+        return 200, JSON_HEADERS, body
+
+
+def _route(scope: Scope) -> tuple[str, str] | None:
+    path: str = scope["path"]
+    if path.startswith("/realms/"):
+        slug, _, rest = path[8:].partition("/")
+        endpoint = POST_ENDPOINTS.get(rest) or GET_ENDPOINTS.get(rest)
+        return (slug, endpoint) if endpoint else None
+    if path.startswith(RFC8414_PREFIX):
+        slug = path[len(RFC8414_PREFIX) :]
+        return (slug, "discovery") if slug and "/" not in slug else None
+    return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1")
+        if key in headers and key in ("authorization", "content-type", "content-length"):
+            raise InvalidRequest(f"header '{key}' is repeated")
+        headers[key] = value.decode("latin-1")
+    return headers
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise InvalidRequest("Content-Length is not a number")
+    if declared is not None and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body must be at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise NotFoundError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body must be at most {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...],
+    body: bytes,
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,90 @@
+"""What every protocol endpoint shares: the cache, the hasher, metrics, and client authentication."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio.to_thread
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from gatepass import credential_secrets as cs
+from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.cache.store import CredentialCache
+from gatepass.oauth.errors import InvalidClient, NotFoundError, ServiceUnavailable
+from gatepass.oauth.requests import client_credentials
+from gatepass.ops.logging import redact
+from gatepass.ops.metrics import Metrics
+
+log = structlog.get_logger("gatepass.oauth")
+T = TypeVar("T")
+
+# One fixed description for every way client authentication can fail (no oracle for callers).
+AUTH_FAILED = "client authentication failed"
+
+
+@dataclass(frozen=True)
+class ProtocolContext:
+    cache: CredentialCache
+    hasher: cs.SecretHasher
+    metrics: Metrics
+    max_body: int
+
+    async def tenant(self, slug: str) -> TenantEntry:
+        hit, entry = self.cache.cached_tenant(slug)
+        if not hit:
+            entry = await from_db(self.cache.load_tenant, slug)
+        if entry is None:
+            raise NotFoundError("realm does not exist")
+        return entry
+
+    async def client(self, tenant_id: int, client_id: str) -> ClientEntry | None:
+        hit, entry = self.cache.cached_client(tenant_id, client_id)
+        if hit:
+            return entry
+        return await from_db(self.cache.load_client, tenant_id, client_id)
+
+    async def authenticate(
+        self, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+    ) -> ClientEntry:
+        """The client named by the request's credentials, or ``invalid_client``."""
+        creds = client_credentials(authorization, form, realm=tenant.slug)
+        client = None
+        if cs.is_well_formed(cs.SecretKind.CLIENT_SECRET, creds.secret):
+            client = await self.client(tenant.id, creds.client_id)
+        now = time.time()
+        usable = client is not None and client.usable(now)
+        live = client.live_secrets(now) if client is not None and usable else ()
+        index = self.hasher.matches(creds.secret, tuple(s.digest for s in live))
+        if client is None or index is None:
+            log.info(
+                "client authentication failed",
+                tenant=tenant.slug,
+                client_id=redact(creds.client_id),
+                method=creds.method.value,
+                reason=_reason(client, usable, creds.secret),
+            )
+            raise InvalidClient(AUTH_FAILED, realm=tenant.slug)
+        self.cache.note_use(client.pk, live[index].id, now)
+        return client
+
+
+def _reason(client: ClientEntry | None, usable: bool, secret: str) -> str:
+    if not cs.is_well_formed(cs.SecretKind.CLIENT_SECRET, secret):
+        return "malformed_secret"
+    if client is None:
+        return "unknown_client"
+    if not client.active:
+        return "revoked"
+    return "secret_mismatch" if usable else "expired"
+
+
+async def from_db(load: Callable[..., T], *args: object) -> T:
+    try:
+        return await anyio.to_thread.run_sync(load, *args)
+    except SQLAlchemyError:
+        log.warning("database unavailable", operation=getattr(load, "__name__", "load"))
+        raise ServiceUnavailable() from None

@@ -1,0 +1,35 @@
+"""Authorization server metadata (RFC 8414) and OpenID Connect discovery documents."""
+
+from __future__ import annotations
+
+import json
+
+from gatepass.cache.entries import TenantEntry
+from gatepass.tokens.claims import IGNORED_SCOPES
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+def metadata(tenant: TenantEntry) -> bytes:
+    base = f"{tenant.issuer}/protocol/openid-connect"
+    document = {
+        "issuer": tenant.issuer,
+        "token_endpoint": f"{base}/token",
+        "introspection_endpoint": f"{base}/token/introspect",
+        "revocation_endpoint": f"{base}/revoke",
+        "jwks_uri": f"{base}/certs",
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": sorted(tenant.available_scopes | IGNORED_SCOPES),
+        "token_endpoint_auth_signing_alg_values_supported": [tenant.signing_alg],
+        "access_token_signing_alg_values_supported": [tenant.signing_alg],
+        "subject_types_supported": ["public"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "groups",
+        ],
+        "api_keys_verify_endpoint": f"{tenant.issuer}/api-keys/verify",
+    }
+    return json.dumps(document).encode()

@@ -1,0 +1,94 @@
+"""OAuth 2.0 error responses, one class per error code (RFC 6749 §5.2, RFC 8707 §2).
+
+Each class carries its HTTP shape; ``render`` turns any of them into ``(status, headers, body)``.
+"""
+
+from __future__ import annotations
+
+import json
+
+JSON_HEADERS = (
+    (b"content-type", b"application/json"),
+    (b"cache-control", b"no-store"),
+    (b"pragma", b"no-cache"),
+)
+
+
+class OAuthError(Exception):
+    error = "invalid_request"
+    status = 400
+
+    def __init__(self, description: str, *, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        super().__init__(description)
+        self.description = description
+        self.extra_headers = headers
+
+    def render(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = json.dumps({"error": self.error, "error_description": self.description})
+        return self.status, [*JSON_HEADERS, *self.extra_headers], body.encode()
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed. Always 401 with a challenge (RFC 6749 §5.2)."""
+
+    error = "invalid_client"
+    status = 401
+
+    def __init__(self, description: str, *, realm: str) -> None:
+        challenge = f'Basic realm="{realm}", charset="UTF-8"'.encode()
+        super().__init__(description, headers=((b"www-authenticate", challenge),))
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707: the requested resource is not one this tenant issues tokens for."""
+
+    error = "invalid_target"
+
+
+class NotFoundError(OAuthError):
+    error = "not_found"
+    status = 404
+
+
+class MethodNotAllowed(OAuthError):
+    error = "invalid_request"
+    status = 405
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(f"use {allowed}", headers=((b"allow", allowed.encode()),))
+
+
+class PayloadTooLarge(OAuthError):
+    error = "invalid_request"
+    status = 413
+
+
+class ServiceUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the service is temporarily unavailable, retry shortly",
+            headers=((b"retry-after", b"2"),),
+        )

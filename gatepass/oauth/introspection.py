@@ -1,0 +1,65 @@
+"""Token introspection (RFC 7662) and revocation (RFC 7009) of Gatepass access tokens.
+
+Introspection answers ``active: false`` as soon as the token, or the client it was issued to,
+is revoked, deleted or expired, even though the JWT itself would still verify.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from gatepass.cache.entries import TenantEntry
+from gatepass.oauth.context import ProtocolContext, from_db
+from gatepass.oauth.errors import InvalidRequest
+from gatepass.tokens import jwt as tokens
+from gatepass.tokens import revocation
+
+INACTIVE = b'{"active": false}'
+
+
+async def introspect(
+    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+) -> bytes:
+    await ctx.authenticate(tenant, authorization, form)
+    token = form.get("token")
+    if token is None:
+        raise InvalidRequest("token is required")
+    claims = await active_claims(ctx, tenant, token)
+    if claims is None:
+        return INACTIVE
+    return json.dumps({"active": True, "token_type": "Bearer", **claims}).encode()
+
+
+async def active_claims(ctx: ProtocolContext, tenant: TenantEntry, token: str) -> dict[str, Any] | None:
+    try:
+        claims = tokens.verify(tenant, token)
+    except tokens.TokenInvalid:
+        return None
+    if ctx.cache.is_revoked(str(claims["jti"])):
+        return None
+    client = await ctx.client(tenant.id, str(claims["client_id"]))
+    if client is None or not client.usable(time.time()):
+        return None
+    return claims
+
+
+async def revoke(
+    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+) -> bytes:
+    client = await ctx.authenticate(tenant, authorization, form)
+    token = form.get("token")
+    if token is None:
+        raise InvalidRequest("token is required")
+    try:
+        claims = tokens.verify(tenant, token)
+    except tokens.TokenInvalid:
+        return b""  # RFC 7009 §2.2: invalid tokens do not cause an error
+    if claims["client_id"] != client.client_id:
+        raise InvalidRequest("the token was not issued to this client")
+    jti, expires = str(claims["jti"]), float(claims["exp"])
+    await from_db(revocation.revoke_token, ctx.cache.db, tenant.id, client.client_id, jti, expires)
+    ctx.cache.mark_revoked(jti, expires)
+    return b""
+

@@ -1,0 +1,63 @@
+"""The token endpoint: client credentials grant (RFC 6749 §4.4) issuing RFC 9068 JWTs.
+
+The response has Keycloak's shape, so scripts written for Keycloak work unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.errors import InvalidRequest, UnsupportedGrantType
+from gatepass.oauth.requests import split_scope
+from gatepass.tokens import jwt as tokens
+from gatepass.tokens.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
+
+GRANT_TYPE = "client_credentials"
+
+
+async def token(
+    ctx: ProtocolContext,
+    tenant: TenantEntry,
+    authorization: str | None,
+    form: dict[str, str],
+    multi: dict[str, list[str]],
+) -> bytes:
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    client = await ctx.authenticate(tenant, authorization, form)
+    if grant_type != GRANT_TYPE:
+        raise UnsupportedGrantType(f"only {GRANT_TYPE} is supported")
+    grant = decide_grant(tenant, client, form, multi)
+    claims = access_token_claims(
+        issuer=tenant.issuer,
+        client_id=client.client_id,
+        grant=grant,
+        groups=client.groups,
+        now=int(time.time()),
+    )
+    return json.dumps(
+        {
+            "access_token": tokens.sign(tenant, claims),
+            "expires_in": grant.lifetime,
+            "refresh_expires_in": 0,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "scope": claims["scope"],
+        }
+    ).encode()
+
+
+def decide_grant(
+    tenant: TenantEntry, client: ClientEntry, form: dict[str, str], multi: dict[str, list[str]]
+) -> TokenGrant:
+    scopes = grant_scopes(split_scope(form.get("scope")), client.scopes, tenant.available_scopes)
+    audience = choose_audience(multi.get("resource", []), tenant.audience, tenant.allowed_audiences)
+    return TokenGrant(
+        scopes=scopes,
+        audience=audience,
+        lifetime=client.token_lifetime or tenant.token_lifetime,
+    )

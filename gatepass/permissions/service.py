@@ -1,0 +1,106 @@
+"""The permission catalog of a tenant."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gatepass.audit.service import Actor, record
+from gatepass.cache import feed
+from gatepass.errors import Conflict, InvalidInput, NotFound
+from gatepass.permissions.models import Permission
+from gatepass.tenants.models import Tenant
+
+# A scope token (RFC 6749 §3.3) restricted to characters that read well in URLs and shells.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}\Z")
+OPENID_SCOPES = frozenset({"openid", "profile", "email"})
+
+
+def create_permission(
+    session: Session,
+    tenant: Tenant,
+    *,
+    name: str,
+    label: str | None,
+    description: str,
+    available: bool,
+    unavailable_reason: str = "",
+    actor: Actor,
+) -> Permission:
+    if not NAME.match(name) or name in OPENID_SCOPES:
+        raise InvalidInput(
+            f"invalid permission name '{name[:100]}': use letters, digits and _ . : / -"
+            " (openid, profile and email are reserved)"
+        )
+    if _find(session, tenant.id, name) is not None:
+        raise Conflict(f"permission '{name}' already exists in tenant '{tenant.slug}'")
+    permission = Permission(
+        tenant_id=tenant.id,
+        name=name,
+        label=(label or name).strip(),
+        description=description.strip(),
+        available=available,
+        unavailable_reason="" if available else (unavailable_reason or "Not available"),
+    )
+    session.add(permission)
+    session.flush()
+    record(session, tenant_id=tenant.id, actor=actor, action="permission.create",
+           target_type="permission", target=name, details={"available": available})
+    return permission
+
+
+def set_availability(
+    session: Session, tenant: Tenant, name: str, *, available: bool, reason: str, actor: Actor
+) -> Permission:
+    permission = get_permission(session, tenant, name)
+    if permission.builtin and not available:
+        raise InvalidInput(f"built-in permission '{name}' is always available")
+    permission.available = available
+    permission.unavailable_reason = "" if available else (reason or "Not available")
+    feed.publish(session, tenant.id, feed.KIND_TENANT)
+    record(session, tenant_id=tenant.id, actor=actor, action="permission.update",
+           target_type="permission", target=name, details={"available": available})
+    return permission
+
+
+def get_permission(session: Session, tenant: Tenant, name: str) -> Permission:
+    permission = _find(session, tenant.id, name)
+    if permission is None:
+        raise NotFound(f"permission '{name[:100]}' does not exist in tenant '{tenant.slug}'")
+    return permission
+
+
+def list_permissions(session: Session, tenant: Tenant) -> list[Permission]:
+    return list(
+        session.scalars(
+            select(Permission).where(Permission.tenant_id == tenant.id).order_by(Permission.id)
+        )
+    )
+
+
+def resolve_grantable(session: Session, tenant: Tenant, names: list[str]) -> list[Permission]:
+    """The permissions named, each of which must exist and be available to the tenant."""
+    wanted = list(dict.fromkeys(names))
+    found = {
+        p.name: p
+        for p in session.scalars(
+            select(Permission).where(Permission.tenant_id == tenant.id, Permission.name.in_(wanted))
+        )
+    }
+    for name in wanted:
+        permission = found.get(name)
+        if permission is None:
+            raise InvalidInput(f"unknown permission '{name[:100]}'")
+        if not permission.available:
+            raise InvalidInput(
+                f"permission '{name}' cannot be granted: {permission.unavailable_reason}"
+            )
+    return [found[name] for name in wanted]
+
+
+def _find(session: Session, tenant_id: int, name: str) -> Permission | None:
+    return session.scalar(
+        select(Permission).where(Permission.tenant_id == tenant_id, Permission.name == name)
+    )

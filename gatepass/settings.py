@@ -1,0 +1,91 @@
+"""One typed settings object, read from ``GATEPASS_*`` environment variables.
+
+Nothing here runs at import time: ``Settings()`` is built by the CLI or the app factory and passed in.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_CHARS = 32
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used (missing or insecure values)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEPASS_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: SecretStr | None = None
+    redis_url: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    auto_migrate: bool = True
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    cache_poll_interval: float = Field(default=0.25, gt=0, le=1.0)
+    last_used_flush_interval: float = Field(default=15.0, gt=0)
+    default_token_lifetime: int = Field(default=600, ge=30, le=86400)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("GATEPASS_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                "GATEPASS_SECRET_KEY of at least 32 characters is required in production"
+            )
+        if not self.public_url.startswith("https://"):
+            raise ValueError("GATEPASS_PUBLIC_URL must use https:// in production")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gatepass.db').resolve()}"
+
+    def master_key(self) -> bytes:
+        """The server secret that keys secret hashes and encrypts signing keys.
+
+        In development a random key is created once in the data directory, so that
+        ``make run`` needs no configuration; production refuses to start without one.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        if self.env == "production":  # pragma: no cover - rejected by the validator
+            raise SettingsError("GATEPASS_SECRET_KEY is required in production")
+        return _development_key(self.data_dir / "secret.key")
+
+
+def _development_key(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_bytes().strip()
+    try:
+        os.write(fd, key)
+    finally:
+        os.close(fd)
+    return key

@@ -1,0 +1,95 @@
+"""Key material: generating signing keys, publishing them as JWKs, encrypting them at rest.
+
+Private keys are stored as PKCS#8 encrypted with AES-256-GCM under a key derived from the server
+secret; the key id is bound in as associated data so a ciphertext cannot be moved to another row.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from gatepass.credential_secrets import derive_key
+
+ALGORITHMS = ("ES256", "RS256", "EdDSA")
+RSA_BITS = 3072
+NONCE_BYTES = 12
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+
+def generate_private_key(alg: str) -> PrivateKey:
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"unsupported signing algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}")
+
+
+def new_kid() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def public_jwk(key: PrivateKey, *, kid: str, alg: str) -> dict[str, str]:
+    public = key.public_key()
+    jwk: dict[str, Any]
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+    elif isinstance(public, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    else:
+        jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+    jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+    return {str(k): str(v) for k, v in jwk.items()}
+
+
+def public_key_from_jwk(jwk: dict[str, str]) -> PublicKey:
+    data = json.dumps(jwk)
+    kty = jwk["kty"]
+    if kty == "EC":
+        key: Any = ECAlgorithm.from_jwk(data)
+    elif kty == "RSA":
+        key = RSAAlgorithm.from_jwk(data)
+    else:
+        key = OKPAlgorithm.from_jwk(data)
+    if not isinstance(key, PublicKey):
+        raise ValueError("a published JWK must hold a public key")
+    return key
+
+
+@dataclass(frozen=True)
+class KeyCipher:
+    """Encrypts private signing keys at rest under a subkey of the server secret."""
+
+    key: bytes
+
+    @classmethod
+    def from_master_key(cls, master_key: bytes) -> KeyCipher:
+        return cls(derive_key(master_key, b"gatepass signing key encryption v1"))
+
+    def seal(self, private_key: PrivateKey, kid: str) -> bytes:
+        der = private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self.key).encrypt(nonce, der, kid.encode())
+
+    def open(self, sealed: bytes, kid: str) -> PrivateKey:
+        nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
+        der = AESGCM(self.key).decrypt(nonce, ciphertext, kid.encode())
+        key = serialization.load_der_private_key(der, password=None)
+        if not isinstance(key, PrivateKey):
+            raise ValueError("stored signing key has an unsupported type")
+        return key

@@ -1,0 +1,94 @@
+"""Creating and rotating a tenant's signing keys.
+
+Rotation makes a new key current and keeps the old one published until every token it signed
+has expired, so resource servers holding a cached JWKS keep accepting tokens already issued.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gatepass.audit.service import Actor, record
+from gatepass.cache import feed
+from gatepass.clients.models import OAuthClient
+from gatepass.db import utcnow
+from gatepass.signing_keys.material import (
+    KeyCipher,
+    generate_private_key,
+    new_kid,
+    public_jwk,
+)
+from gatepass.signing_keys.models import SigningKey
+from gatepass.tenants.models import Tenant
+
+# Resource servers cache the JWKS; keep a retired key published this much longer than its tokens.
+PUBLISH_MARGIN = timedelta(minutes=10)
+
+
+def create_key(session: Session, tenant: Tenant, cipher: KeyCipher) -> SigningKey:
+    kid = new_kid()
+    private_key = generate_private_key(tenant.signing_alg)
+    key = SigningKey(
+        tenant_id=tenant.id,
+        kid=kid,
+        alg=tenant.signing_alg,
+        private_key_encrypted=cipher.seal(private_key, kid),
+        public_jwk=public_jwk(private_key, kid=kid, alg=tenant.signing_alg),
+        status="current",
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def rotate(session: Session, tenant: Tenant, cipher: KeyCipher, *, actor: Actor) -> SigningKey:
+    """Make a new key current; the old one stays published while its tokens can be valid."""
+    now = utcnow()
+    longest_lifetime = _longest_lifetime(session, tenant)
+    for old in session.scalars(
+        select(SigningKey).where(SigningKey.tenant_id == tenant.id, SigningKey.status == "current")
+    ):
+        old.status = "previous"
+        old.retired_at = now
+        old.publish_until = now + timedelta(seconds=longest_lifetime) + PUBLISH_MARGIN
+    key = create_key(session, tenant, cipher)
+    feed.publish(session, tenant.id, feed.KIND_KEYS)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="signing_key.rotate",
+        target_type="signing_key",
+        target=key.kid,
+        details={"alg": key.alg},
+    )
+    return key
+
+
+def _longest_lifetime(session: Session, tenant: Tenant) -> int:
+    per_client = session.scalar(
+        select(func.max(OAuthClient.token_lifetime)).where(OAuthClient.tenant_id == tenant.id)
+    )
+    return max(tenant.token_lifetime, per_client or 0)
+
+
+def published_keys(session: Session, tenant_id: int) -> list[SigningKey]:
+    """The current key and every previous key whose tokens may still be in use."""
+    now = utcnow()
+    keys = session.scalars(
+        select(SigningKey)
+        .where(SigningKey.tenant_id == tenant_id, SigningKey.status.in_(("current", "previous")))
+        .order_by(SigningKey.id.desc())
+    ).all()
+    return [k for k in keys if k.status == "current" or (k.publish_until or now) > now]
+
+
+def list_keys(session: Session, tenant_id: int) -> list[SigningKey]:
+    return list(
+        session.scalars(
+            select(SigningKey).where(SigningKey.tenant_id == tenant_id).order_by(SigningKey.id)
+        )
+    )

@@ -1,0 +1,23 @@
+"""A tenant: one customer organisation, its own token issuer (Keycloak calls it a realm)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gatepass.db import Base, utcnow
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_lifetime: Mapped[int] = mapped_column(default=600)
+    audience: Mapped[str] = mapped_column(String(500))
+    allowed_audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signing_alg: Mapped[str] = mapped_column(String(10), default="ES256")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

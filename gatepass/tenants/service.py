@@ -1,0 +1,142 @@
+"""Creating, finding and configuring tenants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gatepass.audit.service import Actor, record
+from gatepass.cache import feed
+from gatepass.errors import Conflict, InvalidInput, NotFound
+from gatepass.permissions.models import Permission
+from gatepass.signing_keys import service as signing_keys
+from gatepass.signing_keys.material import ALGORITHMS, KeyCipher
+from gatepass.tenants.models import Tenant
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+MIN_LIFETIME, MAX_LIFETIME = 30, 86400
+
+BUILTIN_PERMISSIONS = (
+    ("api_keys:verify", "Verify API keys", "Call the API-key verify endpoint."),
+    ("credentials:manage", "Manage API credentials", "Use the management API."),
+)
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """Changes to a tenant's token settings; ``None`` leaves a value as it is."""
+
+    name: str | None = None
+    token_lifetime: int | None = None
+    audience: str | None = None
+    allowed_audiences: tuple[str, ...] | None = None
+    signing_alg: str | None = None
+
+
+def create_tenant(
+    session: Session,
+    *,
+    slug: str,
+    name: str | None,
+    actor: Actor,
+    cipher: KeyCipher,
+    audience: str | None = None,
+    signing_alg: str = "ES256",
+) -> Tenant:
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            "tenant slug must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'"
+        )
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"tenant '{slug}' already exists")
+    audience = audience or f"api://{slug}"
+    _check_audience(audience)
+    _check_alg(signing_alg)
+    tenant = Tenant(
+        slug=slug,
+        name=name or slug,
+        audience=audience,
+        allowed_audiences=[audience],
+        signing_alg=signing_alg,
+        token_lifetime=600,
+    )
+    session.add(tenant)
+    session.flush()
+    for perm_name, label, description in BUILTIN_PERMISSIONS:
+        session.add(
+            Permission(
+                tenant_id=tenant.id,
+                name=perm_name,
+                label=label,
+                description=description,
+                builtin=True,
+            )
+        )
+    signing_keys.create_key(session, tenant, cipher)
+    record(session, tenant_id=tenant.id, actor=actor, action="tenant.create", target_type="tenant",
+           target=slug)
+    return tenant
+
+
+def get_tenant(session: Session, slug: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"tenant '{slug}' does not exist")
+    return tenant
+
+
+def list_tenants(session: Session) -> list[Tenant]:
+    return list(session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+
+def count_tenants(session: Session) -> int:
+    return session.scalar(select(func.count(Tenant.id))) or 0
+
+
+def update_settings(
+    session: Session, tenant: Tenant, changes: TenantSettings, *, actor: Actor, cipher: KeyCipher
+) -> Tenant:
+    if changes.name is not None:
+        tenant.name = changes.name.strip() or tenant.name
+    if changes.token_lifetime is not None:
+        if not MIN_LIFETIME <= changes.token_lifetime <= MAX_LIFETIME:
+            raise InvalidInput(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
+        tenant.token_lifetime = changes.token_lifetime
+    _apply_audiences(tenant, changes)
+    rotate = changes.signing_alg is not None and changes.signing_alg != tenant.signing_alg
+    if changes.signing_alg is not None:
+        _check_alg(changes.signing_alg)
+        tenant.signing_alg = changes.signing_alg
+    feed.publish(session, tenant.id, feed.KIND_TENANT)
+    record(session, tenant_id=tenant.id, actor=actor, action="tenant.update",
+           target_type="tenant", target=tenant.slug,
+           details={k: v for k, v in vars(changes).items() if v is not None})
+    if rotate:
+        signing_keys.rotate(session, tenant, cipher, actor=actor)
+    return tenant
+
+
+def _apply_audiences(tenant: Tenant, changes: TenantSettings) -> None:
+    allowed = list(changes.allowed_audiences or tenant.allowed_audiences)
+    audience = changes.audience or tenant.audience
+    for value in [audience, *allowed]:
+        _check_audience(value)
+    if audience not in allowed:
+        allowed.insert(0, audience)
+    tenant.audience = audience
+    tenant.allowed_audiences = allowed
+
+
+def _check_audience(value: str) -> None:
+    parts = urlsplit(value)
+    if not parts.scheme or parts.fragment or len(value) > 500 or " " in value:
+        raise InvalidInput(f"audience '{value}' must be an absolute URI without a fragment")
+
+
+def _check_alg(alg: str) -> None:
+    if alg not in ALGORITHMS:
+        raise InvalidInput(f"signing algorithm must be one of {', '.join(ALGORITHMS)}")

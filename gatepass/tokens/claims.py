@@ -1,0 +1,72 @@
+"""JWT access token claims (RFC 9068 §2.2) and the scope and audience rules of Gatepass.
+
+Pure functions: the token endpoint passes in snapshots and the clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from gatepass.oauth.errors import InvalidScope, InvalidTarget
+
+# Accepted and ignored so that OpenID-flavoured scripts (Keycloak's curl examples) work as is.
+IGNORED_SCOPES = frozenset({"openid", "profile", "email"})
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    scopes: tuple[str, ...]
+    audience: str | list[str]
+    lifetime: int
+
+
+def grant_scopes(requested: list[str], granted: Iterable[str], available: frozenset[str]) -> tuple[str, ...]:
+    """No scope asked: everything granted. A subset: that subset. Anything else: invalid_scope."""
+    allowed = tuple(s for s in granted if s in available)
+    wanted = [s for s in requested if s not in IGNORED_SCOPES]
+    if not wanted:
+        return allowed
+    refused = [s for s in wanted if s not in allowed]
+    if refused:
+        raise InvalidScope(f"scope '{refused[0][:100]}' is not granted to this client")
+    return tuple(wanted)
+
+
+def choose_audience(resources: list[str], default: str, allowed: frozenset[str]) -> str | list[str]:
+    """RFC 8707: ``resource`` picks among the tenant's audiences; without it, the default."""
+    if not resources:
+        return default
+    for resource in resources:
+        parts = urlsplit(resource)
+        if not parts.scheme or parts.fragment:
+            raise InvalidTarget("resource must be an absolute URI without a fragment")
+        if resource not in allowed:
+            raise InvalidTarget(f"resource '{resource[:200]}' is not an audience of this tenant")
+    unique = list(dict.fromkeys(resources))
+    return unique[0] if len(unique) == 1 else unique
+
+
+def access_token_claims(
+    *,
+    issuer: str,
+    client_id: str,
+    grant: TokenGrant,
+    groups: tuple[str, ...],
+    now: int,
+) -> dict[str, Any]:
+    return {
+        "iss": issuer,
+        "sub": client_id,
+        "aud": grant.audience,
+        "exp": now + grant.lifetime,
+        "iat": now,
+        "nbf": now,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": client_id,
+        "scope": " ".join(grant.scopes),
+        "groups": list(groups),
+    }
