@@ -1,0 +1,127 @@
+"""Fixtures shared by the whole suite.
+
+Every test that touches storage gets a fresh, migrated database: a copy of a migrated SQLite
+file, and, when ``GATEPASS_TEST_DATABASE_URL`` is set, the same test again on PostgreSQL (a
+database created for this run, emptied between tests). With ``CI=true`` an unreachable
+PostgreSQL or Redis fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from gatepass.app import create_app
+from gatepass.db import Database
+from gatepass.migrations import runner
+from gatepass.models import Base
+from gatepass.settings import Settings
+from tests.factories import Factory
+
+PG_URL = os.environ.get("GATEPASS_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("GATEPASS_TEST_REDIS_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not IN_CI:
+        return
+    if not PG_URL or not REDIS_URL:
+        pytest.exit("CI=true needs GATEPASS_TEST_DATABASE_URL and GATEPASS_TEST_REDIS_URL", 3)
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
+    except Exception as exc:
+        pytest.exit(f"CI=true but a test server is unreachable: {exc}", 3)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "gatepass.db"
+    db = Database(f"sqlite:///{path}")
+    runner.upgrade(db.engine)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    assert PG_URL is not None
+    name = f"gatepass_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    runner.upgrade(db.engine)
+    db.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "gatepass.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _empty(url)
+    return url
+
+
+def _empty(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=secrets.token_hex(32),
+        public_url="http://testserver",
+        cache_poll_interval=0.05,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if REDIS_URL is None:
+        pytest.skip("GATEPASS_TEST_REDIS_URL is not set")
+    return REDIS_URL
+
+
+@pytest.fixture
+def factory(settings: Settings) -> Iterator[Factory]:
+    made = Factory(settings)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app over HTTP (in process), lifespan and cache thread included."""
+    with TestClient(create_app(settings), base_url="http://testserver") as http:
+        yield http

@@ -1,0 +1,87 @@
+"""Small helpers that create data through Gatepass's own service functions, on the real store."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatepass import credential_secrets as cs
+from gatepass.audit.service import Actor
+from gatepass.clients import service as clients
+from gatepass.db import Database
+from gatepass.groups import service as groups
+from gatepass.permissions import service as permissions
+from gatepass.settings import Settings
+from gatepass.signing_keys.material import KeyCipher
+from gatepass.tenants import service as tenants
+
+ACTOR = Actor(kind="operator", id="tests")
+CATALOG = ("nql", "workflows", "campaigns")
+
+
+@dataclass(frozen=True)
+class Credential:
+    tenant: str
+    client_id: str
+    secret: str
+
+    @property
+    def basic(self) -> str:
+        raw = f"{self.client_id}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+
+class Factory:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.effective_database_url)
+        self.hasher = cs.SecretHasher.from_master_key(settings.master_key())
+        self.cipher = KeyCipher.from_master_key(settings.master_key())
+
+    def tenant(
+        self,
+        slug: str = "acme",
+        *,
+        catalog: tuple[str, ...] = CATALOG,
+        unavailable: tuple[str, ...] = (),
+        groups_: tuple[str, ...] = ("emea",),
+        signing_alg: str = "ES256",
+    ) -> str:
+        with self.db.transaction() as session:
+            tenant = tenants.create_tenant(
+                session, slug=slug, name=slug.title(), actor=ACTOR, cipher=self.cipher,
+                signing_alg=signing_alg,
+            )
+            for name in (*catalog, *unavailable):
+                permissions.create_permission(
+                    session, tenant, name=name, label=name.upper(), description="",
+                    available=name not in unavailable, unavailable_reason="preview",
+                    actor=ACTOR,
+                )
+            for group in groups_:
+                groups.create_group(session, tenant, name=group, actor=ACTOR)
+        return slug
+
+    def client(
+        self,
+        tenant: str = "acme",
+        *,
+        scopes: tuple[str, ...] = CATALOG,
+        groups_: tuple[str, ...] = (),
+        client_id: str | None = None,
+        expires_at: datetime | None = None,
+        token_lifetime: int | None = None,
+        name: str = "integration",
+    ) -> Credential:
+        spec = clients.NewClient(
+            name=name, scopes=list(scopes), groups=list(groups_), client_id=client_id,
+            expires_at=expires_at, token_lifetime=token_lifetime,
+        )
+        with self.db.transaction() as session:
+            t = tenants.get_tenant(session, tenant)
+            client, secret = clients.create_client(session, t, spec, actor=ACTOR, hasher=self.hasher)
+            return Credential(tenant, client.client_id, secret.reveal())
+
+    def close(self) -> None:
+        self.db.dispose()
