@@ -29,7 +29,7 @@ HINT_TAIL = 4
 
 
 class SecretKind(Enum):
-    CLIENT_SECRET = "gpcs_"
+    CLIENT_SECRET = "gpcs_"  # noqa: S105 - the public prefix, not a secret
     API_KEY = "gpk_"
 
 
@@ -84,7 +84,7 @@ def is_well_formed(kind: SecretKind, value: str) -> bool:
     """True when the value has the kind's shape and a correct checksum: no database needed."""
     if len(value) > 64 or not _PATTERNS[kind].match(value):
         return False
-    head = value[: -CHECKSUM_CHARS]
+    head = value[:-CHECKSUM_CHARS]
     return hmac.compare_digest(_checksum(head), value[-CHECKSUM_CHARS:])
 
 

@@ -41,7 +41,7 @@ class DemoSetup:
 def create_demo(
     session: Session, *, hasher: cs.SecretHasher, cipher: KeyCipher
 ) -> DemoSetup | None:
-    """Create the demo tenant unless any tenant exists yet; ``None`` when there was nothing to do."""
+    """Create the demo tenant unless a tenant exists already (then return ``None``)."""
     if tenants.count_tenants(session) > 0:
         return None
     actor = Actor.cli()
@@ -50,15 +50,26 @@ def create_demo(
     )
     for name, label, description, reason in CATALOG:
         permissions.create_permission(
-            session, tenant, name=name, label=label, description=description,
-            available=not reason, unavailable_reason=reason, actor=actor,
+            session,
+            tenant,
+            name=name,
+            label=label,
+            description=description,
+            available=not reason,
+            unavailable_reason=reason,
+            actor=actor,
         )
     for group in GROUPS:
         groups.create_group(session, tenant, name=group, actor=actor)
     password = cs.Plaintext(secrets.token_urlsafe(18))
     users.create_user(
-        session, tenant, email=ADMIN_EMAIL, role="admin", password=password.reveal(),
-        display_name="Demo Administrator", actor=actor,
+        session,
+        tenant,
+        email=ADMIN_EMAIL,
+        role="admin",
+        password=password.reveal(),
+        display_name="Demo Administrator",
+        actor=actor,
     )
     spec = clients.NewClient(
         name="Demo integration",

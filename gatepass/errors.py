@@ -9,13 +9,13 @@ class DomainError(Exception):
     code = "error"
 
 
-class NotFound(DomainError):
+class NotFoundError(DomainError):
     code = "not_found"
 
 
-class Conflict(DomainError):
+class ConflictError(DomainError):
     code = "conflict"
 
 
-class InvalidInput(DomainError):
+class InvalidInputError(DomainError):
     code = "invalid_input"

@@ -1,6 +1,6 @@
 """One typed settings object, read from ``GATEPASS_*`` environment variables.
 
-Nothing here runs at import time: ``Settings()`` is built by the CLI or the app factory and passed in.
+Nothing here runs at import time: the CLI or the app factory builds ``Settings()`` and passes it on.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     def _refuse_insecure_production(self) -> Settings:
         if self.env != "production":
             return self
-        if self.secret_key is None or len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_CHARS:
+        if (
+            self.secret_key is None
+            or len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_CHARS
+        ):
             raise ValueError(
                 "GATEPASS_SECRET_KEY of at least 32 characters is required in production"
             )

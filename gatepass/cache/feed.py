@@ -14,7 +14,7 @@ from gatepass.db import utcnow
 KIND_CLIENT = "client"
 KIND_TENANT = "tenant"
 KIND_KEYS = "signing_keys"
-KIND_TOKEN = "token"
+KIND_TOKEN = "token"  # noqa: S105 - a change kind, not a credential
 RETENTION = timedelta(days=1)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, update
@@ -101,10 +101,12 @@ class CredentialCache:
         return 0.0
 
     def cached_tenant(self, slug: str) -> tuple[bool, TenantEntry | None]:
-        hit, entry = self.tenants.get(slug, max(self._trusted_since(), time.monotonic() - TENANT_TTL))
-        if hit and entry is not None and entry.next_key_expiry is not None:
-            if entry.next_key_expiry <= time.time():
-                return False, None
+        hit, entry = self.tenants.get(
+            slug, max(self._trusted_since(), time.monotonic() - TENANT_TTL)
+        )
+        expiry = entry.next_key_expiry if entry is not None else None
+        if expiry is not None and expiry <= time.time():
+            return False, None  # a retired key must leave the JWKS
         return hit, entry
 
     def cached_client(self, tenant_id: int, client_id: str) -> tuple[bool, ClientEntry | None]:
@@ -201,7 +203,9 @@ class CredentialCache:
         if row.kind == feed.KIND_CLIENT:
             self.clients.invalidate((row.tenant_id, row.ref))
         elif row.kind == feed.KIND_TOKEN:
-            expires = session.scalar(select(RevokedToken.expires_at).where(RevokedToken.jti == row.ref))
+            expires = session.scalar(
+                select(RevokedToken.expires_at).where(RevokedToken.jti == row.ref)
+            )
             if expires is not None:
                 self.mark_revoked(row.ref, expires.timestamp())
         else:
@@ -211,7 +215,9 @@ class CredentialCache:
 
     def _load_revoked(self, session: Any) -> None:
         rows = session.execute(
-            select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > utcnow())
+            select(RevokedToken.jti, RevokedToken.expires_at).where(
+                RevokedToken.expires_at > utcnow()
+            )
         )
         for jti, expires in rows:
             self.mark_revoked(jti, expires.timestamp())
@@ -223,8 +229,14 @@ class CredentialCache:
         with self.db.transaction() as session:
             for secret_id, (client_pk, at) in uses.items():
                 when = datetime.fromtimestamp(at, tz=UTC)
-                session.execute(update(ClientSecret).where(ClientSecret.id == secret_id).values(last_used_at=when))
-                session.execute(update(OAuthClient).where(OAuthClient.id == client_pk).values(last_used_at=when))
+                session.execute(
+                    update(ClientSecret)
+                    .where(ClientSecret.id == secret_id)
+                    .values(last_used_at=when)
+                )
+                session.execute(
+                    update(OAuthClient).where(OAuthClient.id == client_pk).values(last_used_at=when)
+                )
 
     def _prune(self) -> None:
         now = time.time()

@@ -67,7 +67,9 @@ def create(
     group: list[str] = typer.Option(None, "--group", help="Client group (repeatable)."),
     client_id: str = typer.Option(None, "--client-id", help="Choose the client ID."),
     expires_in: str = typer.Option(None, "--expires-in", help="e.g. 90d; default: never."),
-    token_lifetime: int = typer.Option(None, "--token-lifetime", help="Seconds; default: tenant's."),
+    token_lifetime: int = typer.Option(
+        None, "--token-lifetime", help="Seconds; default: tenant's."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a client; its secret is shown once."""
@@ -83,7 +85,9 @@ def create(
     )
     with transaction(rt) as session:
         t = tenants.get_tenant(session, tenant)
-        client, secret = clients.create_client(session, t, spec, actor=Actor.cli(), hasher=rt.hasher)
+        client, secret = clients.create_client(
+            session, t, spec, actor=Actor.cli(), hasher=rt.hasher
+        )
         view = client_view(client)
     _show_secret(view, secret.reveal(), token_endpoint(rt.settings.public_url, tenant), as_json)
 
@@ -93,15 +97,28 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's clients."""
     rt = runtime()
     with transaction(rt) as session:
-        views = [client_view(c) for c in clients.list_clients(session, tenants.get_tenant(session, tenant))]
+        views = [
+            client_view(c)
+            for c in clients.list_clients(session, tenants.get_tenant(session, tenant))
+        ]
     if as_json:
         emit_json(views)
         return
     emit_table(
         f"OAuth clients of {tenant}",
         ("name", "client ID", "permissions", "created by", "created on", "last used", "status"),
-        [(v["name"], v["client_id"], " ".join(v["scopes"]), v["created_by"], v["created_at"],
-          v["last_used_at"] or "never", v["status"]) for v in views],
+        [
+            (
+                v["name"],
+                v["client_id"],
+                " ".join(v["scopes"]),
+                v["created_by"],
+                v["created_at"],
+                v["last_used_at"] or "never",
+                v["status"],
+            )
+            for v in views
+        ],
     )
 
 
@@ -110,21 +127,36 @@ def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption)
     """Show one client, with each secret version and when it was last used."""
     rt = runtime()
     with transaction(rt) as session:
-        view = client_view(clients.get_client(session, tenants.get_tenant(session, tenant), client_id))
+        view = client_view(
+            clients.get_client(session, tenants.get_tenant(session, tenant), client_id)
+        )
     if as_json:
         emit_json(view)
         return
     emit_fields(f"Client {client_id}", {k: v for k, v in view.items() if k != "secrets"})
-    emit_table("Secret versions", ("hint", "created", "ends", "last used", "active"),
-               [(s["hint"], s["created_at"], s["expires_at"] or "-", s["last_used_at"] or "never",
-                 "yes" if s["active"] else "no") for s in view["secrets"]])
+    emit_table(
+        "Secret versions",
+        ("hint", "created", "ends", "last used", "active"),
+        [
+            (
+                s["hint"],
+                s["created_at"],
+                s["expires_at"] or "-",
+                s["last_used_at"] or "never",
+                "yes" if s["active"] else "no",
+            )
+            for s in view["secrets"]
+        ],
+    )
 
 
 @client_app.command("rotate-secret")
 def rotate_secret(
     client_id: str,
     tenant: str = TenantOption,
-    grace: str = typer.Option(None, "--grace", help="Keep older secrets valid this long, e.g. 24h."),
+    grace: str = typer.Option(
+        None, "--grace", help="Keep older secrets valid this long, e.g. 24h."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a new secret (shown once); older ones stop now or after the grace period."""
@@ -144,8 +176,9 @@ def revoke(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOptio
     """Revoke a client: it can no longer get tokens, and its tokens stop introspecting active."""
     rt = runtime()
     with transaction(rt) as session:
-        client = clients.revoke_client(session, tenants.get_tenant(session, tenant), client_id,
-                                       actor=Actor.cli())
+        client = clients.revoke_client(
+            session, tenants.get_tenant(session, tenant), client_id, actor=Actor.cli()
+        )
         view = client_view(client)
     emit_json(view) if as_json else typer.echo(f"Revoked client {client_id}.")
 
@@ -177,8 +210,9 @@ def delete(
         fail("cancelled")
     rt = runtime()
     with transaction(rt) as session:
-        clients.delete_client(session, tenants.get_tenant(session, tenant), client_id,
-                              actor=Actor.cli())
+        clients.delete_client(
+            session, tenants.get_tenant(session, tenant), client_id, actor=Actor.cli()
+        )
     emit_json({"deleted": client_id}) if as_json else typer.echo(f"Deleted client {client_id}.")
 
 
@@ -186,11 +220,14 @@ def _show_secret(view: dict[str, Any], secret: str, endpoint: str, as_json: bool
     if as_json:
         emit_json({**view, "client_secret": secret, "token_endpoint": endpoint})
         return
-    emit_fields(f"Client {view['name']}", {
-        "client ID": view["client_id"],
-        "client secret": secret,
-        "token endpoint": endpoint,
-        "permissions": view["scopes"],
-        "groups": view["groups"],
-    })
+    emit_fields(
+        f"Client {view['name']}",
+        {
+            "client ID": view["client_id"],
+            "client secret": secret,
+            "token endpoint": endpoint,
+            "permissions": view["scopes"],
+            "groups": view["groups"],
+        },
+    )
     typer.echo("The secret is shown only this once: store it in your secrets vault now.")

@@ -6,13 +6,13 @@ import os
 import tempfile
 
 import typer
+import uvicorn
 
 from gatepass import demo
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
-from gatepass.migrations import runner
 
 app = typer.Typer(
     name="gatepass",
@@ -43,8 +43,6 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
 ) -> None:
     """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false)."""
-    import uvicorn  # imported here: the other commands do not need the server
-
     rt = runtime()
     _ = rt.db  # migrate, or refuse with a clear message, before any worker starts
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

@@ -57,8 +57,13 @@ def tenant_create(
     rt = runtime()
     with transaction(rt) as session:
         tenant = tenants.create_tenant(
-            session, slug=slug, name=name, actor=Actor.cli(), cipher=rt.cipher,
-            audience=audience, signing_alg=signing_alg,
+            session,
+            slug=slug,
+            name=name,
+            actor=Actor.cli(),
+            cipher=rt.cipher,
+            audience=audience,
+            signing_alg=signing_alg,
         )
         view = tenant_view(tenant, rt.settings.public_url)
     emit_json(view) if as_json else emit_fields(f"Tenant {slug} created", view)
@@ -73,9 +78,11 @@ def tenant_list(as_json: bool = JsonOption) -> None:
     if as_json:
         emit_json(views)
         return
-    emit_table("Tenants", ("slug", "name", "issuer", "alg", "lifetime"),
-               [(v["slug"], v["name"], v["issuer"], v["signing_alg"], v["token_lifetime"])
-                for v in views])
+    emit_table(
+        "Tenants",
+        ("slug", "name", "issuer", "alg", "lifetime"),
+        [(v["slug"], v["name"], v["issuer"], v["signing_alg"], v["token_lifetime"]) for v in views],
+    )
 
 
 @tenant_app.command("show")
@@ -102,7 +109,9 @@ def tenant_set(
     """Change a tenant's token settings."""
     rt = runtime()
     changes = TenantSettings(
-        name=name, token_lifetime=token_lifetime, audience=audience,
+        name=name,
+        token_lifetime=token_lifetime,
+        audience=audience,
         allowed_audiences=tuple(allowed_audience) if allowed_audience else None,
         signing_alg=signing_alg,
     )
@@ -128,8 +137,14 @@ def permission_create(
     with transaction(rt) as session:
         t = tenants.get_tenant(session, tenant)
         permission = permissions.create_permission(
-            session, t, name=name, label=label, description=description,
-            available=not unavailable, unavailable_reason=reason, actor=Actor.cli(),
+            session,
+            t,
+            name=name,
+            label=label,
+            description=description,
+            available=not unavailable,
+            unavailable_reason=reason,
+            actor=Actor.cli(),
         )
         view = _permission_view(permission)
     emit_json(view) if as_json else emit_fields(f"Permission {name} created", view)
@@ -140,19 +155,37 @@ def permission_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> N
     """List a tenant's permission catalog."""
     rt = runtime()
     with transaction(rt) as session:
-        views = [_permission_view(p) for p in
-                 permissions.list_permissions(session, tenants.get_tenant(session, tenant))]
+        views = [
+            _permission_view(p)
+            for p in permissions.list_permissions(session, tenants.get_tenant(session, tenant))
+        ]
     if as_json:
         emit_json(views)
         return
-    emit_table(f"Permissions of {tenant}", ("name", "label", "available", "built-in"),
-               [(v["name"], v["label"], "yes" if v["available"] else f"no: {v['reason']}",
-                 "yes" if v["builtin"] else "") for v in views])
+    emit_table(
+        f"Permissions of {tenant}",
+        ("name", "label", "available", "built-in"),
+        [
+            (
+                v["name"],
+                v["label"],
+                "yes" if v["available"] else f"no: {v['reason']}",
+                "yes" if v["builtin"] else "",
+            )
+            for v in views
+        ],
+    )
 
 
 def _permission_view(p: Any) -> dict[str, Any]:
-    return {"name": p.name, "label": p.label, "description": p.description,
-            "available": p.available, "reason": p.unavailable_reason, "builtin": p.builtin}
+    return {
+        "name": p.name,
+        "label": p.label,
+        "description": p.description,
+        "available": p.available,
+        "reason": p.unavailable_reason,
+        "builtin": p.builtin,
+    }
 
 
 @group_app.command("create")
@@ -160,8 +193,9 @@ def group_create(name: str, tenant: str = TenantOption, as_json: bool = JsonOpti
     """Create a client group."""
     rt = runtime()
     with transaction(rt) as session:
-        group = groups.create_group(session, tenants.get_tenant(session, tenant), name=name,
-                                    actor=Actor.cli())
+        group = groups.create_group(
+            session, tenants.get_tenant(session, tenant), name=name, actor=Actor.cli()
+        )
         view = {"name": group.name, "tenant": tenant}
     emit_json(view) if as_json else emit_fields(f"Group {group.name} created", view)
 
@@ -172,7 +206,9 @@ def group_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     rt = runtime()
     with transaction(rt) as session:
         names = [g.name for g in groups.list_groups(session, tenants.get_tenant(session, tenant))]
-    emit_json(names) if as_json else emit_table(f"Groups of {tenant}", ("name",), [(n,) for n in names])
+    emit_json(names) if as_json else emit_table(
+        f"Groups of {tenant}", ("name",), [(n,) for n in names]
+    )
 
 
 @key_app.command("rotate")
@@ -193,13 +229,25 @@ def key_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     with transaction(rt) as session:
         t = tenants.get_tenant(session, tenant)
         published = {k.kid for k in signing_keys.published_keys(session, t.id)}
-        views = [{"kid": k.kid, "alg": k.alg, "status": k.status,
-                  "published": k.kid in published, "created_at": iso(k.created_at),
-                  "publish_until": iso(k.publish_until)}
-                 for k in signing_keys.list_keys(session, t.id)]
+        views = [
+            {
+                "kid": k.kid,
+                "alg": k.alg,
+                "status": k.status,
+                "published": k.kid in published,
+                "created_at": iso(k.created_at),
+                "publish_until": iso(k.publish_until),
+            }
+            for k in signing_keys.list_keys(session, t.id)
+        ]
     if as_json:
         emit_json(views)
         return
-    emit_table(f"Signing keys of {tenant}", ("kid", "alg", "status", "published", "created"),
-               [(v["kid"], v["alg"], v["status"], "yes" if v["published"] else "no",
-                 v["created_at"]) for v in views])
+    emit_table(
+        f"Signing keys of {tenant}",
+        ("kid", "alg", "status", "published", "created"),
+        [
+            (v["kid"], v["alg"], v["status"], "yes" if v["published"] else "no", v["created_at"])
+            for v in views
+        ],
+    )

@@ -7,7 +7,17 @@ import sys
 import typer
 
 from gatepass.audit.service import Actor
-from gatepass.cli.common import JsonOption, TenantOption, emit_fields, emit_json, emit_table, fail, iso, runtime, transaction
+from gatepass.cli.common import (
+    JsonOption,
+    TenantOption,
+    emit_fields,
+    emit_json,
+    emit_table,
+    fail,
+    iso,
+    runtime,
+    transaction,
+)
 from gatepass.tenants import service as tenants
 from gatepass.users import service as users
 from gatepass.users.models import ROLES
@@ -21,7 +31,9 @@ def create(
     email: str = typer.Option(..., "--email"),
     role: str = typer.Option(..., "--role", help=" | ".join(ROLES)),
     name: str = typer.Option("", "--name", help="Display name."),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a console user. The password is read from stdin, never from the command line."""
@@ -31,8 +43,13 @@ def create(
     rt = runtime()
     with transaction(rt) as session:
         user = users.create_user(
-            session, tenants.get_tenant(session, tenant), email=email, role=role,
-            password=password, display_name=name, actor=Actor.cli(),
+            session,
+            tenants.get_tenant(session, tenant),
+            email=email,
+            role=role,
+            password=password,
+            display_name=name,
+            actor=Actor.cli(),
         )
         view = {"email": user.email, "role": user.role, "status": user.status, "tenant": tenant}
     emit_json(view) if as_json else emit_fields(f"User {user.email} created", view)
@@ -43,11 +60,21 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's console users."""
     rt = runtime()
     with transaction(rt) as session:
-        views = [{"email": u.email, "name": u.display_name, "role": u.role, "status": u.status,
-                  "created_at": iso(u.created_at)}
-                 for u in users.list_users(session, tenants.get_tenant(session, tenant))]
+        views = [
+            {
+                "email": u.email,
+                "name": u.display_name,
+                "role": u.role,
+                "status": u.status,
+                "created_at": iso(u.created_at),
+            }
+            for u in users.list_users(session, tenants.get_tenant(session, tenant))
+        ]
     if as_json:
         emit_json(views)
         return
-    emit_table(f"Users of {tenant}", ("email", "name", "role", "status", "created"),
-               [tuple(v.values()) for v in views])
+    emit_table(
+        f"Users of {tenant}",
+        ("email", "name", "role", "status", "created"),
+        [tuple(v.values()) for v in views],
+    )

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
-from gatepass.errors import Conflict, InvalidInput, NotFound
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
@@ -46,14 +47,14 @@ def create_client(
 ) -> tuple[OAuthClient, cs.Plaintext]:
     name = spec.name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("name is required (at most 200 characters)")
+        raise InvalidInputError("name is required (at most 200 characters)")
     client_id = spec.client_id or _generate_client_id()
     if not CLIENT_ID.match(client_id):
-        raise InvalidInput(
+        raise InvalidInputError(
             "client ID must be 3-100 letters, digits or . _ ~ -, starting with a letter or digit"
         )
     if _find(session, tenant.id, client_id) is not None:
-        raise Conflict(f"client ID '{client_id}' is already used in tenant '{tenant.slug}'")
+        raise ConflictError(f"client ID '{client_id}' is already used in tenant '{tenant.slug}'")
     _check_expiry_and_lifetime(spec)
     client = OAuthClient(
         tenant_id=tenant.id,
@@ -70,9 +71,15 @@ def create_client(
     session.add(client)
     session.flush()
     feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(session, tenant_id=tenant.id, actor=actor, action="client.create",
-           target_type="oauth_client", target=client_id,
-           details={"name": name, "scopes": spec.scopes, "groups": spec.groups})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="client.create",
+        target_type="oauth_client",
+        target=client_id,
+        details={"name": name, "scopes": spec.scopes, "groups": spec.groups},
+    )
     return client, secret
 
 
@@ -87,10 +94,12 @@ def rotate_secret(
 ) -> tuple[OAuthClient, cs.Plaintext]:
     """Issue a new secret; older secrets keep working for ``grace`` (or stop at once)."""
     if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
-        raise InvalidInput("grace period must be between 0 and 30 days")
+        raise InvalidInputError("grace period must be between 0 and 30 days")
     client = get_client(session, tenant, client_id)
     if client.status != "active":
-        raise InvalidInput(f"client '{client_id}' is {client.status}; its secret cannot be rotated")
+        raise InvalidInputError(
+            f"client '{client_id}' is {client.status}: cannot rotate its secret"
+        )
     now = utcnow()
     ends = now + (grace or timedelta(0))
     for old in client.secrets:
@@ -98,9 +107,15 @@ def rotate_secret(
             old.expires_at = ends
     secret = _add_secret(client, hasher)
     feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(session, tenant_id=tenant.id, actor=actor, action="client.rotate_secret",
-           target_type="oauth_client", target=client_id,
-           details={"grace_seconds": int(grace.total_seconds()) if grace else 0})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="client.rotate_secret",
+        target_type="oauth_client",
+        target=client_id,
+        details={"grace_seconds": int(grace.total_seconds()) if grace else 0},
+    )
     return client, secret
 
 
@@ -109,21 +124,36 @@ def revoke_client(session: Session, tenant: Tenant, client_id: str, *, actor: Ac
     if client.status != "revoked":
         _revoke(client)
         feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-        record(session, tenant_id=tenant.id, actor=actor, action="client.revoke",
-               target_type="oauth_client", target=client_id)
+        record(
+            session,
+            tenant_id=tenant.id,
+            actor=actor,
+            action="client.revoke",
+            target_type="oauth_client",
+            target=client_id,
+        )
     return client
 
 
 def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
     """Revoke every active client of the tenant; returns how many were revoked."""
     active = session.scalars(
-        select(OAuthClient).where(OAuthClient.tenant_id == tenant.id, OAuthClient.status == "active")
+        select(OAuthClient).where(
+            OAuthClient.tenant_id == tenant.id, OAuthClient.status == "active"
+        )
     ).all()
     for client in active:
         _revoke(client)
         feed.publish(session, tenant.id, feed.KIND_CLIENT, client.client_id)
-    record(session, tenant_id=tenant.id, actor=actor, action="client.revoke_all",
-           target_type="tenant", target=tenant.slug, details={"count": len(active)})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="client.revoke_all",
+        target_type="tenant",
+        target=tenant.slug,
+        details={"count": len(active)},
+    )
     return len(active)
 
 
@@ -131,14 +161,21 @@ def delete_client(session: Session, tenant: Tenant, client_id: str, *, actor: Ac
     client = get_client(session, tenant, client_id)
     session.delete(client)
     feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(session, tenant_id=tenant.id, actor=actor, action="client.delete",
-           target_type="oauth_client", target=client_id, details={"name": client.name})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="client.delete",
+        target_type="oauth_client",
+        target=client_id,
+        details={"name": client.name},
+    )
 
 
 def get_client(session: Session, tenant: Tenant, client_id: str) -> OAuthClient:
     client = _find(session, tenant.id, client_id)
     if client is None:
-        raise NotFound(f"client '{client_id[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(f"client '{client_id[:100]}' does not exist in tenant '{tenant.slug}'")
     return client
 
 
@@ -170,7 +207,7 @@ def _find(session: Session, tenant_id: int, client_id: str) -> OAuthClient | Non
     )
 
 
-def _eager() -> tuple[object, ...]:
+def _eager() -> tuple[LoaderOption, ...]:
     return (
         selectinload(OAuthClient.permissions),
         selectinload(OAuthClient.groups),
@@ -195,6 +232,6 @@ def _generate_client_id() -> str:
 
 def _check_expiry_and_lifetime(spec: NewClient) -> None:
     if spec.expires_at is not None and spec.expires_at <= utcnow():
-        raise InvalidInput("expiry must be in the future")
+        raise InvalidInputError("expiry must be in the future")
     if spec.token_lifetime is not None and not MIN_LIFETIME <= spec.token_lifetime <= MAX_LIFETIME:
-        raise InvalidInput(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
+        raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")

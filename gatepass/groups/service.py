@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
-from gatepass.errors import Conflict, InvalidInput
+from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.groups.models import ClientGroup
 from gatepass.tenants.models import Tenant
 
@@ -18,14 +18,20 @@ NAME = re.compile(r"^[\w][\w .:/-]{0,99}\Z")
 def create_group(session: Session, tenant: Tenant, *, name: str, actor: Actor) -> ClientGroup:
     name = name.strip()
     if not NAME.match(name):
-        raise InvalidInput(f"invalid group name '{name[:100]}'")
+        raise InvalidInputError(f"invalid group name '{name[:100]}'")
     if _find(session, tenant.id, [name]):
-        raise Conflict(f"group '{name}' already exists in tenant '{tenant.slug}'")
+        raise ConflictError(f"group '{name}' already exists in tenant '{tenant.slug}'")
     group = ClientGroup(tenant_id=tenant.id, name=name)
     session.add(group)
     session.flush()
-    record(session, tenant_id=tenant.id, actor=actor, action="group.create",
-           target_type="group", target=name)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="group.create",
+        target_type="group",
+        target=name,
+    )
     return group
 
 
@@ -42,13 +48,15 @@ def resolve(session: Session, tenant: Tenant, names: list[str]) -> list[ClientGr
     found = {g.name: g for g in _find(session, tenant.id, wanted)}
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise InvalidInput(f"unknown client group '{missing[0][:100]}'")
+        raise InvalidInputError(f"unknown client group '{missing[0][:100]}'")
     return [found[n] for n in wanted]
 
 
 def _find(session: Session, tenant_id: int, names: list[str]) -> list[ClientGroup]:
     return list(
         session.scalars(
-            select(ClientGroup).where(ClientGroup.tenant_id == tenant_id, ClientGroup.name.in_(names))
+            select(ClientGroup).where(
+                ClientGroup.tenant_id == tenant_id, ClientGroup.name.in_(names)
+            )
         )
     )

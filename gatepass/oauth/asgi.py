@@ -8,31 +8,25 @@ with prebuilt headers. Paths follow Keycloak's layout so existing clients work u
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gatepass.oauth import discovery, introspection
 from gatepass.oauth import token as token_endpoint
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.errors import (
     JSON_HEADERS,
-    InvalidRequest,
-    MethodNotAllowed,
-    NotFoundError,
+    InvalidRequestError,
+    MethodNotAllowedError,
     OAuthError,
-    PayloadTooLarge,
-    ServiceUnavailable,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
 )
 from gatepass.oauth.requests import check_content_type, parse_form
 
 log = structlog.get_logger("gatepass.oauth")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OIDC = "protocol/openid-connect/"
 POST_ENDPOINTS = {
@@ -63,13 +57,15 @@ class ProtocolApp:
         outcome = "ok"
         try:
             status, headers, body = await self._dispatch(scope, receive, slug, endpoint)
+        except ClientDisconnectedError:
+            return
         except OAuthError as error:
             outcome = error.error
             status, headers, body = error.render()
         except Exception:
             log.exception("protocol endpoint failed", endpoint=endpoint)
             outcome = "server_error"
-            status, headers, body = ServiceUnavailable().render()
+            status, headers, body = ServiceUnavailableError().render()
             status = 500
         await _respond(send, status, headers, body)
         self.ctx.metrics.requests.labels(endpoint, outcome).inc()
@@ -81,12 +77,12 @@ class ProtocolApp:
         method = scope["method"]
         if endpoint in ("jwks", "discovery"):
             if method not in ("GET", "HEAD"):
-                raise MethodNotAllowed("GET")
+                raise MethodNotAllowedError("GET")
             tenant = await self.ctx.tenant(slug)
             body = tenant.jwks_json if endpoint == "jwks" else discovery.metadata(tenant)
             return 200, PUBLIC_CACHE, body
         if method != "POST":
-            raise MethodNotAllowed("POST")
+            raise MethodNotAllowedError("POST")
         headers = _headers(scope)
         check_content_type(headers.get("content-type"))
         raw = await _read_body(receive, headers, self.ctx.max_body)
@@ -101,6 +97,10 @@ class ProtocolApp:
             await introspection.revoke(self.ctx, tenant, authorization, form)
             return 200, NO_STORE, b""
         return 200, JSON_HEADERS, body
+
+
+class ClientDisconnectedError(Exception):
+    """The client went away before sending its whole request: nothing to answer."""
 
 
 def _route(scope: Scope) -> tuple[str, str] | None:
@@ -120,7 +120,7 @@ def _headers(scope: Scope) -> dict[str, str]:
     for name, value in scope["headers"]:
         key = name.decode("latin-1")
         if key in headers and key in ("authorization", "content-type", "content-length"):
-            raise InvalidRequest(f"header '{key}' is repeated")
+            raise InvalidRequestError(f"header '{key}' is repeated")
         headers[key] = value.decode("latin-1")
     return headers
 
@@ -128,19 +128,19 @@ def _headers(scope: Scope) -> dict[str, str]:
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and not declared.isdigit():
-        raise InvalidRequest("Content-Length is not a number")
+        raise InvalidRequestError("Content-Length is not a number")
     if declared is not None and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body must be at most {limit} bytes")
+        raise PayloadTooLargeError(f"the request body must be at most {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise NotFoundError("client disconnected")
+            raise ClientDisconnectedError
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"the request body must be at most {limit} bytes")
+            raise PayloadTooLargeError(f"the request body must be at most {limit} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

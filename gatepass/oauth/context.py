@@ -1,4 +1,4 @@
-"""What every protocol endpoint shares: the cache, the hasher, metrics, and client authentication."""
+"""What every protocol endpoint shares: cache, hasher, metrics, and client authentication."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gatepass import credential_secrets as cs
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
-from gatepass.oauth.errors import InvalidClient, NotFoundError, ServiceUnavailable
+from gatepass.oauth.errors import InvalidClientError, RealmNotFoundError, ServiceUnavailableError
 from gatepass.oauth.requests import client_credentials
 from gatepass.ops.logging import redact
 from gatepass.ops.metrics import Metrics
@@ -38,7 +38,7 @@ class ProtocolContext:
         if not hit:
             entry = await from_db(self.cache.load_tenant, slug)
         if entry is None:
-            raise NotFoundError("realm does not exist")
+            raise RealmNotFoundError("realm does not exist")
         return entry
 
     async def client(self, tenant_id: int, client_id: str) -> ClientEntry | None:
@@ -67,7 +67,7 @@ class ProtocolContext:
                 method=creds.method.value,
                 reason=_reason(client, usable, creds.secret),
             )
-            raise InvalidClient(AUTH_FAILED, realm=tenant.slug)
+            raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
         self.cache.note_use(client.pk, live[index].id, now)
         return client
 
@@ -87,4 +87,4 @@ async def from_db(load: Callable[..., T], *args: object) -> T:
         return await anyio.to_thread.run_sync(load, *args)
     except SQLAlchemyError:
         log.warning("database unavailable", operation=getattr(load, "__name__", "load"))
-        raise ServiceUnavailable() from None
+        raise ServiceUnavailableError() from None

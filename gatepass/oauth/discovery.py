@@ -28,7 +28,16 @@ def metadata(tenant: TenantEntry) -> bytes:
         "access_token_signing_alg_values_supported": [tenant.signing_alg],
         "subject_types_supported": ["public"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "groups",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "client_id",
+            "scope",
+            "groups",
         ],
         "api_keys_verify_endpoint": f"{tenant.issuer}/api-keys/verify",
     }

@@ -28,11 +28,11 @@ class OAuthError(Exception):
         return self.status, [*JSON_HEADERS, *self.extra_headers], body.encode()
 
 
-class InvalidRequest(OAuthError):
+class InvalidRequestError(OAuthError):
     error = "invalid_request"
 
 
-class InvalidClient(OAuthError):
+class InvalidClientError(OAuthError):
     """Client authentication failed. Always 401 with a challenge (RFC 6749 §5.2)."""
 
     error = "invalid_client"
@@ -43,34 +43,36 @@ class InvalidClient(OAuthError):
         super().__init__(description, headers=((b"www-authenticate", challenge),))
 
 
-class InvalidGrant(OAuthError):
+class InvalidGrantError(OAuthError):
     error = "invalid_grant"
 
 
-class UnauthorizedClient(OAuthError):
+class UnauthorizedClientError(OAuthError):
     error = "unauthorized_client"
 
 
-class UnsupportedGrantType(OAuthError):
+class UnsupportedGrantTypeError(OAuthError):
     error = "unsupported_grant_type"
 
 
-class InvalidScope(OAuthError):
+class InvalidScopeError(OAuthError):
     error = "invalid_scope"
 
 
-class InvalidTarget(OAuthError):
+class InvalidTargetError(OAuthError):
     """RFC 8707: the requested resource is not one this tenant issues tokens for."""
 
     error = "invalid_target"
 
 
-class NotFoundError(OAuthError):
-    error = "not_found"
+class RealmNotFoundError(OAuthError):
+    """Keycloak answers 404 for an unknown realm; so do we, in OAuth's error shape."""
+
+    error = "invalid_request"
     status = 404
 
 
-class MethodNotAllowed(OAuthError):
+class MethodNotAllowedError(OAuthError):
     error = "invalid_request"
     status = 405
 
@@ -78,12 +80,12 @@ class MethodNotAllowed(OAuthError):
         super().__init__(f"use {allowed}", headers=((b"allow", allowed.encode()),))
 
 
-class PayloadTooLarge(OAuthError):
+class PayloadTooLargeError(OAuthError):
     error = "invalid_request"
     status = 413
 
 
-class ServiceUnavailable(OAuthError):
+class ServiceUnavailableError(OAuthError):
     error = "temporarily_unavailable"
     status = 503
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from gatepass.cache.entries import TenantEntry
 from gatepass.oauth.context import ProtocolContext, from_db
-from gatepass.oauth.errors import InvalidRequest
+from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens import revocation
 
@@ -25,17 +25,19 @@ async def introspect(
     await ctx.authenticate(tenant, authorization, form)
     token = form.get("token")
     if token is None:
-        raise InvalidRequest("token is required")
+        raise InvalidRequestError("token is required")
     claims = await active_claims(ctx, tenant, token)
     if claims is None:
         return INACTIVE
     return json.dumps({"active": True, "token_type": "Bearer", **claims}).encode()
 
 
-async def active_claims(ctx: ProtocolContext, tenant: TenantEntry, token: str) -> dict[str, Any] | None:
+async def active_claims(
+    ctx: ProtocolContext, tenant: TenantEntry, token: str
+) -> dict[str, Any] | None:
     try:
         claims = tokens.verify(tenant, token)
-    except tokens.TokenInvalid:
+    except tokens.InvalidTokenError:
         return None
     if ctx.cache.is_revoked(str(claims["jti"])):
         return None
@@ -51,15 +53,14 @@ async def revoke(
     client = await ctx.authenticate(tenant, authorization, form)
     token = form.get("token")
     if token is None:
-        raise InvalidRequest("token is required")
+        raise InvalidRequestError("token is required")
     try:
         claims = tokens.verify(tenant, token)
-    except tokens.TokenInvalid:
+    except tokens.InvalidTokenError:
         return b""  # RFC 7009 §2.2: invalid tokens do not cause an error
     if claims["client_id"] != client.client_id:
-        raise InvalidRequest("the token was not issued to this client")
+        raise InvalidRequestError("the token was not issued to this client")
     jti, expires = str(claims["jti"]), float(claims["exp"])
     await from_db(revocation.revoke_token, ctx.cache.db, tenant.id, client.client_id, jti, expires)
     ctx.cache.mark_revoked(jti, expires)
     return b""
-

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qsl, unquote_plus
 
-from gatepass.oauth.errors import InvalidClient, InvalidRequest
+from gatepass.oauth.errors import InvalidClientError, InvalidRequestError
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 # RFC 8707 §2: "resource" may be repeated; every other parameter must not be (RFC 6749 §3.2).
@@ -34,7 +34,7 @@ class ClientCredentials:
 def check_content_type(value: str | None) -> None:
     media_type = (value or "").split(";", 1)[0].strip().lower()
     if media_type != FORM_TYPE:
-        raise InvalidRequest(f"Content-Type must be {FORM_TYPE}")
+        raise InvalidRequestError(f"Content-Type must be {FORM_TYPE}")
 
 
 def parse_form(body: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -42,18 +42,18 @@ def parse_form(body: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
-        raise InvalidRequest("the request body is not valid UTF-8 form data") from None
+        raise InvalidRequestError("the request body is not valid UTF-8 form data") from None
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         if len(value) > MAX_FIELD or len(name) > 100:
-            raise InvalidRequest("a request parameter is too long")
+            raise InvalidRequestError("a request parameter is too long")
         if not value:
             continue
         if name in REPEATABLE:
             multi.setdefault(name, []).append(value)
         elif name in single:
-            raise InvalidRequest(f"parameter '{name}' is repeated")
+            raise InvalidRequestError(f"parameter '{name}' is repeated")
         else:
             single[name] = value
     return single, multi
@@ -66,27 +66,27 @@ def client_credentials(
     in_body = "client_id" in form or "client_secret" in form
     if authorization is not None:
         if in_body and "client_secret" in form:
-            raise InvalidRequest("use only one client authentication method")
+            raise InvalidRequestError("use only one client authentication method")
         creds = _basic(authorization, realm)
         if "client_id" in form and form["client_id"] != creds.client_id:
-            raise InvalidRequest("client_id in the body does not match the Authorization header")
+            raise InvalidRequestError("client_id in the body differs from the Authorization header")
         return creds
     if "client_id" not in form or "client_secret" not in form:
-        raise InvalidClient("client authentication is required", realm=realm)
+        raise InvalidClientError("client authentication is required", realm=realm)
     return ClientCredentials(form["client_id"], form["client_secret"], AuthMethod.POST)
 
 
 def _basic(header: str, realm: str) -> ClientCredentials:
     scheme, _, encoded = header.strip().partition(" ")
     if scheme.lower() != "basic":
-        raise InvalidClient("unsupported authorization scheme; use Basic", realm=realm)
+        raise InvalidClientError("unsupported authorization scheme; use Basic", realm=realm)
     try:
         decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise InvalidClient("malformed Basic authorization header", realm=realm) from None
+        raise InvalidClientError("malformed Basic authorization header", realm=realm) from None
     raw_id, colon, raw_secret = decoded.partition(":")
     if not colon or not raw_id:
-        raise InvalidClient("malformed Basic authorization header", realm=realm)
+        raise InvalidClientError("malformed Basic authorization header", realm=realm)
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
     return ClientCredentials(unquote_plus(raw_id), unquote_plus(raw_secret), AuthMethod.BASIC)
 
@@ -97,5 +97,5 @@ def split_scope(value: str | None) -> list[str]:
     scopes = value.split(" ")
     for scope in scopes:
         if not scope or not all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in scope):
-            raise InvalidRequest("scope must be space-separated scope tokens (RFC 6749 §3.3)")
+            raise InvalidRequestError("scope must be space-separated scope tokens (RFC 6749 §3.3)")
     return list(dict.fromkeys(scopes))

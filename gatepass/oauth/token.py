@@ -10,7 +10,7 @@ import time
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.oauth.context import ProtocolContext
-from gatepass.oauth.errors import InvalidRequest, UnsupportedGrantType
+from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
@@ -27,10 +27,10 @@ async def token(
 ) -> bytes:
     grant_type = form.get("grant_type")
     if grant_type is None:
-        raise InvalidRequest("grant_type is required")
+        raise InvalidRequestError("grant_type is required")
     client = await ctx.authenticate(tenant, authorization, form)
     if grant_type != GRANT_TYPE:
-        raise UnsupportedGrantType(f"only {GRANT_TYPE} is supported")
+        raise UnsupportedGrantTypeError(f"only {GRANT_TYPE} is supported")
     grant = decide_grant(tenant, client, form, multi)
     claims = access_token_claims(
         issuer=tenant.issuer,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
-from gatepass.errors import Conflict, InvalidInput, NotFound
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 
@@ -30,12 +30,12 @@ def create_permission(
     actor: Actor,
 ) -> Permission:
     if not NAME.match(name) or name in OPENID_SCOPES:
-        raise InvalidInput(
+        raise InvalidInputError(
             f"invalid permission name '{name[:100]}': use letters, digits and _ . : / -"
             " (openid, profile and email are reserved)"
         )
     if _find(session, tenant.id, name) is not None:
-        raise Conflict(f"permission '{name}' already exists in tenant '{tenant.slug}'")
+        raise ConflictError(f"permission '{name}' already exists in tenant '{tenant.slug}'")
     permission = Permission(
         tenant_id=tenant.id,
         name=name,
@@ -46,8 +46,15 @@ def create_permission(
     )
     session.add(permission)
     session.flush()
-    record(session, tenant_id=tenant.id, actor=actor, action="permission.create",
-           target_type="permission", target=name, details={"available": available})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="permission.create",
+        target_type="permission",
+        target=name,
+        details={"available": available},
+    )
     return permission
 
 
@@ -56,19 +63,26 @@ def set_availability(
 ) -> Permission:
     permission = get_permission(session, tenant, name)
     if permission.builtin and not available:
-        raise InvalidInput(f"built-in permission '{name}' is always available")
+        raise InvalidInputError(f"built-in permission '{name}' is always available")
     permission.available = available
     permission.unavailable_reason = "" if available else (reason or "Not available")
     feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(session, tenant_id=tenant.id, actor=actor, action="permission.update",
-           target_type="permission", target=name, details={"available": available})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="permission.update",
+        target_type="permission",
+        target=name,
+        details={"available": available},
+    )
     return permission
 
 
 def get_permission(session: Session, tenant: Tenant, name: str) -> Permission:
     permission = _find(session, tenant.id, name)
     if permission is None:
-        raise NotFound(f"permission '{name[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(f"permission '{name[:100]}' does not exist in tenant '{tenant.slug}'")
     return permission
 
 
@@ -92,9 +106,9 @@ def resolve_grantable(session: Session, tenant: Tenant, names: list[str]) -> lis
     for name in wanted:
         permission = found.get(name)
         if permission is None:
-            raise InvalidInput(f"unknown permission '{name[:100]}'")
+            raise InvalidInputError(f"unknown permission '{name[:100]}'")
         if not permission.available:
-            raise InvalidInput(
+            raise InvalidInputError(
                 f"permission '{name}' cannot be granted: {permission.unavailable_reason}"
             )
     return [found[name] for name in wanted]

@@ -33,7 +33,9 @@ def generate_private_key(alg: str) -> PrivateKey:
         return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     if alg == "EdDSA":
         return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError(f"unsupported signing algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}")
+    raise ValueError(
+        f"unsupported signing algorithm {alg!r}; choose one of {', '.join(ALGORITHMS)}"
+    )
 
 
 def new_kid() -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
-from gatepass.errors import Conflict, InvalidInput, NotFound
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
 from gatepass.signing_keys.material import ALGORITHMS, KeyCipher
@@ -48,11 +48,12 @@ def create_tenant(
     signing_alg: str = "ES256",
 ) -> Tenant:
     if not SLUG.match(slug):
-        raise InvalidInput(
-            "tenant slug must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'"
+        raise InvalidInputError(
+            "tenant slug must be 1-63 lowercase letters, digits or '-', not starting or ending"
+            " with '-'"
         )
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise Conflict(f"tenant '{slug}' already exists")
+        raise ConflictError(f"tenant '{slug}' already exists")
     audience = audience or f"api://{slug}"
     _check_audience(audience)
     _check_alg(signing_alg)
@@ -77,15 +78,21 @@ def create_tenant(
             )
         )
     signing_keys.create_key(session, tenant, cipher)
-    record(session, tenant_id=tenant.id, actor=actor, action="tenant.create", target_type="tenant",
-           target=slug)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="tenant.create",
+        target_type="tenant",
+        target=slug,
+    )
     return tenant
 
 
 def get_tenant(session: Session, slug: str) -> Tenant:
     tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        raise NotFound(f"tenant '{slug}' does not exist")
+        raise NotFoundError(f"tenant '{slug}' does not exist")
     return tenant
 
 
@@ -104,7 +111,7 @@ def update_settings(
         tenant.name = changes.name.strip() or tenant.name
     if changes.token_lifetime is not None:
         if not MIN_LIFETIME <= changes.token_lifetime <= MAX_LIFETIME:
-            raise InvalidInput(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
+            raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
         tenant.token_lifetime = changes.token_lifetime
     _apply_audiences(tenant, changes)
     rotate = changes.signing_alg is not None and changes.signing_alg != tenant.signing_alg
@@ -112,9 +119,15 @@ def update_settings(
         _check_alg(changes.signing_alg)
         tenant.signing_alg = changes.signing_alg
     feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(session, tenant_id=tenant.id, actor=actor, action="tenant.update",
-           target_type="tenant", target=tenant.slug,
-           details={k: v for k, v in vars(changes).items() if v is not None})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="tenant.update",
+        target_type="tenant",
+        target=tenant.slug,
+        details={k: v for k, v in vars(changes).items() if v is not None},
+    )
     if rotate:
         signing_keys.rotate(session, tenant, cipher, actor=actor)
     return tenant
@@ -134,9 +147,9 @@ def _apply_audiences(tenant: Tenant, changes: TenantSettings) -> None:
 def _check_audience(value: str) -> None:
     parts = urlsplit(value)
     if not parts.scheme or parts.fragment or len(value) > 500 or " " in value:
-        raise InvalidInput(f"audience '{value}' must be an absolute URI without a fragment")
+        raise InvalidInputError(f"audience '{value}' must be an absolute URI without a fragment")
 
 
 def _check_alg(alg: str) -> None:
     if alg not in ALGORITHMS:
-        raise InvalidInput(f"signing algorithm must be one of {', '.join(ALGORITHMS)}")
+        raise InvalidInputError(f"signing algorithm must be one of {', '.join(ALGORITHMS)}")

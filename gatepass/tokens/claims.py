@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from gatepass.oauth.errors import InvalidScope, InvalidTarget
+from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
 
 # Accepted and ignored so that OpenID-flavoured scripts (Keycloak's curl examples) work as is.
 IGNORED_SCOPES = frozenset({"openid", "profile", "email"})
@@ -24,7 +24,9 @@ class TokenGrant:
     lifetime: int
 
 
-def grant_scopes(requested: list[str], granted: Iterable[str], available: frozenset[str]) -> tuple[str, ...]:
+def grant_scopes(
+    requested: list[str], granted: Iterable[str], available: frozenset[str]
+) -> tuple[str, ...]:
     """No scope asked: everything granted. A subset: that subset. Anything else: invalid_scope."""
     allowed = tuple(s for s in granted if s in available)
     wanted = [s for s in requested if s not in IGNORED_SCOPES]
@@ -32,7 +34,7 @@ def grant_scopes(requested: list[str], granted: Iterable[str], available: frozen
         return allowed
     refused = [s for s in wanted if s not in allowed]
     if refused:
-        raise InvalidScope(f"scope '{refused[0][:100]}' is not granted to this client")
+        raise InvalidScopeError(f"scope '{refused[0][:100]}' is not granted to this client")
     return tuple(wanted)
 
 
@@ -43,9 +45,11 @@ def choose_audience(resources: list[str], default: str, allowed: frozenset[str])
     for resource in resources:
         parts = urlsplit(resource)
         if not parts.scheme or parts.fragment:
-            raise InvalidTarget("resource must be an absolute URI without a fragment")
+            raise InvalidTargetError("resource must be an absolute URI without a fragment")
         if resource not in allowed:
-            raise InvalidTarget(f"resource '{resource[:200]}' is not an audience of this tenant")
+            raise InvalidTargetError(
+                f"resource '{resource[:200]}' is not an audience of this realm"
+            )
     unique = list(dict.fromkeys(resources))
     return unique[0] if len(unique) == 1 else unique
 

@@ -11,7 +11,7 @@ from gatepass.cache.entries import TenantEntry
 TYP = "at+jwt"
 
 
-class TokenInvalid(Exception):
+class InvalidTokenError(Exception):
     """The token is not one of ours, or not valid any more. Never says which, to callers."""
 
 
@@ -27,12 +27,12 @@ def sign(tenant: TenantEntry, claims: dict[str, Any]) -> str:
 def verify(tenant: TenantEntry, token: str, *, leeway: int = 0) -> dict[str, Any]:
     """Claims of a token this tenant issued and that has not expired."""
     if len(token) > 8192:
-        raise TokenInvalid("token too long")
+        raise InvalidTokenError("token too long")
     try:
         header = jwt.get_unverified_header(token)
         key = tenant.verification_keys.get(str(header.get("kid")))
         if key is None or header.get("typ") != TYP:
-            raise TokenInvalid("unknown key or type")
+            raise InvalidTokenError("unknown key or type")
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
@@ -42,5 +42,5 @@ def verify(tenant: TenantEntry, token: str, *, leeway: int = 0) -> dict[str, Any
             options={"verify_aud": False, "require": ["exp", "iat", "jti", "client_id"]},
         )
     except jwt.PyJWTError as exc:
-        raise TokenInvalid(type(exc).__name__) from None
+        raise InvalidTokenError(type(exc).__name__) from None
     return claims

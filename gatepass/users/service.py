@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
-from gatepass.errors import Conflict, InvalidInput
+from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import ROLES, User
 
@@ -31,13 +31,13 @@ def create_user(
 ) -> User:
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise InvalidInput(f"invalid email address '{email[:100]}'")
+        raise InvalidInputError(f"invalid email address '{email[:100]}'")
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidInput(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        raise InvalidInputError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
     if session.scalar(select(User.id).where(User.tenant_id == tenant.id, User.email == email)):
-        raise Conflict(f"user '{email}' already exists in tenant '{tenant.slug}'")
+        raise ConflictError(f"user '{email}' already exists in tenant '{tenant.slug}'")
     user = User(
         tenant_id=tenant.id,
         email=email,
@@ -47,8 +47,15 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, tenant_id=tenant.id, actor=actor, action="user.create",
-           target_type="user", target=email, details={"role": role})
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.create",
+        target_type="user",
+        target=email,
+        details={"role": role},
+    )
     return user
 
 
