@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> ProtocolApp:
         openapi_url="/openapi.json",
     )
     api.state.services = services
-    api.include_router(health.router(services.db, services.metrics))
+    api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     ctx = ProtocolContext(
         cache=services.cache,
         hasher=services.hasher,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +14,7 @@ from gatepass.db import Database
 from gatepass.ops.metrics import Metrics
 
 
-def router(db: Database, metrics: Metrics) -> APIRouter:
+def router(db: Database, metrics: Metrics, redis_url: str | None) -> APIRouter:
     routes = APIRouter(tags=["operations"])
 
     @routes.get("/healthz")
@@ -20,18 +22,17 @@ def router(db: Database, metrics: Metrics) -> APIRouter:
         """The process is up."""
         return {"status": "ok"}
 
-    @routes.get("/readyz", responses={503: {"description": "The database is unreachable"}})
+    @routes.get("/readyz", responses={503: {"description": "A dependency is unreachable"}})
     async def readyz() -> JSONResponse:
-        """The process can serve requests: its database answers."""
-        try:
-            await run_in_threadpool(_ping, db)
-        except SQLAlchemyError:
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"},
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        """The process can serve requests: its database (and Redis, when configured) answer."""
+        checks = {"database": await _check_database(db)}
+        if redis_url is not None:
+            checks["redis"] = await _check_redis(redis_url)
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", **checks})
+        return JSONResponse(
+            {"status": "unavailable", **checks}, status_code=503, headers={"Retry-After": "2"}
+        )
 
     @routes.get("/metrics", response_class=Response)
     async def prometheus() -> Response:
@@ -39,6 +40,25 @@ def router(db: Database, metrics: Metrics) -> APIRouter:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return routes
+
+
+async def _check_database(db: Database) -> str:
+    try:
+        await run_in_threadpool(_ping, db)
+    except SQLAlchemyError:
+        return "unreachable"
+    return "ok"
+
+
+async def _check_redis(url: str) -> str:
+    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except RedisError:
+        return "unreachable"
+    finally:
+        await client.aclose()
+    return "ok"
 
 
 def _ping(db: Database) -> None:
