@@ -17,8 +17,9 @@ from gatepass.clients.models import OAuthClient
 from gatepass.db import utcnow
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
-from gatepass.signing_keys.material import KeyCipher, PrivateKey, PublicKey, public_key_from_jwk
+from gatepass.signing_keys.material import KeyCipher, PublicKey, public_key_from_jwk
 from gatepass.tenants.models import Tenant
+from gatepass.tokens.signer import TokenSigner
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class TenantEntry:
     available_scopes: frozenset[str]
     signing_kid: str
     signing_alg: str
-    signing_key: PrivateKey
+    signer: TokenSigner
     verification_keys: dict[str, VerificationKey]
     jwks_json: bytes
     next_key_expiry: float | None
@@ -124,7 +125,11 @@ def load_tenant(
         available_scopes=frozenset(scopes),
         signing_kid=current.kid,
         signing_alg=current.alg,
-        signing_key=cipher.open(current.private_key_encrypted, current.kid),
+        signer=TokenSigner(
+            cipher.open(current.private_key_encrypted, current.kid),
+            alg=current.alg,
+            kid=current.kid,
+        ),
         verification_keys={
             k.kid: VerificationKey(k.kid, k.alg, public_key_from_jwk(k.public_jwk)) for k in keys
         },

@@ -68,8 +68,7 @@ class ProtocolApp:
             status, headers, body = ServiceUnavailableError().render()
             status = 500
         await _respond(send, status, headers, body)
-        self.ctx.metrics.requests.labels(endpoint, outcome).inc()
-        self.ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        self.ctx.metrics.observe(endpoint, outcome, time.perf_counter() - started)
 
     async def _dispatch(
         self, scope: Scope, receive: Receive, slug: str, endpoint: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -26,6 +27,17 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def observe(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """Count one protocol request; label lookups are cached (they cost more than the count)."""
+        children = self._children.get((endpoint, outcome))
+        if children is None:
+            children = (self.requests.labels(endpoint, outcome), self.latency.labels(endpoint))
+            self._children[(endpoint, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

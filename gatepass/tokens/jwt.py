@@ -7,8 +7,7 @@ from typing import Any
 import jwt
 
 from gatepass.cache.entries import TenantEntry
-
-TYP = "at+jwt"
+from gatepass.tokens.signer import TYP
 
 
 class InvalidTokenError(Exception):
@@ -16,12 +15,7 @@ class InvalidTokenError(Exception):
 
 
 def sign(tenant: TenantEntry, claims: dict[str, Any]) -> str:
-    return jwt.encode(
-        claims,
-        tenant.signing_key,
-        algorithm=tenant.signing_alg,
-        headers={"typ": TYP, "kid": tenant.signing_kid},
-    )
+    return tenant.signer.sign(claims)
 
 
 def verify(tenant: TenantEntry, token: str, *, leeway: int = 0) -> dict[str, Any]:
