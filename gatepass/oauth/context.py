@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 # One fixed description for every way client authentication can fail (no oracle for callers).
 AUTH_FAILED = "client authentication failed"
+MAX_CLIENT_ID = 100
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class ProtocolContext:
         """The client named by the request's credentials, or ``invalid_client``."""
         creds = client_credentials(authorization, form, realm=tenant.slug)
         client = None
-        if cs.is_well_formed(cs.SecretKind.CLIENT_SECRET, creds.secret):
+        if plausible(creds.client_id, creds.secret):
             client = await self.client(tenant.id, creds.client_id)
         now = time.time()
         usable = client is not None and client.usable(now)
@@ -70,6 +71,13 @@ class ProtocolContext:
             raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
         self.cache.note_use(client.pk, live[index].id, now)
         return client
+
+
+def plausible(client_id: str, secret: str) -> bool:
+    """Worth a lookup: a client ID of sane length and a secret with a valid checksum."""
+    return len(client_id) <= MAX_CLIENT_ID and cs.is_well_formed(
+        cs.SecretKind.CLIENT_SECRET, secret
+    )
 
 
 def _reason(client: ClientEntry | None, usable: bool, secret: str) -> str:

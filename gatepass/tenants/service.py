@@ -78,6 +78,7 @@ def create_tenant(
             )
         )
     signing_keys.create_key(session, tenant, cipher)
+    feed.publish(session, tenant.id, feed.KIND_TENANT)  # drops "no such realm" cache entries
     record(
         session,
         tenant_id=tenant.id,
