@@ -31,6 +31,7 @@ TenantOption = typer.Option(..., "--tenant", "-t", help="Tenant slug.")
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=3653)
 
 
 def fail(message: str) -> NoReturn:
@@ -82,17 +83,27 @@ def transaction(rt: Runtime) -> Iterator[Session]:
         fail(str(exc))
     except SQLAlchemyError as exc:
         fail(f"database error: {type(exc).__name__}")
+    finally:
+        if "db" in vars(rt):  # a command is short-lived: give its connections back
+            rt.db.dispose()
 
 
 def parse_duration(value: str) -> timedelta:
     """``90s``, ``15m``, ``12h``, ``30d``, ``2w``, or an ISO 8601 duration such as ``P1DT2H``."""
     match = _DURATION.match(value.strip())
-    if match:
-        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
     try:
-        return TypeAdapter(timedelta).validate_python(value)
-    except ValidationError:
-        fail(f"invalid duration '{value[:50]}': use e.g. 90s, 15m, 12h, 30d or P1DT2H")
+        if match:
+            duration = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        else:
+            duration = TypeAdapter(timedelta).validate_python(value)
+    except (ValidationError, OverflowError):
+        duration = MAX_DURATION * 2
+    if not timedelta(0) <= duration <= MAX_DURATION:
+        fail(
+            f"invalid duration '{value[:50]}': use e.g. 90s, 15m, 12h, 30d or P1DT2H"
+            " (at most 10 years)"
+        )
+    return duration
 
 
 def iso(value: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qsl, unquote_plus
 
-from gatepass.oauth.errors import InvalidClientError, InvalidRequestError
+from gatepass.oauth.errors import InvalidClientError, InvalidRequestError, InvalidScopeError
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 # RFC 8707 §2: "resource" may be repeated; every other parameter must not be (RFC 6749 §3.2).
@@ -97,5 +97,5 @@ def split_scope(value: str | None) -> list[str]:
     scopes = value.split(" ")
     for scope in scopes:
         if not scope or not all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in scope):
-            raise InvalidRequestError("scope must be space-separated scope tokens (RFC 6749 §3.3)")
+            raise InvalidScopeError("scope must be space-separated scope tokens (RFC 6749 §3.3)")
     return list(dict.fromkeys(scopes))
