@@ -55,7 +55,7 @@ class _Slots(Generic[K, V]):
         return True, hit[0]
 
     def put(self, key: K, value: V, started: int) -> None:
-        if started < self.floor or self.invalidated.get(key, -1) >= started:
+        if started < self.floor or self.invalidated.get(key, -1) > started:
             return  # changed while we were loading: the next request loads again
         if len(self.values) >= self.limit:
             self.values.pop(next(iter(self.values)))

@@ -21,7 +21,7 @@ from gatepass.oauth.errors import (
     MethodNotAllowedError,
     OAuthError,
     PayloadTooLargeError,
-    ServiceUnavailableError,
+    ServerError,
 )
 from gatepass.oauth.requests import check_content_type, parse_form
 
@@ -65,8 +65,7 @@ class ProtocolApp:
         except Exception:
             log.exception("protocol endpoint failed", endpoint=endpoint)
             outcome = "server_error"
-            status, headers, body = ServiceUnavailableError().render()
-            status = 500
+            status, headers, body = ServerError().render()
         await _respond(send, status, headers, body)
         self.ctx.metrics.observe(endpoint, outcome, time.perf_counter() - started)
 
@@ -126,7 +125,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise InvalidRequestError("Content-Length is not a number")
     if declared is not None and int(declared) > limit:
         raise PayloadTooLargeError(f"the request body must be at most {limit} bytes")

@@ -24,7 +24,6 @@ def metadata(tenant: TenantEntry) -> bytes:
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "scopes_supported": sorted(tenant.available_scopes | IGNORED_SCOPES),
-        "token_endpoint_auth_signing_alg_values_supported": [tenant.signing_alg],
         "access_token_signing_alg_values_supported": [tenant.signing_alg],
         "subject_types_supported": ["public"],
         "claims_supported": [

@@ -85,6 +85,16 @@ class PayloadTooLargeError(OAuthError):
     status = 413
 
 
+class ServerError(OAuthError):
+    """An unexpected failure; details are in the log, never in the response."""
+
+    error = "server_error"
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("the server could not handle the request")
+
+
 class ServiceUnavailableError(OAuthError):
     error = "temporarily_unavailable"
     status = 503

@@ -46,6 +46,7 @@ def create_permission(
     )
     session.add(permission)
     session.flush()
+    feed.publish(session, tenant.id, feed.KIND_TENANT)
     record(
         session,
         tenant_id=tenant.id,
