@@ -1,0 +1,100 @@
+"""Signing algorithms and key rotation: tokens verify with the published JWKS throughout."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from starlette.testclient import TestClient
+
+from gatepass.signing_keys import service as signing_keys
+from gatepass.tenants.service import TenantSettings
+from tests.factories import ACTOR, Factory
+from tests.http.support import (
+    certs_path,
+    introspect,
+    issue_token,
+    poll,
+    tenant_session,
+    update_tenant,
+    verify_with_jwks,
+)
+
+
+def kids(client: TestClient, tenant: str = "acme") -> list[str]:
+    return [key["kid"] for key in client.get(certs_path(tenant)).json()["keys"]]
+
+
+def rotate_key(factory: Factory, slug: str = "acme") -> str:
+    with tenant_session(factory, slug) as (session, tenant):
+        return signing_keys.rotate(session, tenant, factory.cipher, actor=ACTOR).kid
+
+
+@pytest.mark.parametrize(("alg", "kty"), [("ES256", "EC"), ("RS256", "RSA"), ("EdDSA", "OKP")])
+def test_tokens_verify_with_the_jwks_and_no_private_key_is_published(
+    factory: Factory, client: TestClient, alg: str, kty: str
+) -> None:
+    factory.tenant(signing_alg=alg)
+    cred = factory.client()
+    token = issue_token(client, cred)
+    assert jwt.get_unverified_header(token)["alg"] == alg
+    [jwk] = client.get(certs_path()).json()["keys"]
+    assert (jwk["kty"], jwk["alg"], jwk["use"]) == (kty, alg, "sig")
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk), "private key material published"
+    claims = verify_with_jwks(client, "acme", token)
+    assert claims["client_id"] == cred.client_id
+
+
+def test_rotation_publishes_both_keys(factory: Factory, client: TestClient) -> None:
+    factory.tenant()
+    [old_kid] = kids(client)
+    new_kid = rotate_key(factory)
+    published = poll(lambda: kids(client), lambda found: len(found) == 2)
+    assert set(published) == {old_kid, new_kid}
+
+
+def test_token_issued_before_rotation_still_verifies_and_introspects(
+    factory: Factory, client: TestClient
+) -> None:
+    factory.tenant()
+    cred = factory.client()
+    before = issue_token(client, cred)
+    rotate_key(factory)
+    poll(lambda: kids(client), lambda found: len(found) == 2)
+    assert verify_with_jwks(client, "acme", before)["client_id"] == cred.client_id
+    response = introspect(client, cred, before)
+    assert response.json()["active"] is True
+
+
+def test_tokens_after_rotation_carry_the_new_kid(factory: Factory, client: TestClient) -> None:
+    factory.tenant()
+    cred = factory.client()
+    old_kid = jwt.get_unverified_header(issue_token(client, cred))["kid"]
+    new_kid = rotate_key(factory)
+    assert new_kid != old_kid
+    after = poll(
+        lambda: issue_token(client, cred),
+        lambda token: jwt.get_unverified_header(token)["kid"] == new_kid,
+    )
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    assert verify_with_jwks(client, "acme", after)["client_id"] == cred.client_id
+    assert introspect(client, cred, after).json()["active"] is True
+
+
+def test_changing_the_algorithm_keeps_old_tokens_valid(
+    factory: Factory, client: TestClient
+) -> None:
+    factory.tenant()
+    cred = factory.client()
+    before = issue_token(client, cred)
+    update_tenant(factory, "acme", TenantSettings(signing_alg="EdDSA"))
+    after = poll(
+        lambda: issue_token(client, cred),
+        lambda token: jwt.get_unverified_header(token)["alg"] == "EdDSA",
+    )
+    assert jwt.get_unverified_header(after)["alg"] == "EdDSA"
+    assert jwt.get_unverified_header(before)["alg"] == "ES256"
+    for token in (before, after):
+        assert verify_with_jwks(client, "acme", token)["client_id"] == cred.client_id
+        assert introspect(client, cred, token).json()["active"] is True
+    algs = sorted(key["alg"] for key in client.get(certs_path()).json()["keys"])
+    assert algs == ["ES256", "EdDSA"]

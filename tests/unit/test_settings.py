@@ -1,0 +1,74 @@
+"""Settings refuse an insecure production configuration (gatepass.settings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gatepass.settings import Settings
+
+GOOD_KEY = "k" * 32
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.upper().startswith("GATEPASS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def production(*, public_url: str, secret_key: str | None = None) -> Settings:
+    return Settings(env="production", public_url=public_url, secret_key=secret_key, _env_file=None)
+
+
+def test_production_accepts_a_long_key_and_https() -> None:
+    settings = production(secret_key=GOOD_KEY, public_url="https://gp.example.com/")
+    assert settings.public_url == "https://gp.example.com"
+    assert settings.master_key() == GOOD_KEY.encode()
+
+
+def test_production_refuses_a_missing_secret_key() -> None:
+    with pytest.raises(ValidationError, match="GATEPASS_SECRET_KEY"):
+        production(public_url="https://gp.example.com")
+
+
+@pytest.mark.parametrize("key", ["", "short", "k" * 31])
+def test_production_refuses_a_short_secret_key(key: str) -> None:
+    with pytest.raises(ValidationError, match="GATEPASS_SECRET_KEY"):
+        production(secret_key=key, public_url="https://gp.example.com")
+
+
+def test_production_refuses_an_http_public_url() -> None:
+    with pytest.raises(ValidationError, match="https"):
+        production(secret_key=GOOD_KEY, public_url="http://gp.example.com")
+
+
+def test_production_reads_its_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEPASS_ENV", "production")
+    monkeypatch.setenv("GATEPASS_PUBLIC_URL", "http://gp.example.com")
+    monkeypatch.setenv("GATEPASS_SECRET_KEY", GOOD_KEY)
+    with pytest.raises(ValidationError, match="https"):
+        Settings(_env_file=None)
+
+
+def test_development_allows_http_and_no_secret_key(tmp_path: Path) -> None:
+    settings = Settings(
+        env="development",
+        public_url="http://127.0.0.1:8080",
+        data_dir=tmp_path,
+        _env_file=None,
+    )
+    assert settings.secret_key is None
+    assert len(settings.master_key()) >= 32
+
+
+@pytest.mark.parametrize("url", ["gp.example.com", "ftp://gp.example.com", ""])
+def test_public_url_must_be_http_or_https(url: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(public_url=url, _env_file=None)
