@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from gatepass import credential_secrets as cs
+from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.cache.store import CredentialCache
 from gatepass.db import Database
 from gatepass.oauth.asgi import ProtocolApp
@@ -30,6 +31,7 @@ class Services:
     cipher: KeyCipher
     cache: CredentialCache
     metrics: Metrics
+    limiter: RateLimiter
 
 
 def build_services(settings: Settings) -> Services:
@@ -46,6 +48,7 @@ def build_services(settings: Settings) -> Services:
         cipher=cipher,
         cache=cache,
         metrics=Metrics(),
+        limiter=RateLimiter(settings.redis_url),
     )
 
 
@@ -60,6 +63,7 @@ def create_app(settings: Settings) -> ProtocolApp:
             yield
         finally:
             services.cache.stop()
+            await services.limiter.close()
             services.db.dispose()
 
     api = FastAPI(
@@ -75,6 +79,7 @@ def create_app(settings: Settings) -> ProtocolApp:
         cache=services.cache,
         hasher=services.hasher,
         metrics=services.metrics,
+        limiter=services.limiter,
         max_body=settings.max_body_bytes,
     )
     app = ProtocolApp(ctx, api)

@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` is complete (used by Alembic and tests)."""
 
+from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.models import AuditEvent
 from gatepass.cache.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
@@ -12,6 +13,8 @@ from gatepass.tokens.models import RevokedToken
 from gatepass.users.models import User
 
 __all__ = [
+    "ApiKey",
+    "ApiKeySecret",
     "AuditEvent",
     "Base",
     "Change",

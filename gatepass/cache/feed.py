@@ -15,6 +15,7 @@ KIND_CLIENT = "client"
 KIND_TENANT = "tenant"
 KIND_KEYS = "signing_keys"
 KIND_TOKEN = "token"  # noqa: S105 - a change kind, not a credential
+KIND_APIKEY = "api_key"
 RETENTION = timedelta(days=1)
 
 

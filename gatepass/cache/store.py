@@ -19,6 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, update
 
+from gatepass.apikeys.models import ApiKey, ApiKeySecret
+from gatepass.apikeys.verification import ApiKeyEntry
+from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache import feed
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.clients.models import ClientSecret, OAuthClient
@@ -83,11 +86,14 @@ class CredentialCache:
         self.poll = poll
         self.tenants: _Slots[str, TenantEntry | None] = _Slots(10_000)
         self.clients: _Slots[tuple[int, str], ClientEntry | None] = _Slots(MAX_CLIENTS)
+        self.api_keys: _Slots[tuple[int, bytes], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
+        self._digests: dict[tuple[int, str], set[bytes]] = {}
         self.revoked_jtis: dict[str, float] = {}
         self.last_poll_ok = time.monotonic()
         self._last_id = 0
         self._gaps: dict[int, float] = {}
         self._uses: dict[int, tuple[int, float]] = {}
+        self._key_uses: dict[int, tuple[int, float]] = {}
         self._recorded: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,6 +133,23 @@ class CredentialCache:
             entry = load_client(session, tenant_id, client_id)
         self.clients.put((tenant_id, client_id), entry, started)
         return entry
+
+    def cached_api_key(self, tenant_id: int, digest: bytes) -> tuple[bool, ApiKeyEntry | None]:
+        return self.api_keys.get((tenant_id, digest), self._trusted_since())
+
+    def load_api_key(self, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
+        started = self.api_keys.counter
+        with self.db.read() as session:
+            entry = load_api_key(session, tenant_id, digest)
+        if entry is not None:
+            self._digests.setdefault((tenant_id, entry.key_id), set()).add(digest)
+        self.api_keys.put((tenant_id, digest), entry, started)
+        return entry
+
+    def note_key_use(self, key_pk: int, secret_id: int, now: float) -> None:
+        if now - self._recorded.get(-secret_id, 0.0) >= LAST_USED_RESOLUTION:
+            self._recorded[-secret_id] = now
+            self._key_uses[secret_id] = (key_pk, now)
 
     def is_revoked(self, jti: str) -> bool:
         return jti in self.revoked_jtis
@@ -202,6 +225,9 @@ class CredentialCache:
     def _apply(self, row: feed.ChangeRow, session: Any) -> None:
         if row.kind == feed.KIND_CLIENT:
             self.clients.invalidate((row.tenant_id, row.ref))
+        elif row.kind == feed.KIND_APIKEY:
+            for digest in self._digests.pop((row.tenant_id, row.ref), ()):
+                self.api_keys.invalidate((row.tenant_id, digest))
         elif row.kind == feed.KIND_TOKEN:
             expires = session.scalar(
                 select(RevokedToken.expires_at).where(RevokedToken.jti == row.ref)
@@ -224,9 +250,18 @@ class CredentialCache:
 
     def flush_uses(self) -> None:
         uses, self._uses = self._uses, {}
-        if not uses:
+        key_uses, self._key_uses = self._key_uses, {}
+        if not uses and not key_uses:
             return
         with self.db.transaction() as session:
+            for secret_id, (key_pk, at) in key_uses.items():
+                when = datetime.fromtimestamp(at, tz=UTC)
+                session.execute(
+                    update(ApiKeySecret)
+                    .where(ApiKeySecret.id == secret_id)
+                    .values(last_used_at=when)
+                )
+                session.execute(update(ApiKey).where(ApiKey.id == key_pk).values(last_used_at=when))
             for secret_id, (client_pk, at) in uses.items():
                 when = datetime.fromtimestamp(at, tz=UTC)
                 session.execute(

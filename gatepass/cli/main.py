@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from gatepass import demo
+from gatepass.cli.apikeys import apikey_app
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
@@ -24,6 +25,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(permission_app, name="permission")
 app.add_typer(group_app, name="group")
 app.add_typer(client_app, name="client")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="signing-key")
 

@@ -78,3 +78,40 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
         ("email", "name", "role", "status", "created"),
         [tuple(v.values()) for v in views],
     )
+
+
+@user_app.command("disable")
+def disable(email: str, tenant: str = TenantOption) -> None:
+    """Disable a user; their personal API keys stop working at once."""
+    rt = runtime()
+    with transaction(rt) as session:
+        users.set_status(
+            session, tenants.get_tenant(session, tenant), email, active=False, actor=Actor.cli()
+        )
+    typer.echo(f"Disabled {email}.")
+
+
+@user_app.command("enable")
+def enable(email: str, tenant: str = TenantOption) -> None:
+    """Enable a disabled user again."""
+    rt = runtime()
+    with transaction(rt) as session:
+        users.set_status(
+            session, tenants.get_tenant(session, tenant), email, active=True, actor=Actor.cli()
+        )
+    typer.echo(f"Enabled {email}.")
+
+
+@user_app.command("set-role")
+def set_role(
+    email: str,
+    tenant: str = TenantOption,
+    role: str = typer.Option(..., "--role", help=" | ".join(ROLES)),
+) -> None:
+    """Change a user's role."""
+    rt = runtime()
+    with transaction(rt) as session:
+        users.set_role(
+            session, tenants.get_tenant(session, tenant), email, role=role, actor=Actor.cli()
+        )
+    typer.echo(f"{email} is now {role}.")

@@ -12,6 +12,7 @@ import time
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gatepass.apikeys import endpoint as api_key_endpoint
 from gatepass.oauth import discovery, introspection
 from gatepass.oauth import token as token_endpoint
 from gatepass.oauth.context import ProtocolContext
@@ -33,6 +34,7 @@ POST_ENDPOINTS = {
     OIDC + "token": "token",
     OIDC + "token/introspect": "introspect",
     OIDC + "revoke": "revoke",
+    "api-keys/verify": "verify",
 }
 GET_ENDPOINTS = {OIDC + "certs": "jwks", ".well-known/openid-configuration": "discovery"}
 RFC8414_PREFIX = "/.well-known/oauth-authorization-server/realms/"
@@ -82,6 +84,13 @@ class ProtocolApp:
         if method != "POST":
             raise MethodNotAllowedError("POST")
         headers = _headers(scope)
+        if endpoint == "verify":
+            raw = await _read_body(receive, headers, self.ctx.max_body)
+            tenant = await self.ctx.tenant(slug)
+            answer = await api_key_endpoint.verify(
+                self.ctx, tenant, headers.get("authorization"), raw
+            )
+            return 200, JSON_HEADERS, answer
         check_content_type(headers.get("content-type"))
         raw = await _read_body(receive, headers, self.ctx.max_body)
         tenant = await self.ctx.tenant(slug)

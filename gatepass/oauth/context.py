@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from gatepass import credential_secrets as cs
+from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
 from gatepass.oauth.errors import InvalidClientError, RealmNotFoundError, ServiceUnavailableError
@@ -32,6 +33,7 @@ class ProtocolContext:
     cache: CredentialCache
     hasher: cs.SecretHasher
     metrics: Metrics
+    limiter: RateLimiter
     max_body: int
 
     async def tenant(self, slug: str) -> TenantEntry:

@@ -65,6 +65,31 @@ class InvalidTargetError(OAuthError):
     error = "invalid_target"
 
 
+class InvalidBearerTokenError(OAuthError):
+    """RFC 6750 §3.1: the access token is missing, expired, revoked or not ours."""
+
+    error = "invalid_token"
+    status = 401
+
+    def __init__(self, description: str, *, realm: str) -> None:
+        challenge = f'Bearer realm="{realm}", error="invalid_token"'.encode()
+        super().__init__(description, headers=((b"www-authenticate", challenge),))
+
+
+class InsufficientScopeError(OAuthError):
+    """RFC 6750 §3.1: the caller is known but lacks the permission this endpoint needs."""
+
+    error = "insufficient_scope"
+    status = 403
+
+    def __init__(self, scope: str, *, realm: str) -> None:
+        challenge = f'Bearer realm="{realm}", error="insufficient_scope", scope="{scope}"'
+        super().__init__(
+            f"the '{scope}' permission is required",
+            headers=((b"www-authenticate", challenge.encode()),),
+        )
+
+
 class RealmNotFoundError(OAuthError):
     """Keycloak answers 404 for an unknown realm; so do we, in OAuth's error shape."""
 

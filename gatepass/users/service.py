@@ -8,8 +8,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record
-from gatepass.errors import ConflictError, InvalidInputError
+from gatepass.cache import feed
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import ROLES, User
 
@@ -61,3 +63,51 @@ def create_user(
 
 def list_users(session: Session, tenant: Tenant) -> list[User]:
     return list(session.scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.id)))
+
+
+def get_user(session: Session, tenant: Tenant, email: str) -> User:
+    user = session.scalar(
+        select(User).where(User.tenant_id == tenant.id, User.email == email.strip().lower())
+    )
+    if user is None:
+        raise NotFoundError(f"user '{email[:100]}' does not exist in tenant '{tenant.slug}'")
+    return user
+
+
+def set_status(session: Session, tenant: Tenant, email: str, *, active: bool, actor: Actor) -> User:
+    """Disable or enable a user; their personal API keys follow at once."""
+    user = get_user(session, tenant, email)
+    user.status = "active" if active else "disabled"
+    _republish_personal_keys(session, tenant, user)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.enable" if active else "user.disable",
+        target_type="user",
+        target=user.email,
+    )
+    return user
+
+
+def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: Actor) -> User:
+    if role not in ROLES:
+        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
+    user = get_user(session, tenant, email)
+    user.role = role
+    _republish_personal_keys(session, tenant, user)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.set_role",
+        target_type="user",
+        target=user.email,
+        details={"role": role},
+    )
+    return user
+
+
+def _republish_personal_keys(session: Session, tenant: Tenant, user: User) -> None:
+    for key_id in session.scalars(select(ApiKey.key_id).where(ApiKey.owner_id == user.id)):
+        feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)

@@ -1,0 +1,106 @@
+"""``POST {base}/realms/{tenant}/api-keys/verify``: any API, in any language, checks a key here.
+
+The caller authenticates as a client of the tenant holding ``api_keys:verify``, with HTTP Basic
+client credentials or a Bearer access token from the tenant's token endpoint. The answer is
+always 200 with a verify code once the caller is authenticated; only a bad request is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from gatepass import credential_secrets as cs
+from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, describe, evaluate
+from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.oauth.context import ProtocolContext, from_db
+from gatepass.oauth.errors import (
+    InsufficientScopeError,
+    InvalidBearerTokenError,
+    InvalidRequestError,
+)
+from gatepass.tokens import jwt as tokens
+
+VERIFY_SCOPE = "api_keys:verify"
+MAX_KEY = 256
+
+
+async def verify(
+    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, body: bytes
+) -> bytes:
+    await authorize_caller(ctx, tenant, authorization)
+    key = parse_request(body)
+    entry = await lookup(ctx, tenant, key)
+    now = time.time()
+    code = evaluate(entry, now)
+    answer: dict[str, Any] = {"valid": False, "code": code.value}
+    if code is VerifyCode.VALID and entry is not None:
+        answer = await _valid(ctx, entry, now)
+    return json.dumps(answer).encode()
+
+
+async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[str, Any]:
+    answer: dict[str, Any] = {"valid": True, "code": VerifyCode.VALID.value, **describe(entry)}
+    answer["rate_limit"] = None
+    if entry.rate_limit is not None and entry.rate_period is not None:
+        state = await ctx.limiter.hit(entry.pk, entry.rate_limit, entry.rate_period)
+        answer["rate_limit"] = state.as_dict()
+        if not state.allowed:
+            answer["valid"], answer["code"] = False, VerifyCode.RATE_LIMITED.value
+            return answer
+    ctx.cache.note_key_use(entry.pk, entry.secret_id, now)
+    return answer
+
+
+async def authorize_caller(
+    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None
+) -> ClientEntry:
+    """The calling client, which must hold ``api_keys:verify``; 401 or 403 otherwise."""
+    if authorization is None:
+        raise InvalidBearerTokenError(
+            "authenticate with client credentials or a Bearer token", realm=tenant.slug
+        )
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        client, scopes = await _bearer(ctx, tenant, credentials.strip())
+    else:
+        client = await ctx.authenticate(tenant, authorization, {})
+        scopes = client.scopes
+    if VERIFY_SCOPE not in scopes or VERIFY_SCOPE not in client.scopes:
+        raise InsufficientScopeError(VERIFY_SCOPE, realm=tenant.slug)
+    return client
+
+
+async def _bearer(
+    ctx: ProtocolContext, tenant: TenantEntry, token: str
+) -> tuple[ClientEntry, tuple[str, ...]]:
+    try:
+        claims = tokens.verify(tenant, token)
+    except tokens.InvalidTokenError:
+        raise InvalidBearerTokenError("the access token is not valid", realm=tenant.slug) from None
+    client = await ctx.client(tenant.id, str(claims["client_id"]))
+    if ctx.cache.is_revoked(str(claims["jti"])) or client is None or not client.usable(time.time()):
+        raise InvalidBearerTokenError("the access token is not valid", realm=tenant.slug)
+    return client, tuple(str(claims.get("scope", "")).split())
+
+
+def parse_request(body: bytes) -> str:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequestError('the body must be JSON: {"key": "..."}') from None
+    if not isinstance(document, dict) or not isinstance(document.get("key"), str):
+        raise InvalidRequestError('the body must be JSON: {"key": "..."}')
+    return str(document["key"])
+
+
+async def lookup(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> ApiKeyEntry | None:
+    """The key's snapshot; a malformed key is NOT_FOUND without touching the database."""
+    if len(key) > MAX_KEY or not cs.is_well_formed(cs.SecretKind.API_KEY, key):
+        return None
+    digest = ctx.hasher.digest(key)
+    hit, entry = ctx.cache.cached_api_key(tenant.id, digest)
+    if hit:
+        return entry
+    return await from_db(ctx.cache.load_api_key, tenant.id, digest)

@@ -1,0 +1,243 @@
+"""The lifecycle of API keys: create, regenerate, revoke, delete.
+
+As for OAuth clients, each function runs in the caller's transaction, writes its audit event
+there and publishes a change so every process drops the key from its cache.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from gatepass import credential_secrets as cs
+from gatepass.apikeys.models import ApiKey, ApiKeySecret
+from gatepass.audit.service import Actor, record
+from gatepass.cache import feed
+from gatepass.db import utcnow
+from gatepass.errors import InvalidInputError, NotFoundError
+from gatepass.groups import service as groups
+from gatepass.permissions import service as permissions
+from gatepass.tenants.models import Tenant
+from gatepass.users.models import User
+from gatepass.users.roles import role_can_grant
+
+MAX_GRACE = timedelta(days=30)
+MAX_RATE_PERIOD = 86400
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    period: int  # seconds
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 1_000_000_000 or not 1 <= self.period <= MAX_RATE_PERIOD:
+            raise InvalidInputError("rate limit must be 1-1e9 requests per 1 s to 1 day")
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    name: str
+    description: str = ""
+    scopes: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    owner_email: str | None = None
+    expires_at: datetime | None = None
+    rate_limit: RateLimit | None = None
+
+
+def create_key(
+    session: Session, tenant: Tenant, spec: NewApiKey, *, actor: Actor, hasher: cs.SecretHasher
+) -> tuple[ApiKey, cs.Plaintext]:
+    name = spec.name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInputError("name is required (at most 200 characters)")
+    if spec.expires_at is not None and spec.expires_at <= utcnow():
+        raise InvalidInputError("expiry must be in the future")
+    granted = permissions.resolve_grantable(session, tenant, spec.scopes)
+    owner = _owner(session, tenant, spec.owner_email)
+    if owner is not None:
+        refused = [p.name for p in granted if not role_can_grant(owner.role, p.name)]
+        if refused:
+            raise InvalidInputError(
+                f"a personal key of a {owner.role} cannot carry permission '{refused[0]}'"
+            )
+    key = ApiKey(
+        tenant_id=tenant.id,
+        key_id="ak_" + secrets.token_hex(8),
+        name=name,
+        description=spec.description.strip()[:2000],
+        owner=owner,
+        created_by=actor.label,
+        expires_at=spec.expires_at,
+        rate_limit=spec.rate_limit.limit if spec.rate_limit else None,
+        rate_period=spec.rate_limit.period if spec.rate_limit else None,
+        permissions=granted,
+        groups=groups.resolve(session, tenant, spec.groups),
+    )
+    secret = _add_secret(key, hasher)
+    session.add(key)
+    session.flush()
+    feed.publish(session, tenant.id, feed.KIND_APIKEY, key.key_id)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="apikey.create",
+        target_type="api_key",
+        target=key.key_id,
+        details={
+            "name": name,
+            "scopes": spec.scopes,
+            "groups": spec.groups,
+            "owner": owner.email if owner else None,
+        },
+    )
+    return key, secret
+
+
+def regenerate(
+    session: Session,
+    tenant: Tenant,
+    key_id: str,
+    *,
+    grace: timedelta | None,
+    actor: Actor,
+    hasher: cs.SecretHasher,
+) -> tuple[ApiKey, cs.Plaintext]:
+    """The same key with a new secret; the old secret stops now or after ``grace``."""
+    if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
+        raise InvalidInputError("grace period must be between 0 and 30 days")
+    key = get_key(session, tenant, key_id)
+    if key.status != "active":
+        raise InvalidInputError(f"API key '{key_id}' is {key.status}: cannot regenerate it")
+    ends = utcnow() + (grace or timedelta(0))
+    for old in key.secrets:
+        if old.expires_at is None or old.expires_at > ends:
+            old.expires_at = ends
+    secret = _add_secret(key, hasher)
+    feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="apikey.regenerate",
+        target_type="api_key",
+        target=key_id,
+        details={"grace_seconds": int(grace.total_seconds()) if grace else 0},
+    )
+    return key, secret
+
+
+def revoke_key(session: Session, tenant: Tenant, key_id: str, *, actor: Actor) -> ApiKey:
+    key = get_key(session, tenant, key_id)
+    if key.status != "revoked":
+        key.status, key.revoked_at = "revoked", utcnow()
+        feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)
+        record(
+            session,
+            tenant_id=tenant.id,
+            actor=actor,
+            action="apikey.revoke",
+            target_type="api_key",
+            target=key_id,
+        )
+    return key
+
+
+def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
+    active = session.scalars(
+        select(ApiKey).where(ApiKey.tenant_id == tenant.id, ApiKey.status == "active")
+    ).all()
+    now = utcnow()
+    for key in active:
+        key.status, key.revoked_at = "revoked", now
+        feed.publish(session, tenant.id, feed.KIND_APIKEY, key.key_id)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="apikey.revoke_all",
+        target_type="tenant",
+        target=tenant.slug,
+        details={"count": len(active)},
+    )
+    return len(active)
+
+
+def delete_key(session: Session, tenant: Tenant, key_id: str, *, actor: Actor) -> None:
+    key = get_key(session, tenant, key_id)
+    session.delete(key)
+    feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="apikey.delete",
+        target_type="api_key",
+        target=key_id,
+        details={"name": key.name},
+    )
+
+
+def get_key(session: Session, tenant: Tenant, key_id: str) -> ApiKey:
+    key = session.scalar(
+        select(ApiKey)
+        .where(ApiKey.tenant_id == tenant.id, ApiKey.key_id == key_id)
+        .options(*_eager())
+    )
+    if key is None:
+        raise NotFoundError(f"API key '{key_id[:100]}' does not exist in tenant '{tenant.slug}'")
+    return key
+
+
+def list_keys(session: Session, tenant: Tenant) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.tenant_id == tenant.id)
+            .options(*_eager())
+            .order_by(ApiKey.id)
+        )
+    )
+
+
+def status_of(key: ApiKey, now: datetime | None = None) -> str:
+    if key.status != "active":
+        return key.status
+    if key.owner is not None and key.owner.status != "active":
+        return "disabled"
+    if key.expires_at is not None and key.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def _owner(session: Session, tenant: Tenant, email: str | None) -> User | None:
+    if email is None:
+        return None
+    owner = session.scalar(
+        select(User).where(User.tenant_id == tenant.id, User.email == email.strip().lower())
+    )
+    if owner is None:
+        raise InvalidInputError(f"no user '{email[:100]}' in tenant '{tenant.slug}'")
+    return owner
+
+
+def _eager() -> tuple[LoaderOption, ...]:
+    return (
+        selectinload(ApiKey.permissions),
+        selectinload(ApiKey.groups),
+        selectinload(ApiKey.secrets),
+        selectinload(ApiKey.owner),
+    )
+
+
+def _add_secret(key: ApiKey, hasher: cs.SecretHasher) -> cs.Plaintext:
+    secret = cs.generate(cs.SecretKind.API_KEY)
+    key.secrets.append(ApiKeySecret(digest=hasher.digest(secret), hint=cs.hint(secret)))
+    return secret

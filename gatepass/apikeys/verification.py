@@ -1,0 +1,104 @@
+"""Verifying an API key: the outcome is a value, a code from a fixed set, never an exception.
+
+``evaluate`` is pure; the verify endpoint and the cache feed it snapshots and the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gatepass.apikeys.models import ApiKey, ApiKeySecret
+from gatepass.users.roles import ceiling
+
+
+class VerifyCode(StrEnum):
+    VALID = "VALID"
+    NOT_FOUND = "NOT_FOUND"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    DISABLED = "DISABLED"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyEntry:
+    """What a verification needs to know about one secret of one key."""
+
+    pk: int
+    tenant_id: int
+    key_id: str
+    name: str
+    revoked: bool
+    expires_at: float | None
+    secret_id: int
+    secret_expires_at: float | None
+    owner_email: str | None
+    owner_active: bool
+    scopes: tuple[str, ...]
+    groups: tuple[str, ...]
+    rate_limit: int | None
+    rate_period: int | None
+
+
+def evaluate(entry: ApiKeyEntry | None, now: float) -> VerifyCode:
+    if entry is None:
+        return VerifyCode.NOT_FOUND
+    if entry.revoked or (entry.secret_expires_at is not None and entry.secret_expires_at <= now):
+        return VerifyCode.REVOKED
+    if not entry.owner_active:
+        return VerifyCode.DISABLED
+    if entry.expires_at is not None and entry.expires_at <= now:
+        return VerifyCode.EXPIRED
+    return VerifyCode.VALID
+
+
+def describe(entry: ApiKeyEntry) -> dict[str, Any]:
+    """The public part of a valid answer."""
+    return {
+        "key_id": entry.key_id,
+        "name": entry.name,
+        "kind": "personal" if entry.owner_email else "service",
+        "owner": {"email": entry.owner_email} if entry.owner_email else None,
+        "scopes": list(entry.scopes),
+        "groups": list(entry.groups),
+        "expires_at": int(entry.expires_at) if entry.expires_at is not None else None,
+    }
+
+
+def load_entry(session: Session, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
+    """One indexed lookup by the secret's keyed hash; never a scan."""
+    secret = session.scalar(
+        select(ApiKeySecret)
+        .where(ApiKeySecret.digest == digest)
+        .options(
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.permissions),
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.groups),
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.owner),
+        )
+    )
+    if secret is None or secret.key.tenant_id != tenant_id:
+        return None
+    key = secret.key
+    scopes = tuple(p.name for p in key.permissions)
+    owner = key.owner
+    return ApiKeyEntry(
+        pk=key.id,
+        tenant_id=key.tenant_id,
+        key_id=key.key_id,
+        name=key.name,
+        revoked=key.status != "active",
+        expires_at=key.expires_at.timestamp() if key.expires_at else None,
+        secret_id=secret.id,
+        secret_expires_at=secret.expires_at.timestamp() if secret.expires_at else None,
+        owner_email=owner.email if owner else None,
+        owner_active=owner is None or owner.status == "active",
+        scopes=ceiling(owner.role, scopes) if owner else scopes,
+        groups=tuple(g.name for g in key.groups),
+        rate_limit=key.rate_limit,
+        rate_period=key.rate_period,
+    )

@@ -1,0 +1,210 @@
+"""``gatepass apikey`` commands: API keys (pre-shared keys), service or personal."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import typer
+
+from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.models import ApiKey
+from gatepass.audit.service import Actor
+from gatepass.cli.common import (
+    JsonOption,
+    TenantOption,
+    emit_fields,
+    emit_json,
+    emit_table,
+    fail,
+    iso,
+    parse_duration,
+    runtime,
+    transaction,
+)
+from gatepass.db import utcnow
+from gatepass.tenants import service as tenants
+
+apikey_app = typer.Typer(help="API keys, sent as Authorization-PSK, X-API-Key or ?apikey=.")
+
+_RATE = re.compile(r"^(\d{1,10})\s*/\s*(\d*\s*[smhd])\Z")
+
+
+def key_view(key: ApiKey) -> dict[str, Any]:
+    now = utcnow()
+    live = [s for s in key.secrets if s.expires_at is None or s.expires_at > now]
+    return {
+        "id": key.key_id,
+        "name": key.name,
+        "description": key.description,
+        "kind": "personal" if key.owner is not None else "service",
+        "owner": key.owner.email if key.owner is not None else None,
+        "hint": live[-1].hint if live else None,
+        "scopes": [p.name for p in key.permissions],
+        "groups": [g.name for g in key.groups],
+        "status": apikeys.status_of(key, now),
+        "rate_limit": f"{key.rate_limit}/{key.rate_period}s" if key.rate_limit else None,
+        "created_by": key.created_by,
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
+        "expires_at": iso(key.expires_at),
+    }
+
+
+def parse_rate(value: str) -> apikeys.RateLimit:
+    """``100/m``, ``5000/1h``, ``10/30s``: requests per period."""
+    match = _RATE.match(value.strip())
+    if not match:
+        fail(f"invalid rate limit '{value[:50]}': use N/PERIOD, e.g. 100/m or 5000/1h")
+    period = match.group(2).replace(" ", "")
+    seconds = parse_duration(period if period[0].isdigit() else "1" + period)
+    return apikeys.RateLimit(int(match.group(1)), int(seconds.total_seconds()))
+
+
+@apikey_app.command("create")
+def create(
+    tenant: str = TenantOption,
+    name: str = typer.Option(..., "--name", help="What uses the key."),
+    description: str = typer.Option("", "--description"),
+    scope: list[str] = typer.Option(None, "--scope", help="Permission to grant (repeatable)."),
+    group: list[str] = typer.Option(None, "--group", help="Client group (repeatable)."),
+    owner: str = typer.Option(None, "--owner", help="Email of the user owning a personal key."),
+    expires_in: str = typer.Option(None, "--expires-in", help="e.g. 90d; default: never."),
+    rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create an API key; the key is shown once."""
+    rt = runtime()
+    with transaction(rt) as session:
+        spec = apikeys.NewApiKey(
+            name=name,
+            description=description,
+            scopes=scope or [],
+            groups=group or [],
+            owner_email=owner,
+            expires_at=utcnow() + parse_duration(expires_in) if expires_in else None,
+            rate_limit=parse_rate(rate_limit) if rate_limit else None,
+        )
+        t = tenants.get_tenant(session, tenant)
+        key, secret = apikeys.create_key(session, t, spec, actor=Actor.cli(), hasher=rt.hasher)
+        view = key_view(key)
+    _show_key(view, secret.reveal(), as_json)
+
+
+@apikey_app.command("list")
+def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """List a tenant's API keys."""
+    rt = runtime()
+    with transaction(rt) as session:
+        views = [
+            key_view(k) for k in apikeys.list_keys(session, tenants.get_tenant(session, tenant))
+        ]
+    if as_json:
+        emit_json(views)
+        return
+    emit_table(
+        f"API keys of {tenant}",
+        ("name", "id", "key", "permissions", "owner", "created on", "last used", "status"),
+        [
+            (
+                v["name"],
+                v["id"],
+                v["hint"],
+                " ".join(v["scopes"]),
+                v["owner"] or "service",
+                v["created_at"],
+                v["last_used_at"] or "never",
+                v["status"],
+            )
+            for v in views
+        ],
+    )
+
+
+@apikey_app.command("show")
+def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Show one API key."""
+    rt = runtime()
+    with transaction(rt) as session:
+        view = key_view(apikeys.get_key(session, tenants.get_tenant(session, tenant), key_id))
+    emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
+
+
+@apikey_app.command("regenerate")
+def regenerate(
+    key_id: str,
+    tenant: str = TenantOption,
+    grace: str = typer.Option(None, "--grace", help="Keep the old key valid this long."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Give the key a new secret (shown once); anything using the old one stops working."""
+    rt = runtime()
+    period = parse_duration(grace) if grace else None
+    with transaction(rt) as session:
+        t = tenants.get_tenant(session, tenant)
+        key, secret = apikeys.regenerate(
+            session, t, key_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
+        )
+        view = key_view(key)
+    _show_key(view, secret.reveal(), as_json)
+
+
+@apikey_app.command("revoke")
+def revoke(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+    """Revoke an API key: it stops working at once."""
+    rt = runtime()
+    with transaction(rt) as session:
+        view = key_view(
+            apikeys.revoke_key(
+                session, tenants.get_tenant(session, tenant), key_id, actor=Actor.cli()
+            )
+        )
+    emit_json(view) if as_json else typer.echo(f"Revoked API key {key_id}.")
+
+
+@apikey_app.command("revoke-all")
+def revoke_all(
+    tenant: str = TenantOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Revoke every API key of a tenant."""
+    if not yes and not typer.confirm(f"Revoke ALL API keys of tenant '{tenant}'?"):
+        fail("cancelled")
+    rt = runtime()
+    with transaction(rt) as session:
+        count = apikeys.revoke_all(session, tenants.get_tenant(session, tenant), actor=Actor.cli())
+    emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} API key(s).")
+
+
+@apikey_app.command("delete")
+def delete(
+    key_id: str,
+    tenant: str = TenantOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete an API key for good. This cannot be undone."""
+    if not yes and not typer.confirm(f"Delete API key '{key_id}'? This cannot be undone."):
+        fail("cancelled")
+    rt = runtime()
+    with transaction(rt) as session:
+        apikeys.delete_key(session, tenants.get_tenant(session, tenant), key_id, actor=Actor.cli())
+    emit_json({"deleted": key_id}) if as_json else typer.echo(f"Deleted API key {key_id}.")
+
+
+def _show_key(view: dict[str, Any], secret: str, as_json: bool) -> None:
+    if as_json:
+        emit_json({**view, "key": secret})
+        return
+    emit_fields(
+        f"API key {view['name']}",
+        {
+            "id": view["id"],
+            "key": secret,
+            "permissions": view["scopes"],
+            "groups": view["groups"],
+            "owner": view["owner"],
+        },
+    )
+    typer.echo("The key is shown only this once: store it in your secrets vault now.")
