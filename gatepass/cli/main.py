@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import typer
@@ -46,9 +47,19 @@ def serve(
 ) -> None:
     """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false)."""
     rt = runtime()
-    _ = rt.db  # migrate, or refuse with a clear message, before any worker starts
+    rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
+    metrics_dir = None
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gatepass-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="gatepass-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_server(host, port, workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_server(host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "gatepass.app:create_app_from_env",
         factory=True,
