@@ -88,6 +88,13 @@ def is_well_formed(kind: SecretKind, value: str) -> bool:
     return hmac.compare_digest(_checksum(head), value[-CHECKSUM_CHARS:])
 
 
+def mask(value: str, limit: int = 100) -> str:
+    """A request value safe to echo in an error or a log: secret-shaped text is hidden."""
+    if any(kind.value in value for kind in SecretKind):
+        return "[redacted]"
+    return value[:limit]
+
+
 def hint(secret: Plaintext) -> str:
     """What the console may show: the prefix and the last four characters."""
     value = secret.reveal()

@@ -192,7 +192,7 @@ def get_key(session: Session, tenant: Tenant, key_id: str) -> ApiKey:
         .options(*_eager())
     )
     if key is None:
-        raise NotFoundError(f"API key '{key_id[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(f"API key '{cs.mask(key_id)}' does not exist in tenant '{tenant.slug}'")
     return key
 
 
@@ -224,7 +224,7 @@ def _owner(session: Session, tenant: Tenant, email: str | None) -> User | None:
         select(User).where(User.tenant_id == tenant.id, User.email == email.strip().lower())
     )
     if owner is None:
-        raise InvalidInputError(f"no user '{email[:100]}' in tenant '{tenant.slug}'")
+        raise InvalidInputError(f"no user '{cs.mask(email)}' in tenant '{tenant.slug}'")
     return owner
 
 

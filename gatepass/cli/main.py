@@ -36,6 +36,7 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     rt = runtime()
     db = rt.db  # migrates on first use
+    db.dispose()
     typer.echo(f"Database is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
 
 

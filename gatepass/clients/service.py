@@ -175,7 +175,9 @@ def delete_client(session: Session, tenant: Tenant, client_id: str, *, actor: Ac
 def get_client(session: Session, tenant: Tenant, client_id: str) -> OAuthClient:
     client = _find(session, tenant.id, client_id)
     if client is None:
-        raise NotFoundError(f"client '{client_id[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(
+            f"client '{cs.mask(client_id)}' does not exist in tenant '{tenant.slug}'"
+        )
     return client
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
+from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.groups.models import ClientGroup
 from gatepass.tenants.models import Tenant
@@ -18,7 +19,7 @@ NAME = re.compile(r"^[\w][\w .:/-]{0,99}\Z")
 def create_group(session: Session, tenant: Tenant, *, name: str, actor: Actor) -> ClientGroup:
     name = name.strip()
     if not NAME.match(name):
-        raise InvalidInputError(f"invalid group name '{name[:100]}'")
+        raise InvalidInputError(f"invalid group name '{mask(name)}'")
     if _find(session, tenant.id, [name]):
         raise ConflictError(f"group '{name}' already exists in tenant '{tenant.slug}'")
     group = ClientGroup(tenant_id=tenant.id, name=name)
@@ -48,7 +49,7 @@ def resolve(session: Session, tenant: Tenant, names: list[str]) -> list[ClientGr
     found = {g.name: g for g in _find(session, tenant.id, wanted)}
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise InvalidInputError(f"unknown client group '{missing[0][:100]}'")
+        raise InvalidInputError(f"unknown client group '{mask(missing[0])}'")
     return [found[n] for n in wanted]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qsl, unquote_plus
 
+from gatepass.credential_secrets import mask
 from gatepass.oauth.errors import InvalidClientError, InvalidRequestError, InvalidScopeError
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -53,7 +54,7 @@ def parse_form(body: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
         if name in REPEATABLE:
             multi.setdefault(name, []).append(value)
         elif name in single:
-            raise InvalidRequestError(f"parameter '{name}' is repeated")
+            raise InvalidRequestError(f"parameter '{mask(name)}' is repeated")
         else:
             single[name] = value
     return single, multi

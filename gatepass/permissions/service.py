@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
+from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -31,7 +32,7 @@ def create_permission(
 ) -> Permission:
     if not NAME.match(name) or name in OPENID_SCOPES:
         raise InvalidInputError(
-            f"invalid permission name '{name[:100]}': use letters, digits and _ . : / -"
+            f"invalid permission name '{mask(name)}': use letters, digits and _ . : / -"
             " (openid, profile and email are reserved)"
         )
     if _find(session, tenant.id, name) is not None:
@@ -83,7 +84,7 @@ def set_availability(
 def get_permission(session: Session, tenant: Tenant, name: str) -> Permission:
     permission = _find(session, tenant.id, name)
     if permission is None:
-        raise NotFoundError(f"permission '{name[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(f"permission '{mask(name)}' does not exist in tenant '{tenant.slug}'")
     return permission
 
 
@@ -107,7 +108,7 @@ def resolve_grantable(session: Session, tenant: Tenant, names: list[str]) -> lis
     for name in wanted:
         permission = found.get(name)
         if permission is None:
-            raise InvalidInputError(f"unknown permission '{name[:100]}'")
+            raise InvalidInputError(f"unknown permission '{mask(name)}'")
         if not permission.available:
             raise InvalidInputError(
                 f"permission '{name}' cannot be granted: {permission.unavailable_reason}"

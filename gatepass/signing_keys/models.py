@@ -19,7 +19,8 @@ class SigningKey(Base):
     alg: Mapped[str] = mapped_column(String(10))
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
-    # current: signs new tokens; previous: still published until its tokens have expired
+    # current: signs new tokens; next: published ahead, becomes current at the next rotation;
+    # previous: still published until its tokens have expired
     status: Mapped[str] = mapped_column(String(20), default="current")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)

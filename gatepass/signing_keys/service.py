@@ -1,7 +1,9 @@
 """Creating and rotating a tenant's signing keys.
 
-Rotation makes a new key current and keeps the old one published until every token it signed
-has expired, so resource servers holding a cached JWKS keep accepting tokens already issued.
+A tenant always has a *current* key, which signs tokens, and a *next* key, published in the JWKS
+before it signs anything. Rotation promotes the next key, so resource servers that cached the
+JWKS since the last rotation already know the key of new tokens; the old current key stays
+published until every token it signed has expired, so tokens already issued keep verifying.
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from gatepass.tenants.models import Tenant
 PUBLISH_MARGIN = timedelta(minutes=10)
 
 
-def create_key(session: Session, tenant: Tenant, cipher: KeyCipher) -> SigningKey:
+def create_keys(session: Session, tenant: Tenant, cipher: KeyCipher) -> SigningKey:
+    """A new tenant's current key and the next one."""
+    current = create_key(session, tenant, cipher)
+    create_key(session, tenant, cipher, status="next")
+    return current
+
+
+def create_key(
+    session: Session, tenant: Tenant, cipher: KeyCipher, *, status: str = "current"
+) -> SigningKey:
     kid = new_kid()
     private_key = generate_private_key(tenant.signing_alg)
     key = SigningKey(
@@ -37,7 +48,7 @@ def create_key(session: Session, tenant: Tenant, cipher: KeyCipher) -> SigningKe
         alg=tenant.signing_alg,
         private_key_encrypted=cipher.seal(private_key, kid),
         public_jwk=public_jwk(private_key, kid=kid, alg=tenant.signing_alg),
-        status="current",
+        status=status,
     )
     session.add(key)
     session.flush()
@@ -48,13 +59,25 @@ def rotate(session: Session, tenant: Tenant, cipher: KeyCipher, *, actor: Actor)
     """Make a new key current; the old one stays published while its tokens can be valid."""
     now = utcnow()
     longest_lifetime = _longest_lifetime(session, tenant)
-    for old in session.scalars(
-        select(SigningKey).where(SigningKey.tenant_id == tenant.id, SigningKey.status == "current")
-    ):
-        old.status = "previous"
+    keys = session.scalars(
+        select(SigningKey).where(
+            SigningKey.tenant_id == tenant.id, SigningKey.status.in_(("current", "next"))
+        )
+    ).all()
+    upcoming = None
+    for old in keys:
+        if old.status == "next" and old.alg == tenant.signing_alg and upcoming is None:
+            upcoming = old
+            continue
         old.retired_at = now
+        if old.status == "next":  # never signed anything (the algorithm changed): drop it
+            old.status, old.publish_until = "retired", now
+            continue
+        old.status = "previous"
         old.publish_until = now + timedelta(seconds=longest_lifetime) + PUBLISH_MARGIN
-    key = create_key(session, tenant, cipher)
+    key = upcoming or create_key(session, tenant, cipher)
+    key.status = "current"
+    create_key(session, tenant, cipher, status="next")
     feed.publish(session, tenant.id, feed.KIND_KEYS)
     record(
         session,
@@ -76,14 +99,17 @@ def _longest_lifetime(session: Session, tenant: Tenant) -> int:
 
 
 def published_keys(session: Session, tenant_id: int) -> list[SigningKey]:
-    """The current key and every previous key whose tokens may still be in use."""
+    """The current and next keys, and every previous key whose tokens may still be in use."""
     now = utcnow()
     keys = session.scalars(
         select(SigningKey)
-        .where(SigningKey.tenant_id == tenant_id, SigningKey.status.in_(("current", "previous")))
+        .where(
+            SigningKey.tenant_id == tenant_id,
+            SigningKey.status.in_(("current", "next", "previous")),
+        )
         .order_by(SigningKey.id.desc())
     ).all()
-    return [k for k in keys if k.status == "current" or (k.publish_until or now) > now]
+    return [k for k in keys if k.status != "previous" or (k.publish_until or now) > now]
 
 
 def list_keys(session: Session, tenant_id: int) -> list[SigningKey]:

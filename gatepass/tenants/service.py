@@ -77,7 +77,7 @@ def create_tenant(
                 builtin=True,
             )
         )
-    signing_keys.create_key(session, tenant, cipher)
+    signing_keys.create_keys(session, tenant, cipher)
     feed.publish(session, tenant.id, feed.KIND_TENANT)  # drops "no such realm" cache entries
     record(
         session,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatepass.credential_secrets import mask
 from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
 
 # Accepted and ignored so that OpenID-flavoured scripts (Keycloak's curl examples) work as is.
@@ -34,7 +35,7 @@ def grant_scopes(
         return allowed
     refused = [s for s in wanted if s not in allowed]
     if refused:
-        raise InvalidScopeError(f"scope '{refused[0][:100]}' is not granted to this client")
+        raise InvalidScopeError(f"scope '{mask(refused[0])}' is not granted to this client")
     return tuple(wanted)
 
 
@@ -48,7 +49,7 @@ def choose_audience(resources: list[str], default: str, allowed: frozenset[str])
             raise InvalidTargetError("resource must be an absolute URI without a fragment")
         if resource not in allowed:
             raise InvalidTargetError(
-                f"resource '{resource[:200]}' is not an audience of this realm"
+                f"resource '{mask(resource)}' is not an audience of this realm"
             )
     unique = list(dict.fromkeys(resources))
     return unique[0] if len(unique) == 1 else unique

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
+from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import ROLES, User
@@ -33,7 +34,7 @@ def create_user(
 ) -> User:
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise InvalidInputError(f"invalid email address '{email[:100]}'")
+        raise InvalidInputError(f"invalid email address '{mask(email)}'")
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
@@ -70,7 +71,7 @@ def get_user(session: Session, tenant: Tenant, email: str) -> User:
         select(User).where(User.tenant_id == tenant.id, User.email == email.strip().lower())
     )
     if user is None:
-        raise NotFoundError(f"user '{email[:100]}' does not exist in tenant '{tenant.slug}'")
+        raise NotFoundError(f"user '{mask(email)}' does not exist in tenant '{tenant.slug}'")
     return user
 
 

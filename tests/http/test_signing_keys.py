@@ -37,19 +37,25 @@ def test_tokens_verify_with_the_jwks_and_no_private_key_is_published(
     cred = factory.client()
     token = issue_token(client, cred)
     assert jwt.get_unverified_header(token)["alg"] == alg
-    [jwk] = client.get(certs_path()).json()["keys"]
-    assert (jwk["kty"], jwk["alg"], jwk["use"]) == (kty, alg, "sig")
-    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk), "private key material published"
+    jwks = client.get(certs_path()).json()["keys"]
+    assert len(jwks) == 2, "the current key and the next one"
+    for jwk in jwks:
+        assert (jwk["kty"], jwk["alg"], jwk["use"]) == (kty, alg, "sig")
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk), "private key material published"
     claims = verify_with_jwks(client, "acme", token)
     assert claims["client_id"] == cred.client_id
 
 
-def test_rotation_publishes_both_keys(factory: Factory, client: TestClient) -> None:
+def test_rotation_promotes_the_key_published_ahead(factory: Factory, client: TestClient) -> None:
     factory.tenant()
-    [old_kid] = kids(client)
+    cred = factory.client()
+    before = kids(client)
+    signing_kid = jwt.get_unverified_header(issue_token(client, cred))["kid"]
     new_kid = rotate_key(factory)
-    published = poll(lambda: kids(client), lambda found: len(found) == 2)
-    assert set(published) == {old_kid, new_kid}
+    assert new_kid in before, "the new signing key was in the JWKS before the rotation"
+    assert new_kid != signing_kid
+    published = poll(lambda: kids(client), lambda found: len(found) == 3)
+    assert set(before) | {new_kid} < set(published), "old keys stay, a new next key appears"
 
 
 def test_token_issued_before_rotation_still_verifies_and_introspects(
@@ -59,7 +65,7 @@ def test_token_issued_before_rotation_still_verifies_and_introspects(
     cred = factory.client()
     before = issue_token(client, cred)
     rotate_key(factory)
-    poll(lambda: kids(client), lambda found: len(found) == 2)
+    poll(lambda: kids(client), lambda found: len(found) == 3)
     assert verify_with_jwks(client, "acme", before)["client_id"] == cred.client_id
     response = introspect(client, cred, before)
     assert response.json()["active"] is True
@@ -97,4 +103,4 @@ def test_changing_the_algorithm_keeps_old_tokens_valid(
         assert verify_with_jwks(client, "acme", token)["client_id"] == cred.client_id
         assert introspect(client, cred, token).json()["active"] is True
     algs = sorted(key["alg"] for key in client.get(certs_path()).json()["keys"])
-    assert algs == ["ES256", "EdDSA"]
+    assert algs == ["ES256", "EdDSA", "EdDSA"], "the old key, the new current and next keys"

@@ -1,0 +1,212 @@
+"""Off-the-shelf OAuth 2.0 clients and resource-server code against ``gatepass serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import subprocess
+from urllib.parse import parse_qs
+
+import httpx
+import jwt
+import pytest
+import requests
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
+from authlib.integrations.requests_client import OAuth2Session
+from oauthlib.oauth2 import BackendApplicationClient  # type: ignore[import-untyped]
+from requests_oauthlib import OAuth2Session as OAuthlibSession
+
+from tests.e2e.conftest import Server, assert_claims, verify
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+SCOPES = "nql workflows campaigns"
+
+
+def sent_with(method: str, headers: dict[str, str], body: str, client_id: str) -> bool:
+    """Whether a token request authenticated the client with ``method`` and only with it."""
+    form = parse_qs(body)
+    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    basic = authorization.startswith("Basic ")
+    in_body = "client_secret" in form
+    if method == "client_secret_basic":
+        decoded = base64.b64decode(authorization[6:]).decode() if basic else ""
+        return basic and not in_body and decoded.startswith(f"{client_id}:")
+    return in_body and not basic and form.get("client_id") == [client_id]
+
+
+def body_text(request: requests.PreparedRequest | httpx.Request) -> str:
+    raw = request.body if isinstance(request, requests.PreparedRequest) else request.content
+    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
+
+
+def test_authlib_requests_session(factory: Factory, server: Server) -> None:
+    factory.tenant()
+    cred = factory.client(groups_=("emea",))
+
+    for method in ("client_secret_basic", "client_secret_post"):
+        sent: list[requests.PreparedRequest] = []
+        with OAuth2Session(
+            cred.client_id, cred.secret, token_endpoint_auth_method=method, scope="nql"
+        ) as session:
+            session.hooks["response"].append(lambda r, *_, sent=sent, **__: sent.append(r.request))
+            token = session.fetch_token(server.token_url("acme"), grant_type="client_credentials")
+
+        [request] = sent
+        assert sent_with(method, dict(request.headers), body_text(request), cred.client_id)
+        assert token["token_type"] == "Bearer"
+        assert token["expires_in"] == 600
+        claims = verify(server, "acme", token["access_token"])
+        assert_claims(claims, cred.client_id, "nql", ("emea",))
+
+
+def test_authlib_httpx_clients(factory: Factory, server: Server) -> None:
+    factory.tenant()
+    cred = factory.client()
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> None:
+        sent.append(request)
+
+    with OAuth2Client(
+        cred.client_id,
+        cred.secret,
+        token_endpoint_auth_method="client_secret_post",
+        event_hooks={"request": [record]},
+    ) as sync_client:
+        sync_token = sync_client.fetch_token(
+            server.token_url("acme"), grant_type="client_credentials"
+        )
+
+    async def fetch_async() -> dict[str, str]:
+        async def record_async(request: httpx.Request) -> None:
+            sent.append(request)
+
+        async with AsyncOAuth2Client(
+            cred.client_id,
+            cred.secret,
+            token_endpoint_auth_method="client_secret_basic",
+            event_hooks={"request": [record_async]},
+        ) as async_client:
+            token: dict[str, str] = await async_client.fetch_token(
+                server.token_url("acme"), grant_type="client_credentials"
+            )
+            return token
+
+    async_token = asyncio.run(fetch_async())
+
+    methods = ["client_secret_post", "client_secret_basic"]
+    for method, request in zip(methods, sent, strict=True):
+        assert sent_with(method, dict(request.headers), body_text(request), cred.client_id)
+    for token in (sync_token, async_token):
+        assert_claims(verify(server, "acme", token["access_token"]), cred.client_id, SCOPES)
+    assert sync_token["access_token"] != async_token["access_token"]
+
+
+def test_requests_oauthlib_backend_application(
+    factory: Factory, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the test server speaks plain http
+    factory.tenant()
+    cred = factory.client(scopes=("nql", "workflows"))
+
+    for include_client_id, method in ((False, "client_secret_basic"), (True, "client_secret_post")):
+        sent: list[requests.PreparedRequest] = []
+        client = BackendApplicationClient(client_id=cred.client_id)
+        with OAuthlibSession(client=client) as session:
+            session.hooks["response"].append(lambda r, *_, sent=sent, **__: sent.append(r.request))
+            token = session.fetch_token(
+                token_url=server.token_url("acme"),
+                client_id=cred.client_id,
+                client_secret=cred.secret,
+                include_client_id=include_client_id,
+            )
+
+        [request] = sent
+        assert sent_with(method, dict(request.headers), body_text(request), cred.client_id)
+        assert token["token_type"] == "Bearer"
+        claims = verify(server, "acme", token["access_token"])
+        assert_claims(claims, cred.client_id, "nql workflows")
+
+
+def test_discovery_drives_the_clients(factory: Factory, server: Server) -> None:
+    factory.tenant()
+    cred = factory.client(groups_=("emea",))
+    issuer = server.issuer("acme")
+
+    oidc = requests.get(
+        f"{server.base_url}/realms/acme/.well-known/openid-configuration", timeout=5
+    )
+    rfc8414 = requests.get(
+        f"{server.base_url}/.well-known/oauth-authorization-server/realms/acme", timeout=5
+    )
+
+    assert oidc.status_code == rfc8414.status_code == 200
+    metadata = oidc.json()
+    assert rfc8414.json() == metadata
+    assert metadata["issuer"] == issuer
+    assert metadata["token_endpoint"] == f"{issuer}/protocol/openid-connect/token"
+    assert metadata["jwks_uri"] == f"{issuer}/protocol/openid-connect/certs"
+    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert {"client_secret_basic", "client_secret_post"} <= set(
+        metadata["token_endpoint_auth_methods_supported"]
+    )
+    with OAuth2Session(cred.client_id, cred.secret) as session:
+        token = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    claims = verify(
+        server, "acme", token["access_token"], jwks=jwt.PyJWKClient(metadata["jwks_uri"])
+    )
+    assert_claims(claims, cred.client_id, SCOPES, ("emea",))
+
+
+SEED_002_CURL = """curl -sX POST "$base/realms/$t/protocol/openid-connect/token" \
+  -H "Content-Type: application/x-www-form-urlencoded" \
+  -d "grant_type=client_credentials" \
+  -d "scope=profile" \
+  -d "client_id=$id" \
+  -d "client_secret=$secret"
+"""
+
+
+def test_seed_002_curl_gets_a_keycloak_shaped_answer(factory: Factory, server: Server) -> None:
+    factory.tenant()
+    cred = factory.client(scopes=("nql",))
+    if shutil.which("curl"):
+        env = {
+            "PATH": os.environ["PATH"],
+            "base": server.base_url,
+            "t": "acme",
+            "id": cred.client_id,
+            "secret": cred.secret,
+        }
+        done = subprocess.run(
+            ["bash", "-c", SEED_002_CURL],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        body = json.loads(done.stdout)
+    else:  # the same request without curl
+        body = requests.post(
+            server.token_url("acme"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            data={
+                "grant_type": "client_credentials",
+                "scope": "profile",
+                "client_id": cred.client_id,
+                "client_secret": cred.secret,
+            },
+            timeout=5,
+        ).json()
+
+    assert body["expires_in"] == 600
+    assert body["refresh_expires_in"] == 0
+    assert body["token_type"] == "Bearer"
+    assert body["not-before-policy"] == 0
+    assert_claims(verify(server, "acme", body["access_token"]), cred.client_id, "nql")
