@@ -37,7 +37,7 @@ async def verify(
     answer: dict[str, Any] = {"valid": False, "code": code.value}
     if code is VerifyCode.VALID and entry is not None:
         answer = await _valid(ctx, entry, now)
-    return json.dumps(answer).encode()
+    return json.dumps(answer, separators=(",", ":")).encode()
 
 
 async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[str, Any]:

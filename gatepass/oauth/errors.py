@@ -24,7 +24,9 @@ class OAuthError(Exception):
         self.extra_headers = headers
 
     def render(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        body = json.dumps({"error": self.error, "error_description": self.description})
+        body = json.dumps(
+            {"error": self.error, "error_description": self.description}, separators=(",", ":")
+        )
         return self.status, [*JSON_HEADERS, *self.extra_headers], body.encode()
 
 

@@ -16,7 +16,7 @@ from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens import revocation
 
-INACTIVE = b'{"active": false}'
+INACTIVE = b'{"active":false}'
 
 
 async def introspect(
@@ -29,7 +29,9 @@ async def introspect(
     claims = await active_claims(ctx, tenant, token)
     if claims is None:
         return INACTIVE
-    return json.dumps({"active": True, "token_type": "Bearer", **claims}).encode()
+    return json.dumps(
+        {"active": True, "token_type": "Bearer", **claims}, separators=(",", ":")
+    ).encode()
 
 
 async def active_claims(

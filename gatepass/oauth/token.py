@@ -47,7 +47,8 @@ async def token(
             "token_type": "Bearer",
             "not-before-policy": 0,
             "scope": claims["scope"],
-        }
+        },
+        separators=(",", ":"),
     ).encode()
 
 
