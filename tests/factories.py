@@ -50,13 +50,22 @@ class Factory:
     ) -> str:
         with self.db.transaction() as session:
             tenant = tenants.create_tenant(
-                session, slug=slug, name=slug.title(), actor=ACTOR, cipher=self.cipher,
+                session,
+                slug=slug,
+                name=slug.title(),
+                actor=ACTOR,
+                cipher=self.cipher,
                 signing_alg=signing_alg,
             )
             for name in (*catalog, *unavailable):
                 permissions.create_permission(
-                    session, tenant, name=name, label=name.upper(), description="",
-                    available=name not in unavailable, unavailable_reason="preview",
+                    session,
+                    tenant,
+                    name=name,
+                    label=name.upper(),
+                    description="",
+                    available=name not in unavailable,
+                    unavailable_reason="preview",
                     actor=ACTOR,
                 )
             for group in groups_:
@@ -75,12 +84,18 @@ class Factory:
         name: str = "integration",
     ) -> Credential:
         spec = clients.NewClient(
-            name=name, scopes=list(scopes), groups=list(groups_), client_id=client_id,
-            expires_at=expires_at, token_lifetime=token_lifetime,
+            name=name,
+            scopes=list(scopes),
+            groups=list(groups_),
+            client_id=client_id,
+            expires_at=expires_at,
+            token_lifetime=token_lifetime,
         )
         with self.db.transaction() as session:
             t = tenants.get_tenant(session, tenant)
-            client, secret = clients.create_client(session, t, spec, actor=ACTOR, hasher=self.hasher)
+            client, secret = clients.create_client(
+                session, t, spec, actor=ACTOR, hasher=self.hasher
+            )
             return Credential(tenant, client.client_id, secret.reveal())
 
     def close(self) -> None:
