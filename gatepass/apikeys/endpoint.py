@@ -16,6 +16,7 @@ from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, describe, eva
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.oauth.context import ProtocolContext, from_db
 from gatepass.oauth.errors import (
+    AuthenticationRequiredError,
     InsufficientScopeError,
     InvalidBearerTokenError,
     InvalidRequestError,
@@ -44,7 +45,8 @@ async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[s
     answer: dict[str, Any] = {"valid": True, "code": VerifyCode.VALID.value, **describe(entry)}
     answer["rate_limit"] = None
     if entry.rate_limit is not None and entry.rate_period is not None:
-        state = await ctx.limiter.hit(entry.pk, entry.rate_limit, entry.rate_period)
+        bucket = f"{entry.tenant_id}:{entry.key_id}"  # key ids are random, never reused
+        state = await ctx.limiter.hit(bucket, entry.rate_limit, entry.rate_period)
         answer["rate_limit"] = state.as_dict()
         if not state.allowed:
             answer["valid"], answer["code"] = False, VerifyCode.RATE_LIMITED.value
@@ -58,7 +60,7 @@ async def authorize_caller(
 ) -> ClientEntry:
     """The calling client, which must hold ``api_keys:verify``; 401 or 403 otherwise."""
     if authorization is None:
-        raise InvalidBearerTokenError(
+        raise AuthenticationRequiredError(
             "authenticate with client credentials or a Bearer token", realm=tenant.slug
         )
     scheme, _, credentials = authorization.strip().partition(" ")
@@ -88,7 +90,7 @@ async def _bearer(
 def parse_request(body: bytes) -> str:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequestError('the body must be JSON: {"key": "..."}') from None
     if not isinstance(document, dict) or not isinstance(document.get("key"), str):
         raise InvalidRequestError('the body must be JSON: {"key": "..."}')

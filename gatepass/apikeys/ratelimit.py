@@ -24,22 +24,22 @@ class RateState:
 class RateLimiter:
     def __init__(self, redis_url: str | None) -> None:
         self._redis = Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
-        self._local: dict[tuple[int, int], int] = {}
+        self._local: dict[tuple[str, int], int] = {}
 
-    async def hit(self, key_pk: int, limit: int, period: int) -> RateState:
+    async def hit(self, bucket: str, limit: int, period: int) -> RateState:
         now = time.time()
         window = int(now // period)
         reset = (window + 1) * period
-        count = await self._count(key_pk, window, period)
+        count = await self._count(bucket, window, period)
         return RateState(count <= limit, limit, max(limit - count, 0), reset)
 
-    async def _count(self, key_pk: int, window: int, period: int) -> int:
+    async def _count(self, bucket: str, window: int, period: int) -> int:
         if self._redis is not None:
             try:
-                return await _redis_count(self._redis, key_pk, window, period)
+                return await _redis_count(self._redis, bucket, window, period)
             except RedisError:
                 pass  # Redis down: fall back to this process's own counts
-        slot = (key_pk, window)
+        slot = (bucket, window)
         if len(self._local) > 100_000:
             self._local = {k: v for k, v in self._local.items() if k[1] >= window}
         self._local[slot] = self._local.get(slot, 0) + 1
@@ -50,8 +50,8 @@ class RateLimiter:
             await self._redis.aclose()
 
 
-async def _redis_count(redis: Redis, key_pk: int, window: int, period: int) -> int:
-    name = f"gatepass:rl:{key_pk}:{window}"
+async def _redis_count(redis: Redis, bucket: str, window: int, period: int) -> int:
+    name = f"gatepass:rl:{bucket}:{window}"
     async with redis.pipeline(transaction=False) as pipe:
         pipe.incr(name)
         pipe.expire(name, period + 1)

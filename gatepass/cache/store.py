@@ -70,7 +70,12 @@ class _Slots(Generic[K, V]):
         self.invalidated[key] = self.counter
         if len(self.invalidated) > self.limit:
             self.invalidated.clear()
-            self.floor = self.counter + 1
+            self.floor = self.counter
+
+    def cancel_loads(self) -> None:
+        """Loads that started before now will not be stored (their data may be stale)."""
+        self.counter += 1
+        self.floor = self.counter
 
     def clear(self) -> None:
         self.counter += 1
@@ -226,6 +231,8 @@ class CredentialCache:
         if row.kind == feed.KIND_CLIENT:
             self.clients.invalidate((row.tenant_id, row.ref))
         elif row.kind == feed.KIND_APIKEY:
+            # Loads still in flight were never recorded under the key id: cancel them all.
+            self.api_keys.cancel_loads()
             for digest in self._digests.pop((row.tenant_id, row.ref), ()):
                 self.api_keys.invalidate((row.tenant_id, digest))
         elif row.kind == feed.KIND_TOKEN:

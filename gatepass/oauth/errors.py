@@ -67,6 +67,17 @@ class InvalidTargetError(OAuthError):
     error = "invalid_target"
 
 
+class AuthenticationRequiredError(OAuthError):
+    """No credentials at all: a challenge without an error code (RFC 6750 §3.1)."""
+
+    error = "invalid_token"
+    status = 401
+
+    def __init__(self, description: str, *, realm: str) -> None:
+        challenges = ((b"www-authenticate", f'Bearer realm="{realm}"'.encode()),)
+        super().__init__(description, headers=challenges)
+
+
 class InvalidBearerTokenError(OAuthError):
     """RFC 6750 §3.1: the access token is missing, expired, revoked or not ours."""
 
