@@ -21,12 +21,12 @@ from gatepass.cache import feed
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
+from gatepass.lifecycle import end_secrets, grace_details
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import role_can_grant
 
-MAX_GRACE = timedelta(days=30)
 MAX_RATE_PERIOD = 86400
 
 
@@ -111,15 +111,10 @@ def regenerate(
     hasher: cs.SecretHasher,
 ) -> tuple[ApiKey, cs.Plaintext]:
     """The same key with a new secret; the old secret stops now or after ``grace``."""
-    if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
-        raise InvalidInputError("grace period must be between 0 and 30 days")
     key = get_key(session, tenant, key_id)
     if key.status != "active":
         raise InvalidInputError(f"API key '{key_id}' is {key.status}: cannot regenerate it")
-    ends = utcnow() + (grace or timedelta(0))
-    for old in key.secrets:
-        if old.expires_at is None or old.expires_at > ends:
-            old.expires_at = ends
+    end_secrets(key.secrets, grace)
     secret = _add_secret(key, hasher)
     feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)
     record(
@@ -129,7 +124,7 @@ def regenerate(
         action="apikey.regenerate",
         target_type="api_key",
         target=key_id,
-        details={"grace_seconds": int(grace.total_seconds()) if grace else 0},
+        details=grace_details(grace),
     )
     return key, secret
 

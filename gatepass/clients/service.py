@@ -22,13 +22,13 @@ from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
+from gatepass.lifecycle import end_secrets, grace_details
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
 
 # No ':' (it separates id and secret in HTTP Basic) and nothing that needs quoting in a URL.
 CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}\Z")
-MAX_GRACE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,12 @@ def rotate_secret(
     hasher: cs.SecretHasher,
 ) -> tuple[OAuthClient, cs.Plaintext]:
     """Issue a new secret; older secrets keep working for ``grace`` (or stop at once)."""
-    if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
-        raise InvalidInputError("grace period must be between 0 and 30 days")
     client = get_client(session, tenant, client_id)
     if client.status != "active":
         raise InvalidInputError(
             f"client '{client_id}' is {client.status}: cannot rotate its secret"
         )
-    now = utcnow()
-    ends = now + (grace or timedelta(0))
-    for old in client.secrets:
-        if old.expires_at is None or old.expires_at > ends:
-            old.expires_at = ends
+    end_secrets(client.secrets, grace)
     secret = _add_secret(client, hasher)
     feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
     record(
@@ -114,7 +108,7 @@ def rotate_secret(
         action="client.rotate_secret",
         target_type="oauth_client",
         target=client_id,
-        details={"grace_seconds": int(grace.total_seconds()) if grace else 0},
+        details=grace_details(grace),
     )
     return client, secret
 

@@ -1,0 +1,30 @@
+"""Rules shared by every kind of credential with rotating secrets (OAuth clients, API keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gatepass.db import utcnow
+from gatepass.errors import InvalidInputError
+
+MAX_GRACE = timedelta(days=30)
+
+
+class SecretVersion(Protocol):
+    expires_at: datetime | None
+
+
+def end_secrets(versions: Iterable[SecretVersion], grace: timedelta | None) -> None:
+    """Older secrets stop now, or when ``grace`` runs out; an earlier end is kept."""
+    if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
+        raise InvalidInputError("grace period must be between 0 and 30 days")
+    ends = utcnow() + (grace or timedelta(0))
+    for version in versions:
+        if version.expires_at is None or version.expires_at > ends:
+            version.expires_at = ends
+
+
+def grace_details(grace: timedelta | None) -> dict[str, int]:
+    return {"grace_seconds": int(grace.total_seconds()) if grace else 0}
