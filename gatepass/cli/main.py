@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import sys
 
 import typer
-import uvicorn
 
 from gatepass import demo
 from gatepass.cli.apikeys import apikey_app
@@ -49,31 +47,11 @@ def serve(
     """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false)."""
     rt = runtime()
     rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
-    metrics_dir = None
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        metrics_dir = tempfile.mkdtemp(prefix="gatepass-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
-        _run_server(host, port, workers)
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-def _run_server(host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "gatepass.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        proxy_headers=False,
-    )
+    # Replace this process with a lean server process (same PID, far less memory).
+    argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "gatepass.server", *argv])  # noqa: S606
 
 
 @app.command("demo")

@@ -1,0 +1,52 @@
+"""The server process behind ``gatepass serve``.
+
+``gatepass serve`` migrates the database, then replaces itself with this module, so that the
+supervisor of ``--workers N`` holds only the server and logging code (about 30 MiB) rather than
+everything the CLI imported. Each worker builds its own app with ``create_app_from_env``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+
+import uvicorn
+
+from gatepass.ops.logging import configure
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="gatepass serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    configure(os.environ.get("GATEPASS_LOG_LEVEL", "info"))
+    metrics_dir = None
+    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Workers write their metrics here so that /metrics can add them up.
+        metrics_dir = tempfile.mkdtemp(prefix="gatepass-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "gatepass.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+            proxy_headers=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
