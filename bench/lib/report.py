@@ -1,0 +1,187 @@
+"""Side-by-side table of gatepass vs. oidc-provider from the harness' summary lines.
+
+Input: the stdout of ``run_load`` (bench-peers ``lib/common.sh``), one line per concurrency::
+
+    NAME c=16: rps=6317.6 p50=2.37ms p99=7.49ms non2xx=0 bad_body=0 timeouts=0 sock_errs=0
+    rss=124.8MiB [pid:MiB ...] server_cpu=1.64cores cold=8.6ms      (all on one line)
+
+Prints the table and the gatepass/oidc-provider ratios and writes both as markdown. Exits 1 if a
+row is missing or any response failed (non-2xx, bad body, timeout, socket error): such a run is
+not a valid measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+LINE = re.compile(r"^(?P<name>\S+) c=(?P<c>\d+): (?P<rest>.*rps=.*)$")
+PAIR = re.compile(r"(\w+)=([0-9.]+|\?)")
+DETAIL = re.compile(r"\[([^\]]*)\]")
+ERRORS = ("non2xx", "bad_body", "timeouts", "sock_errs")
+Row = dict[str, float | str | None]
+
+
+def parse(path: Path) -> tuple[str | None, dict[int, Row]]:
+    name: str | None = None
+    rows: dict[int, Row] = {}
+    text = path.read_text() if path.exists() else ""
+    for line in text.splitlines():
+        m = LINE.match(line.strip())
+        if not m:
+            continue
+        row: Row = {k: (None if v == "?" else float(v)) for k, v in PAIR.findall(m["rest"])}
+        d = DETAIL.search(m["rest"])
+        row["detail"] = d[1].strip() if d else ""
+        name = m["name"]
+        rows[int(m["c"])] = row
+    return name, rows
+
+
+def num(row: Row, key: str) -> float | None:
+    v = row.get(key)
+    return v if isinstance(v, float) else None
+
+
+def fmt(v: float | None, spec: str = ",.0f") -> str:
+    return "n/a" if v is None else format(v, spec)
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or not b else f"{a / b:.2f}"
+
+
+def table(conns: list[int], runs: list[tuple[str, dict[int, Row]]]) -> list[str]:
+    out = [
+        "| server | c | req/s | p50 ms | p99 ms | RSS MiB | server CPU | non2xx | bad_body"
+        " | timeouts | sock_errs | cold ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in conns:
+        for label, rows in runs:
+            r = rows.get(c, {})
+            cells = [label, str(c), fmt(num(r, "rps"))]
+            cells += [fmt(num(r, "p50"), ".2f"), fmt(num(r, "p99"), ".2f")]
+            cells += [fmt(num(r, "rss"), ".1f"), fmt(num(r, "server_cpu"), ".2f")]
+            cells += [fmt(num(r, k)) for k in ERRORS]
+            cells.append(fmt(num(r, "cold"), ".1f"))
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def ratios(conns: list[int], g: dict[int, Row], p: dict[int, Row]) -> list[str]:
+    out = [
+        "| c | req/s (>1: gatepass faster) | p99 (<1: gatepass lower)"
+        " | RSS (<1: gatepass smaller) |",
+        "|---:|---:|---:|---:|",
+    ]
+    for c in conns:
+        gr, pr = g.get(c, {}), p.get(c, {})
+        cells = [ratio(num(gr, k), num(pr, k)) for k in ("rps", "p99", "rss")]
+        out.append(f"| {c} | " + " | ".join(cells) + " |")
+    return out
+
+
+def problems(conns: list[int], runs: list[tuple[str, dict[int, Row], bool]]) -> list[str]:
+    found = []
+    for label, rows, wanted in runs:
+        for c in conns:
+            if c not in rows:
+                if wanted:
+                    found.append(f"{label} c={c}: no result")
+                continue
+            bad = {k: int(num(rows[c], k) or 0) for k in ERRORS if num(rows[c], k)}
+            if bad:
+                found.append(f"{label} c={c}: failed responses {bad}")
+    return found
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--gatepass", type=Path, required=True)
+    ap.add_argument("--peer", type=Path, required=True)
+    ap.add_argument("--markdown", type=Path, required=True)
+    ap.add_argument("--conns", required=True)
+    for opt in ("workers", "warmup", "duration", "wrk-threads", "wrk-timeout", "skip-peer"):
+        ap.add_argument(f"--{opt}", default="?")
+    ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the report")
+    ap.add_argument("--warning", action="append", default=[], help="shown above the table")
+    a = ap.parse_args()
+
+    conns = [int(c) for c in a.conns.split()]
+    g_name, g = parse(a.gatepass)
+    p_name, p = parse(a.peer)
+    with_peer = a.skip_peer != "1"
+    g_label = g_name or f"gatepass-w{a.workers}"
+    p_label = p_name or ("oidc-provider (failed)" if with_peer else "oidc-provider (skipped)")
+    rows_table = table(conns, [(g_label, g), (p_label, p)])
+    rows_ratio = ratios(conns, g, p)
+    issues = problems(conns, [(g_label, g, True), (p_label, p, with_peer)])
+
+    print("\n" + "\n".join(rows_table) + "\n")
+    print("gatepass / oidc-provider:")
+    print("\n".join(rows_ratio))
+    for msg in issues:
+        print(f"WARNING: {msg}", file=sys.stderr)
+
+    wrk = f"wrk -t{a.wrk_threads} -c<c> -d{a.duration}s --timeout {a.wrk_timeout} --latency"
+    if issues:
+        validity = ["**Not a valid measurement:**", ""] + [f"- {m}" for m in issues]
+    else:
+        validity = [
+            "Every response was a 2xx with a JWT in the body (0 non2xx, 0 bad_body,",
+            "0 timeouts, 0 socket errors).",
+        ]
+    details = [
+        f"- {label} c={c}: `{rows[c]['detail']}`"
+        for label, rows in ((g_label, g), (p_label, p))
+        for c in conns
+        if c in rows
+    ]
+    meta = [f"| {k} | {v} |" for k, _, v in (m.partition("=") for m in a.meta)]
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    md = [
+        "# Token endpoint benchmark: gatepass vs. oidc-provider",
+        "",
+        f"Run: {now}, `bench/token_endpoint.sh` (see `bench/README.md`).",
+        "",
+        "`POST` client_credentials with HTTP Basic, body"
+        " `grant_type=client_credentials&scope=api:read`, ES256 JWT access token.",
+        f"Load: `{wrk}` after a {a.warmup} s warm-up at the same concurrency, with the",
+        "bench-peers harness (`lib/common.sh`, `lib/bench.lua`). Both servers on 127.0.0.1 with",
+        f"{a.workers} processes (gatepass `serve --workers {a.workers}`, oidc-provider"
+        f" `CLUSTER={a.workers}`), one after the other in the same run.",
+        "",
+        *validity,
+        "",
+        *[f"**Warning:** {w}\n" for w in a.warning],
+        *rows_table,
+        "",
+        "## gatepass / oidc-provider",
+        "",
+        *rows_ratio,
+        "",
+        "RSS is summed over each server's whole process tree (supervisor + workers) right after",
+        "the measured run. Server CPU is the cores that tree used during the run; server and wrk",
+        "share the machine's cores.",
+        "",
+        "Process trees (pid:RSS):",
+        "",
+        *(details or ["- n/a"]),
+        "",
+        "## Environment",
+        "",
+        "| | |",
+        "|---|---|",
+        *meta,
+        "",
+    ]
+    a.markdown.write_text("\n".join(md))
+    return 1 if issues else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
