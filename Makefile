@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
+LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-verify bench-sdk clean
 
 $(VENV)/.stamp-run: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,19 +24,25 @@ run: $(VENV)/.stamp-run
 	$(BIN)/gatepass serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.stamp-dev
-	$(BIN)/ruff format --check gatepass tests
-	$(BIN)/ruff check gatepass tests
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 
 format: $(VENV)/.stamp-dev
-	$(BIN)/ruff format gatepass tests
-	$(BIN)/ruff check --fix gatepass tests
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.stamp-run
 	bench/token_endpoint.sh
+
+bench-verify: $(VENV)/.stamp-run
+	bench/verify_endpoint.sh
+
+bench-sdk: $(VENV)/.stamp-run
+	$(BIN)/python bench/sdk_verify.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,13 +1,15 @@
-"""Side-by-side table of gatepass vs. oidc-provider from the harness' summary lines.
+"""Side-by-side table of gatepass vs. a peer from the harness' summary lines.
 
 Input: the stdout of ``run_load`` (bench-peers ``lib/common.sh``), one line per concurrency::
 
     NAME c=16: rps=6317.6 p50=2.37ms p99=7.49ms non2xx=0 bad_body=0 timeouts=0 sock_errs=0
     rss=124.8MiB [pid:MiB ...] server_cpu=1.64cores cold=8.6ms      (all on one line)
 
-Prints the table and the gatepass/oidc-provider ratios and writes both as markdown. Exits 1 if a
-row is missing or any response failed (non-2xx, bad body, timeout, socket error): such a run is
-not a valid measurement.
+Prints the table and the gatepass/peer ratios and writes both as markdown. Exits 1 if a row is
+missing or any response failed (non-2xx, bad body, timeout, socket error): such a run is not a
+valid measurement. The defaults of --title, --peer-name, --script, --request, --peer-setup and
+--body-check describe the token endpoint benchmark (bench/token_endpoint.sh);
+bench/verify_endpoint.sh passes its own. --rps-target adds a column to the ratio table.
 """
 
 from __future__ import annotations
@@ -72,17 +74,31 @@ def table(conns: list[int], runs: list[tuple[str, dict[int, Row]]]) -> list[str]
     return out
 
 
-def ratios(conns: list[int], g: dict[int, Row], p: dict[int, Row]) -> list[str]:
-    out = [
+def ratios(
+    conns: list[int], g: dict[int, Row], p: dict[int, Row], target: float | None = None
+) -> list[str]:
+    head = (
         "| c | req/s (>1: gatepass faster) | p99 (<1: gatepass lower)"
-        " | RSS (<1: gatepass smaller) |",
-        "|---:|---:|---:|---:|",
-    ]
+        " | RSS (<1: gatepass smaller) |"
+    )
+    rule = "|---:|---:|---:|---:|"
+    if target is not None:
+        head += f" req/s ratio >= {target:g} (target) |"
+        rule += ":---|"
+    out = [head, rule]
     for c in conns:
         gr, pr = g.get(c, {}), p.get(c, {})
         cells = [ratio(num(gr, k), num(pr, k)) for k in ("rps", "p99", "rss")]
+        if target is not None:
+            cells.append(meets(num(gr, "rps"), num(pr, "rps"), target))
         out.append(f"| {c} | " + " | ".join(cells) + " |")
     return out
+
+
+def meets(a: float | None, b: float | None, target: float) -> str:
+    if a is None or not b:
+        return "n/a"
+    return "met" if a / b >= target else "**not met**"
 
 
 def problems(conns: list[int], runs: list[tuple[str, dict[int, Row], bool]]) -> list[str]:
@@ -109,6 +125,25 @@ def main() -> int:
         ap.add_argument(f"--{opt}", default="?")
     ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the report")
     ap.add_argument("--warning", action="append", default=[], help="shown above the table")
+    ap.add_argument("--title", default="Token endpoint benchmark", help="what is measured")
+    ap.add_argument("--peer-name", default="oidc-provider", help="the peer, in labels and ratios")
+    ap.add_argument("--script", default="bench/token_endpoint.sh", help="the script that ran")
+    ap.add_argument(
+        "--request",
+        default="`POST` client_credentials with HTTP Basic, body"
+        " `grant_type=client_credentials&scope=api:read`, ES256 JWT access token.",
+        help="markdown: the request that is measured",
+    )
+    ap.add_argument(
+        "--peer-setup",
+        help="markdown: how the peer runs its processes (default: oidc-provider `CLUSTER=N`)",
+    )
+    ap.add_argument(
+        "--body-check",
+        default="a JWT in the body",
+        help="what every 2xx body contained, for the validity line",
+    )
+    ap.add_argument("--rps-target", type=float, help="wanted gatepass/peer req/s ratio")
     a = ap.parse_args()
 
     conns = [int(c) for c in a.conns.split()]
@@ -116,13 +151,15 @@ def main() -> int:
     p_name, p = parse(a.peer)
     with_peer = a.skip_peer != "1"
     g_label = g_name or f"gatepass-w{a.workers}"
-    p_label = p_name or ("oidc-provider (failed)" if with_peer else "oidc-provider (skipped)")
+    peer = a.peer_name
+    p_label = p_name or (f"{peer} (failed)" if with_peer else f"{peer} (skipped)")
+    peer_setup = a.peer_setup or f"oidc-provider `CLUSTER={a.workers}`"
     rows_table = table(conns, [(g_label, g), (p_label, p)])
-    rows_ratio = ratios(conns, g, p)
+    rows_ratio = ratios(conns, g, p, a.rps_target)
     issues = problems(conns, [(g_label, g, True), (p_label, p, with_peer)])
 
     print("\n" + "\n".join(rows_table) + "\n")
-    print("gatepass / oidc-provider:")
+    print(f"gatepass / {peer}:")
     print("\n".join(rows_ratio))
     for msg in issues:
         print(f"WARNING: {msg}", file=sys.stderr)
@@ -132,7 +169,7 @@ def main() -> int:
         validity = ["**Not a valid measurement:**", ""] + [f"- {m}" for m in issues]
     else:
         validity = [
-            "Every response was a 2xx with a JWT in the body (0 non2xx, 0 bad_body,",
+            f"Every response was a 2xx with {a.body_check} (0 non2xx, 0 bad_body,",
             "0 timeouts, 0 socket errors).",
         ]
     details = [
@@ -141,29 +178,36 @@ def main() -> int:
         for c in conns
         if c in rows
     ]
+    target_note = []
+    if a.rps_target is not None:
+        target_note = [
+            f"Target: gatepass serves at least {a.rps_target:g}x the req/s of {peer}"
+            " at each concurrency.",
+            "",
+        ]
     meta = [f"| {k} | {v} |" for k, _, v in (m.partition("=") for m in a.meta)]
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     md = [
-        "# Token endpoint benchmark: gatepass vs. oidc-provider",
+        f"# {a.title}: gatepass vs. {peer}",
         "",
-        f"Run: {now}, `bench/token_endpoint.sh` (see `bench/README.md`).",
+        f"Run: {now}, `{a.script}` (see `bench/README.md`).",
         "",
-        "`POST` client_credentials with HTTP Basic, body"
-        " `grant_type=client_credentials&scope=api:read`, ES256 JWT access token.",
+        a.request,
         f"Load: `{wrk}` after a {a.warmup} s warm-up at the same concurrency, with the",
         "bench-peers harness (`lib/common.sh`, `lib/bench.lua`). Both servers on 127.0.0.1 with",
-        f"{a.workers} processes (gatepass `serve --workers {a.workers}`, oidc-provider"
-        f" `CLUSTER={a.workers}`), one after the other in the same run.",
+        f"{a.workers} processes (gatepass `serve --workers {a.workers}`, {peer_setup}),"
+        " one after the other in the same run.",
         "",
         *validity,
         "",
         *[f"**Warning:** {w}\n" for w in a.warning],
         *rows_table,
         "",
-        "## gatepass / oidc-provider",
+        f"## gatepass / {peer}",
         "",
         *rows_ratio,
         "",
+        *target_note,
         "RSS is summed over each server's whole process tree (supervisor + workers) right after",
         "the measured run. Server CPU is the cores that tree used during the run; server and wrk",
         "share the machine's cores.",

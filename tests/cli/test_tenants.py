@@ -34,7 +34,10 @@ def test_tenant_create_gives_builtin_permissions_and_a_signing_key(cli: Cli) -> 
     assert set(catalog) == {"api_keys:verify", "credentials:manage"}
     assert all(p["builtin"] and p["available"] for p in catalog.values())
     keys = cli.json("signing-key", "list", "--tenant", "acme")
-    assert [(k["status"], k["alg"], k["published"]) for k in keys] == [("current", "ES256", True)]
+    assert [(k["status"], k["alg"], k["published"]) for k in keys] == [
+        ("current", "ES256", True),
+        ("next", "ES256", True),
+    ]
 
 
 def test_tenant_name_defaults_to_the_slug(cli: Cli) -> None:
@@ -134,7 +137,9 @@ def test_tenant_set_signing_alg_rotates_to_a_key_of_that_alg(cli: Cli, acme: str
     keys = cli.json("signing-key", "list", "--tenant", "acme")
     assert [(k["alg"], k["status"], k["published"]) for k in keys] == [
         ("ES256", "previous", True),
+        ("ES256", "retired", False),  # the next key of the old algorithm never signed anything
         ("RS256", "current", True),
+        ("RS256", "next", True),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Example applications built on Gatepass (not part of the installed distribution)."""

@@ -1,0 +1,28 @@
+"""The Gatepass SDK for Python APIs (resource servers) and their callers.
+
+- ``GatepassVerifier``: verifies Gatepass JWT access tokens locally (RFC 9068, cached JWKS) and
+  API keys through the verify endpoint (short, bounded cache).
+- ``GatepassMiddleware`` (ASGI) finds the credential (``Authorization: Bearer``,
+  ``Authorization-PSK``, ``X-API-Key`` or ``?apikey=``) and answers RFC 6750 errors;
+  ``requires("nql")`` is the FastAPI dependency that hands a handler its ``Caller``.
+- ``ClientCredentialsAuth``: an ``httpx.Auth`` that gets and renews client-credentials tokens.
+- ``ApiKeyLogFilter`` keeps ``?apikey=`` values out of server logs.
+"""
+
+from gatepass_sdk.caller import Caller
+from gatepass_sdk.client_credentials import ClientCredentialsAuth
+from gatepass_sdk.errors import AuthError
+from gatepass_sdk.guards import requires
+from gatepass_sdk.middleware import GatepassMiddleware
+from gatepass_sdk.redaction import ApiKeyLogFilter
+from gatepass_sdk.verifier import GatepassVerifier
+
+__all__ = [
+    "ApiKeyLogFilter",
+    "AuthError",
+    "Caller",
+    "ClientCredentialsAuth",
+    "GatepassMiddleware",
+    "GatepassVerifier",
+    "requires",
+]

@@ -1,0 +1,61 @@
+"""Where a request carries its credential (seeds 002 and 003, RFC 6750 §2).
+
+A Bearer token in ``Authorization`` (RFC 6750 §2.1), or an API key in ``Authorization-PSK``,
+``X-API-Key`` or the ``apikey`` query parameter. RFC 6750 §2 lets a request use one method only;
+two credentials are ``invalid_request``. Other ``Authorization`` schemes are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import unquote_plus
+
+from gatepass_sdk.errors import InvalidRequestError
+
+QUERY_PARAMETER = "apikey"
+KEY_HEADERS = frozenset({b"authorization-psk", b"x-api-key"})
+_QUERY_MARK = QUERY_PARAMETER.encode() + b"="
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    kind: Literal["bearer", "api_key"]
+    value: str = field(repr=False)
+
+
+def from_headers(headers: list[tuple[bytes, bytes]]) -> list[Credential]:
+    found: list[Credential] = []
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
+            if scheme.lower() == "bearer":
+                found.append(Credential("bearer", token.strip()))
+        elif name in KEY_HEADERS:
+            found.append(Credential("api_key", value.decode("latin-1").strip()))
+    return found
+
+
+def split_query(query: bytes) -> tuple[list[Credential], bytes]:
+    """API keys in the query string, and the query string without them.
+
+    The rest of the query is kept byte for byte, so what the application sees (and may log)
+    is the request as sent, minus the key.
+    """
+    if _QUERY_MARK not in query:
+        return [], query
+    keys: list[Credential] = []
+    kept: list[bytes] = []
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if unquote_plus(name.decode("latin-1")) == QUERY_PARAMETER:
+            keys.append(Credential("api_key", unquote_plus(value.decode("latin-1"))))
+        else:
+            kept.append(pair)
+    return keys, b"&".join(kept)
+
+
+def one(found: list[Credential]) -> Credential | None:
+    if len(found) > 1:
+        raise InvalidRequestError(f"{len(found)} credentials")
+    return found[0] if found else None

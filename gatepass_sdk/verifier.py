@@ -1,0 +1,126 @@
+"""``GatepassVerifier``: who is calling, from a Gatepass JWT access token or an API key.
+
+Tokens are verified locally (RFC 9068 §4) against the tenant's cached JWKS: no call to Gatepass
+per request. API keys are verified by Gatepass's verify endpoint; its answers are cached for a
+short time, keyed by a SHA-256 digest of the key (the key itself is never kept): a valid answer
+for ``key_ttl`` seconds (so a revoked key may keep working that long here), a refusal for
+``negative_ttl`` seconds. Keys with a rate limit are not cached, so that Gatepass counts each use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+import httpx
+
+from gatepass_sdk import access_tokens, api_keys
+from gatepass_sdk.cache import TtlCache
+from gatepass_sdk.caller import Caller
+from gatepass_sdk.client_credentials import basic_authorization
+from gatepass_sdk.errors import InvalidTokenError
+from gatepass_sdk.jwks import KeySet
+
+Outcome = Caller | api_keys.Rejection
+
+
+class GatepassVerifier:
+    """Verifies the credentials of one Gatepass tenant (one issuer) for one API (audience).
+
+    - ``issuer``: ``{GATEPASS_PUBLIC_URL}/realms/{tenant}``; the JWKS and the verify endpoint are
+      found under it unless ``jwks_url`` or ``verify_url`` say otherwise.
+    - ``audience``: the ``aud`` this API accepts (one, or several).
+    - ``verify_client``: ``(client_id, client_secret)`` of a client holding ``api_keys:verify``;
+      without it, API keys are refused.
+    - ``key_ttl`` / ``negative_ttl``: seconds a valid / refused API-key answer is reused;
+      ``cache_size``: how many answers are kept at most.
+    - ``leeway``: seconds of clock skew allowed on ``exp`` and ``nbf``.
+    - ``jwks_refetch_interval``: the least time between two JWKS fetches for unknown key IDs;
+      ``jwks_max_age``: the JWKS is fetched again when older than this.
+    - ``http``: an ``httpx.AsyncClient`` to use (then not closed by ``aclose``).
+    - ``clock``: wall time, for token expiry; the caches use a monotonic clock.
+
+    Refusals are ``AuthError`` subclasses (``gatepass_sdk.errors``).
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str | Sequence[str],
+        verify_client: tuple[str, str] | None = None,
+        http: httpx.AsyncClient | None = None,
+        key_ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        cache_size: int = 10_000,
+        leeway: float = 10.0,
+        jwks_refetch_interval: float = 1.0,
+        jwks_max_age: float = 600.0,
+        jwks_url: str | None = None,
+        verify_url: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        issuer = issuer.rstrip("/")
+        audiences = [audience] if isinstance(audience, str) else list(audience)
+        self.audience = audiences[0]
+        self.expected = access_tokens.Expected(issuer, frozenset(audiences), leeway)
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=5.0)
+        self._keys = KeySet(
+            jwks_url or f"{issuer}/protocol/openid-connect/certs",
+            self._http,
+            min_refetch_interval=jwks_refetch_interval,
+            max_age=jwks_max_age,
+        )
+        self._verify_url = verify_url or f"{issuer}/api-keys/verify"
+        self._verify_auth = basic_authorization(*verify_client) if verify_client else None
+        self._ttls = (key_ttl, negative_ttl)
+        self._answers: TtlCache[bytes, Outcome] = TtlCache(cache_size)
+        self._clock = clock
+
+    async def verify_token(self, token: str) -> Caller:
+        """The caller behind a JWT access token; ``InvalidTokenError`` if it is not valid."""
+        jws = access_tokens.parse(token)
+        key = self._keys.cached(jws.kid) or await self._keys.get(jws.kid)
+        if key is None:
+            raise InvalidTokenError("unknown kid")
+        claims = access_tokens.verified_claims(jws, key)
+        access_tokens.check_claims(claims, self.expected, self._clock())
+        return access_tokens.caller(claims)
+
+    async def verify_api_key(self, key: str) -> Caller:
+        """The caller behind an API key. A cached answer costs one hash and one lookup."""
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+        outcome = self._answers.get(digest)
+        if outcome is None:
+            outcome = await self._ask(key, digest)
+        if isinstance(outcome, Caller):
+            return outcome
+        raise outcome.error()
+
+    async def _ask(self, key: str, digest: bytes) -> Outcome:
+        if self._verify_auth is None:
+            return api_keys.Rejection("API keys are not accepted: no verify client")
+        if not api_keys.is_plausible(key):
+            return api_keys.Rejection("MALFORMED")
+        answer = await api_keys.ask(self._http, self._verify_url, self._verify_auth, key)
+        verdict = api_keys.verdict(answer, positive_ttl=self._ttls[0], negative_ttl=self._ttls[1])
+        self._answers.put(digest, verdict.outcome, verdict.ttl)
+        return verdict.outcome
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> GatepassVerifier:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
