@@ -13,6 +13,8 @@ from gatepass.audit.service import Actor
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
+    YesOption,
+    confirm,
     emit_fields,
     emit_json,
     emit_table,
@@ -165,12 +167,11 @@ def revoke(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) 
 @apikey_app.command("revoke-all")
 def revoke_all(
     tenant: str = TenantOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke every API key of a tenant."""
-    if not yes and not typer.confirm(f"Revoke ALL API keys of tenant '{tenant}'?"):
-        fail("cancelled")
+    confirm(yes, f"Revoke ALL API keys of tenant '{tenant}'?")
     rt = runtime()
     with transaction(rt) as session:
         count = apikeys.revoke_all(session, tenants.get_tenant(session, tenant), actor=Actor.cli())
@@ -181,12 +182,11 @@ def revoke_all(
 def delete(
     key_id: str,
     tenant: str = TenantOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Delete an API key for good. This cannot be undone."""
-    if not yes and not typer.confirm(f"Delete API key '{key_id}'? This cannot be undone."):
-        fail("cancelled")
+    confirm(yes, f"Delete API key '{key_id}'? This cannot be undone.")
     rt = runtime()
     with transaction(rt) as session:
         apikeys.delete_key(session, tenants.get_tenant(session, tenant), key_id, actor=Actor.cli())

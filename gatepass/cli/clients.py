@@ -10,10 +10,11 @@ from gatepass.audit.service import Actor
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
+    YesOption,
+    confirm,
     emit_fields,
     emit_json,
     emit_table,
-    fail,
     iso,
     parse_duration,
     runtime,
@@ -186,12 +187,11 @@ def revoke(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOptio
 @client_app.command("revoke-all")
 def revoke_all(
     tenant: str = TenantOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke every client of a tenant."""
-    if not yes and not typer.confirm(f"Revoke ALL OAuth clients of tenant '{tenant}'?"):
-        fail("cancelled")
+    confirm(yes, f"Revoke ALL OAuth clients of tenant '{tenant}'?")
     rt = runtime()
     with transaction(rt) as session:
         count = clients.revoke_all(session, tenants.get_tenant(session, tenant), actor=Actor.cli())
@@ -202,12 +202,11 @@ def revoke_all(
 def delete(
     client_id: str,
     tenant: str = TenantOption,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Delete a client for good. This cannot be undone."""
-    if not yes and not typer.confirm(f"Delete client '{client_id}'? This cannot be undone."):
-        fail("cancelled")
+    confirm(yes, f"Delete client '{client_id}'? This cannot be undone.")
     rt = runtime()
     with transaction(rt) as session:
         clients.delete_client(

@@ -28,10 +28,17 @@ from gatepass.signing_keys.material import KeyCipher
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 TenantOption = typer.Option(..., "--tenant", "-t", help="Tenant slug.")
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_DURATION = timedelta(days=3653)
+
+
+def confirm(yes: bool, question: str) -> None:
+    """Go on only if ``--yes`` was given or the operator answers yes."""
+    if not yes and not typer.confirm(question):
+        fail("cancelled")
 
 
 def fail(message: str) -> NoReturn:
