@@ -21,7 +21,7 @@ from gatepass.oauth.errors import (
     InvalidBearerTokenError,
     InvalidRequestError,
 )
-from gatepass.tokens import jwt as tokens
+from gatepass.oauth.introspection import active_token
 
 VERIFY_SCOPE = "api_keys:verify"
 MAX_KEY = 256
@@ -77,13 +77,10 @@ async def authorize_caller(
 async def _bearer(
     ctx: ProtocolContext, tenant: TenantEntry, token: str
 ) -> tuple[ClientEntry, tuple[str, ...]]:
-    try:
-        claims = tokens.verify(tenant, token)
-    except tokens.InvalidTokenError:
-        raise InvalidBearerTokenError("the access token is not valid", realm=tenant.slug) from None
-    client = await ctx.client(tenant.id, str(claims["client_id"]))
-    if ctx.cache.is_revoked(str(claims["jti"])) or client is None or not client.usable(time.time()):
+    active = await active_token(ctx, tenant, token)
+    if active is None:
         raise InvalidBearerTokenError("the access token is not valid", realm=tenant.slug)
+    claims, client = active
     return client, tuple(str(claims.get("scope", "")).split())
 
 

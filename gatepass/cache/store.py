@@ -83,6 +83,29 @@ class _Slots(Generic[K, V]):
         self.values.clear()
 
 
+class _UseLog:
+    """Last uses of one kind of secret, to be written in a batch: at most one per minute each."""
+
+    def __init__(self, secret_model: Any, owner_model: Any) -> None:
+        self.secret_model = secret_model
+        self.owner_model = owner_model
+        self.pending: dict[int, tuple[int, float]] = {}
+        self.recorded: dict[int, float] = {}
+
+    def note(self, owner_pk: int, secret_id: int, now: float) -> None:
+        if now - self.recorded.get(secret_id, 0.0) >= LAST_USED_RESOLUTION:
+            self.recorded[secret_id] = now
+            self.pending[secret_id] = (owner_pk, now)
+
+    def write(self, session: Any) -> None:
+        pending, self.pending = self.pending, {}
+        for secret_id, (owner_pk, at) in pending.items():
+            when = datetime.fromtimestamp(at, tz=UTC)
+            secret, owner = self.secret_model, self.owner_model
+            session.execute(update(secret).where(secret.id == secret_id).values(last_used_at=when))
+            session.execute(update(owner).where(owner.id == owner_pk).values(last_used_at=when))
+
+
 class CredentialCache:
     def __init__(self, db: Database, *, public_url: str, cipher: KeyCipher, poll: float) -> None:
         self.db = db
@@ -97,9 +120,8 @@ class CredentialCache:
         self.last_poll_ok = time.monotonic()
         self._last_id = 0
         self._gaps: dict[int, float] = {}
-        self._uses: dict[int, tuple[int, float]] = {}
-        self._key_uses: dict[int, tuple[int, float]] = {}
-        self._recorded: dict[int, float] = {}
+        self._client_uses = _UseLog(ClientSecret, OAuthClient)
+        self._key_uses = _UseLog(ApiKeySecret, ApiKey)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -146,15 +168,16 @@ class CredentialCache:
         started = self.api_keys.counter
         with self.db.read() as session:
             entry = load_api_key(session, tenant_id, digest)
+        if len(self._digests) >= MAX_CLIENTS:  # keep the key-id index bounded with the cache
+            self._digests.clear()
+            self.api_keys.clear()
         if entry is not None:
             self._digests.setdefault((tenant_id, entry.key_id), set()).add(digest)
         self.api_keys.put((tenant_id, digest), entry, started)
         return entry
 
     def note_key_use(self, key_pk: int, secret_id: int, now: float) -> None:
-        if now - self._recorded.get(-secret_id, 0.0) >= LAST_USED_RESOLUTION:
-            self._recorded[-secret_id] = now
-            self._key_uses[secret_id] = (key_pk, now)
+        self._key_uses.note(key_pk, secret_id, now)
 
     def is_revoked(self, jti: str) -> bool:
         return jti in self.revoked_jtis
@@ -164,9 +187,7 @@ class CredentialCache:
 
     def note_use(self, client_pk: int, secret_id: int, now: float) -> None:
         """Remember a use; written to the database in batches, at most once a minute per secret."""
-        if now - self._recorded.get(secret_id, 0.0) >= LAST_USED_RESOLUTION:
-            self._recorded[secret_id] = now
-            self._uses[secret_id] = (client_pk, now)
+        self._client_uses.note(client_pk, secret_id, now)
 
     # -- the background thread -----------------------------------------------------------
 
@@ -256,29 +277,12 @@ class CredentialCache:
             self.mark_revoked(jti, expires.timestamp())
 
     def flush_uses(self) -> None:
-        uses, self._uses = self._uses, {}
-        key_uses, self._key_uses = self._key_uses, {}
-        if not uses and not key_uses:
+        logs = (self._client_uses, self._key_uses)
+        if not any(log.pending for log in logs):
             return
         with self.db.transaction() as session:
-            for secret_id, (key_pk, at) in key_uses.items():
-                when = datetime.fromtimestamp(at, tz=UTC)
-                session.execute(
-                    update(ApiKeySecret)
-                    .where(ApiKeySecret.id == secret_id)
-                    .values(last_used_at=when)
-                )
-                session.execute(update(ApiKey).where(ApiKey.id == key_pk).values(last_used_at=when))
-            for secret_id, (client_pk, at) in uses.items():
-                when = datetime.fromtimestamp(at, tz=UTC)
-                session.execute(
-                    update(ClientSecret)
-                    .where(ClientSecret.id == secret_id)
-                    .values(last_used_at=when)
-                )
-                session.execute(
-                    update(OAuthClient).where(OAuthClient.id == client_pk).values(last_used_at=when)
-                )
+            for use_log in logs:
+                use_log.write(session)
 
     def _prune(self) -> None:
         now = time.time()

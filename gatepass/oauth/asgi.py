@@ -84,18 +84,18 @@ class ProtocolApp:
         if method != "POST":
             raise MethodNotAllowedError("POST")
         headers = _headers(scope)
-        if endpoint == "verify":
-            raw = await _read_body(receive, headers, self.ctx.max_body)
-            tenant = await self.ctx.tenant(slug)
-            answer = await api_key_endpoint.verify(
-                self.ctx, tenant, headers.get("authorization"), raw
-            )
-            return 200, JSON_HEADERS, answer
-        check_content_type(headers.get("content-type"))
+        if endpoint != "verify":  # the verify endpoint takes JSON, the OAuth endpoints forms
+            check_content_type(headers.get("content-type"))
         raw = await _read_body(receive, headers, self.ctx.max_body)
         tenant = await self.ctx.tenant(slug)
-        form, multi = parse_form(raw)
         authorization = headers.get("authorization")
+        if endpoint == "verify":
+            return (
+                200,
+                JSON_HEADERS,
+                await api_key_endpoint.verify(self.ctx, tenant, authorization, raw),
+            )
+        form, multi = parse_form(raw)
         if endpoint == "token":
             body = await token_endpoint.token(self.ctx, tenant, authorization, form, multi)
         elif endpoint == "introspect":

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from gatepass.cache.entries import TenantEntry
+from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.oauth.context import ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
@@ -26,17 +26,19 @@ async def introspect(
     token = form.get("token")
     if token is None:
         raise InvalidRequestError("token is required")
-    claims = await active_claims(ctx, tenant, token)
-    if claims is None:
+    active = await active_token(ctx, tenant, token)
+    if active is None:
         return INACTIVE
+    claims, _ = active
     return json.dumps(
         {"active": True, "token_type": "Bearer", **claims}, separators=(",", ":")
     ).encode()
 
 
-async def active_claims(
+async def active_token(
     ctx: ProtocolContext, tenant: TenantEntry, token: str
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any], ClientEntry] | None:
+    """The claims of a token of ours that is still good, and the client it was issued to."""
     try:
         claims = tokens.verify(tenant, token)
     except tokens.InvalidTokenError:
@@ -46,7 +48,7 @@ async def active_claims(
     client = await ctx.client(tenant.id, str(claims["client_id"]))
     if client is None or not client.usable(time.time()):
         return None
-    return claims
+    return claims, client
 
 
 async def revoke(
