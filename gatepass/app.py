@@ -4,52 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from gatepass import credential_secrets as cs
-from gatepass.apikeys.ratelimit import RateLimiter
-from gatepass.cache.store import CredentialCache
-from gatepass.db import Database
+from gatepass.api import problems
+from gatepass.api import routes as management
+from gatepass.api.idempotency import IdempotencyStore
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.ops import health
 from gatepass.ops.logging import configure as configure_logging
-from gatepass.ops.metrics import Metrics
+from gatepass.services import build_services
+from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
-from gatepass.signing_keys.material import KeyCipher
-
-
-@dataclass(frozen=True)
-class Services:
-    """What request handlers need, built once per process."""
-
-    settings: Settings
-    db: Database
-    hasher: cs.SecretHasher
-    cipher: KeyCipher
-    cache: CredentialCache
-    metrics: Metrics
-    limiter: RateLimiter
-
-
-def build_services(settings: Settings) -> Services:
-    master = settings.master_key()
-    db = Database(settings.effective_database_url)
-    cipher = KeyCipher.from_master_key(master)
-    cache = CredentialCache(
-        db, public_url=settings.public_url, cipher=cipher, poll=settings.cache_poll_interval
-    )
-    return Services(
-        settings=settings,
-        db=db,
-        hasher=cs.SecretHasher.from_master_key(master),
-        cipher=cipher,
-        cache=cache,
-        metrics=Metrics(),
-        limiter=RateLimiter(settings.redis_url),
-    )
 
 
 def create_app(settings: Settings) -> ProtocolApp:
@@ -73,8 +40,6 @@ def create_app(settings: Settings) -> ProtocolApp:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    api.state.services = services
-    api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     ctx = ProtocolContext(
         cache=services.cache,
         hasher=services.hasher,
@@ -82,6 +47,13 @@ def create_app(settings: Settings) -> ProtocolApp:
         limiter=services.limiter,
         max_body=settings.max_body_bytes,
     )
+    api.state.services = services
+    api.state.protocol = ctx
+    api.state.session_keys = SessionKeys.from_master_key(settings.master_key())
+    api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
+    api.include_router(health.router(services.db, services.metrics, settings.redis_url))
+    management.install(api)
+    problems.install(api)
     app = ProtocolApp(ctx, api)
     app.services = services  # type: ignore[attr-defined]
     return app

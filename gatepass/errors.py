@@ -19,3 +19,9 @@ class ConflictError(DomainError):
 
 class InvalidInputError(DomainError):
     code = "invalid_input"
+
+
+class ForbiddenError(DomainError):
+    """The actor is known but may not do this."""
+
+    code = "forbidden"

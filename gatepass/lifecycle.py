@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, and_, or_
 
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError
@@ -28,3 +30,15 @@ def end_secrets(versions: Iterable[SecretVersion], grace: timedelta | None) -> N
 
 def grace_details(grace: timedelta | None) -> dict[str, int]:
     return {"grace_seconds": int(grace.total_seconds()) if grace else 0}
+
+
+def status_condition(model: Any, status: str, now: datetime) -> ColumnElement[bool]:
+    """SQL for ``status_of(row) == status`` over a credential model (client or API key)."""
+    never_expires = or_(model.expires_at.is_(None), model.expires_at > now)
+    if status == "active":
+        return and_(model.status == "active", never_expires)
+    if status == "expired":
+        return and_(model.status == "active", model.expires_at <= now)
+    if status == "revoked":
+        return model.status == "revoked"  # type: ignore[no-any-return]
+    raise InvalidInputError(f"unknown status '{status}'")

@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` is complete (used by Alembic and tests)."""
 
+from gatepass.api.idempotency import IdempotencyRecord
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.models import AuditEvent
 from gatepass.cache.models import Change
@@ -7,6 +8,7 @@ from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Base
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
+from gatepass.sessions.models import ConsoleSession
 from gatepass.signing_keys.models import SigningKey
 from gatepass.tenants.models import Tenant
 from gatepass.tokens.models import RevokedToken
@@ -20,6 +22,8 @@ __all__ = [
     "Change",
     "ClientGroup",
     "ClientSecret",
+    "ConsoleSession",
+    "IdempotencyRecord",
     "OAuthClient",
     "Permission",
     "RevokedToken",

@@ -15,6 +15,7 @@ from gatepass.permissions import service as permissions
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
 from gatepass.tenants import service as tenants
+from gatepass.users import service as users
 
 ACTOR = Actor(kind="operator", id="tests")
 CATALOG = ("nql", "workflows", "campaigns")
@@ -97,6 +98,19 @@ class Factory:
                 session, t, spec, actor=ACTOR, hasher=self.hasher
             )
             return Credential(tenant, client.client_id, secret.reveal())
+
+    def user(
+        self,
+        tenant: str = "acme",
+        *,
+        email: str = "ada@example.com",
+        role: str = "admin",
+        password: str = "correct horse battery",
+    ) -> str:
+        with self.db.transaction() as session:
+            t = tenants.get_tenant(session, tenant)
+            users.create_user(session, t, email=email, role=role, password=password, actor=ACTOR)
+        return email
 
     def close(self) -> None:
         self.db.dispose()

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -21,8 +21,11 @@ from gatepass.cache import feed
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.lifecycle import end_secrets, grace_details
+from gatepass.groups.models import ClientGroup
+from gatepass.lifecycle import end_secrets, grace_details, status_condition
+from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
+from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import role_can_grant
@@ -59,7 +62,7 @@ def create_key(
         raise InvalidInputError("name is required (at most 200 characters)")
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise InvalidInputError("expiry must be in the future")
-    granted = permissions.resolve_grantable(session, tenant, spec.scopes)
+    granted = permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor)
     owner = _owner(session, tenant, spec.owner_email)
     if owner is not None:
         refused = [p.name for p in granted if not role_can_grant(owner.role, p.name)]
@@ -200,6 +203,50 @@ def list_keys(session: Session, tenant: Tenant) -> list[ApiKey]:
             .order_by(ApiKey.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class ApiKeyFilter:
+    """Narrows a listing; every field given must match."""
+
+    status: str | None = None  # active, expired, revoked or disabled
+    name: str | None = None  # part of the name, any case
+    created_by: str | None = None
+    permission: str | None = None
+    group: str | None = None
+    owner: str | None = None  # the owner's email: personal keys of one user
+    personal: bool | None = None  # True: personal keys only; False: service keys only
+
+
+def search_keys(
+    session: Session, tenant: Tenant, where: ApiKeyFilter, page: PageRequest
+) -> Page[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.tenant_id == tenant.id).options(*_eager())
+    if where.status is not None:
+        stmt = stmt.where(_key_status(where.status))
+    if where.name:
+        stmt = stmt.where(func.lower(ApiKey.name).contains(where.name.lower(), autoescape=True))
+    if where.created_by is not None:
+        stmt = stmt.where(ApiKey.created_by == where.created_by)
+    if where.permission is not None:
+        stmt = stmt.where(ApiKey.permissions.any(Permission.name == where.permission))
+    if where.group is not None:
+        stmt = stmt.where(ApiKey.groups.any(ClientGroup.name == where.group))
+    if where.owner is not None:
+        stmt = stmt.where(ApiKey.owner.has(User.email == where.owner.strip().lower()))
+    if where.personal is not None:
+        stmt = stmt.where(
+            ApiKey.owner_id.is_not(None) if where.personal else ApiKey.owner_id.is_(None)
+        )
+    return fetch(session, stmt, ApiKey.id, page)
+
+
+def _key_status(status: str) -> ColumnElement[bool]:
+    owner_active = or_(ApiKey.owner_id.is_(None), ApiKey.owner.has(User.status == "active"))
+    if status == "disabled":
+        return and_(ApiKey.status == "active", ~owner_active)
+    condition = status_condition(ApiKey, status, utcnow())
+    return and_(condition, owner_active) if status in ("active", "expired") else condition
 
 
 def status_of(key: ApiKey, now: datetime | None = None) -> str:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.models import AuditEvent
+from gatepass.pagination import Page, PageRequest, fetch
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a console user, an OAuth client, or an operator at the CLI."""
+    """Who acts: a console user, an OAuth client, or an operator at the CLI.
+
+    ``role`` bounds what the actor may grant; an operator (``None``) is not bounded.
+    """
 
     kind: str
     id: str
     source_ip: str = ""
     user_agent: str = ""
+    role: str | None = None
 
     @classmethod
     def cli(cls) -> Actor:
@@ -51,3 +59,50 @@ def record(
             details=details or {},
         )
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Narrows the audit log; every field given must match."""
+
+    actor: str | None = None
+    actor_type: str | None = None  # user, client or operator
+    action: str | None = None  # exact, or a family ending in '.' such as 'client.'
+    target: str | None = None
+    target_type: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+def search_events(
+    session: Session, tenant_id: int, where: AuditFilter, page: PageRequest
+) -> Page[AuditEvent]:
+    return fetch(session, _query(tenant_id, where), AuditEvent.id, page)
+
+
+def export_events(session: Session, tenant_id: int, where: AuditFilter) -> Iterator[AuditEvent]:
+    """Every matching event, oldest first, streamed in batches."""
+    stmt = _query(tenant_id, where).order_by(AuditEvent.id).execution_options(yield_per=500)
+    yield from session.scalars(stmt)
+
+
+def _query(tenant_id: int, where: AuditFilter) -> Select[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if where.actor is not None:
+        stmt = stmt.where(AuditEvent.actor == where.actor)
+    if where.actor_type is not None:
+        stmt = stmt.where(AuditEvent.actor_type == where.actor_type)
+    if where.action:
+        if where.action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(where.action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == where.action)
+    if where.target is not None:
+        stmt = stmt.where(AuditEvent.target == where.target)
+    if where.target_type is not None:
+        stmt = stmt.where(AuditEvent.target_type == where.target_type)
+    if where.since is not None:
+        stmt = stmt.where(AuditEvent.at >= where.since)
+    if where.until is not None:
+        stmt = stmt.where(AuditEvent.at < where.until)
+    return stmt

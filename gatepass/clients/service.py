@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -22,8 +22,11 @@ from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.lifecycle import end_secrets, grace_details
+from gatepass.groups.models import ClientGroup
+from gatepass.lifecycle import end_secrets, grace_details, status_condition
+from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
+from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
 
@@ -64,7 +67,7 @@ def create_client(
         created_by=actor.label,
         expires_at=spec.expires_at,
         token_lifetime=spec.token_lifetime,
-        permissions=permissions.resolve_grantable(session, tenant, spec.scopes),
+        permissions=permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor),
         groups=groups.resolve(session, tenant, spec.groups),
     )
     secret = _add_secret(client, hasher)
@@ -184,6 +187,36 @@ def list_clients(session: Session, tenant: Tenant) -> list[OAuthClient]:
             .order_by(OAuthClient.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    """Narrows a listing; every field given must match."""
+
+    status: str | None = None  # active, expired or revoked
+    name: str | None = None  # part of the name, any case
+    created_by: str | None = None
+    permission: str | None = None
+    group: str | None = None
+
+
+def search_clients(
+    session: Session, tenant: Tenant, where: ClientFilter, page: PageRequest
+) -> Page[OAuthClient]:
+    stmt = select(OAuthClient).where(OAuthClient.tenant_id == tenant.id).options(*_eager())
+    if where.status is not None:
+        stmt = stmt.where(status_condition(OAuthClient, where.status, utcnow()))
+    if where.name:
+        stmt = stmt.where(
+            func.lower(OAuthClient.name).contains(where.name.lower(), autoescape=True)
+        )
+    if where.created_by is not None:
+        stmt = stmt.where(OAuthClient.created_by == where.created_by)
+    if where.permission is not None:
+        stmt = stmt.where(OAuthClient.permissions.any(Permission.name == where.permission))
+    if where.group is not None:
+        stmt = stmt.where(OAuthClient.groups.any(ClientGroup.name == where.group))
+    return fetch(session, stmt, OAuthClient.id, page)
 
 
 def status_of(client: OAuthClient, now: datetime | None = None) -> str:

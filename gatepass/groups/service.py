@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
@@ -37,11 +37,11 @@ def create_group(session: Session, tenant: Tenant, *, name: str, actor: Actor) -
 
 
 def list_groups(session: Session, tenant: Tenant) -> list[ClientGroup]:
-    return list(
-        session.scalars(
-            select(ClientGroup).where(ClientGroup.tenant_id == tenant.id).order_by(ClientGroup.name)
-        )
-    )
+    return list(session.scalars(groups_query(tenant).order_by(ClientGroup.name)))
+
+
+def groups_query(tenant: Tenant) -> Select[ClientGroup]:
+    return select(ClientGroup).where(ClientGroup.tenant_id == tenant.id)
 
 
 def resolve(session: Session, tenant: Tenant, names: list[str]) -> list[ClientGroup]:

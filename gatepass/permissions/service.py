@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
 from gatepass.credential_secrets import mask
-from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
+from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
+from gatepass.users.roles import role_can_grant
 
 # A scope token (RFC 6749 §3.3) restricted to characters that read well in URLs and shells.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}\Z")
@@ -89,15 +90,47 @@ def get_permission(session: Session, tenant: Tenant, name: str) -> Permission:
 
 
 def list_permissions(session: Session, tenant: Tenant) -> list[Permission]:
-    return list(
-        session.scalars(
-            select(Permission).where(Permission.tenant_id == tenant.id).order_by(Permission.id)
-        )
+    return list(session.scalars(catalog_query(tenant).order_by(Permission.id)))
+
+
+def catalog_query(tenant: Tenant) -> Select[Permission]:
+    return select(Permission).where(Permission.tenant_id == tenant.id)
+
+
+def update_permission(
+    session: Session,
+    tenant: Tenant,
+    name: str,
+    *,
+    label: str | None,
+    description: str | None,
+    actor: Actor,
+) -> Permission:
+    """Change how a permission reads in the console; its name (the scope) never changes."""
+    permission = get_permission(session, tenant, name)
+    changes: dict[str, str] = {}
+    if label is not None:
+        if not label.strip() or len(label) > 200:
+            raise InvalidInputError("label must be 1-200 characters")
+        permission.label = changes["label"] = label.strip()
+    if description is not None:
+        permission.description = changes["description"] = description.strip()[:2000]
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="permission.update",
+        target_type="permission",
+        target=name,
+        details=changes,
     )
+    return permission
 
 
-def resolve_grantable(session: Session, tenant: Tenant, names: list[str]) -> list[Permission]:
-    """The permissions named, each of which must exist and be available to the tenant."""
+def resolve_grantable(
+    session: Session, tenant: Tenant, names: list[str], *, actor: Actor
+) -> list[Permission]:
+    """The permissions named: each must exist, be available, and be the actor's to grant."""
     wanted = list(dict.fromkeys(names))
     found = {
         p.name: p
@@ -113,6 +146,8 @@ def resolve_grantable(session: Session, tenant: Tenant, names: list[str]) -> lis
             raise InvalidInputError(
                 f"permission '{name}' cannot be granted: {permission.unavailable_reason}"
             )
+        if actor.role is not None and not role_can_grant(actor.role, name):
+            raise ForbiddenError(f"a {actor.role} cannot grant permission '{name}'")
     return [found[name] for name in wanted]
 
 

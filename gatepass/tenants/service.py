@@ -22,7 +22,21 @@ MIN_LIFETIME, MAX_LIFETIME = 30, 86400
 
 BUILTIN_PERMISSIONS = (
     ("api_keys:verify", "Verify API keys", "Call the API-key verify endpoint."),
-    ("credentials:manage", "Manage API credentials", "Use the management API."),
+    (
+        "credentials:read",
+        "Read API credentials",
+        "Read credentials and the audit log through the management API.",
+    ),
+    (
+        "credentials:manage",
+        "Manage API credentials",
+        "Manage credentials through the management API.",
+    ),
+    (
+        "tenant:admin",
+        "Administer the tenant",
+        "Everything, including users and tenant settings, through the management API.",
+    ),
 )
 
 

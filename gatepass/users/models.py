@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatepass.db import Base, utcnow
+from gatepass.users.roles import ROLES
 
-ROLES = ("admin", "credentials_manager", "viewer")
+__all__ = ["ROLES", "User"]
 
 
 class User(Base):

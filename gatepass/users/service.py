@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gatepass.apikeys.models import ApiKey
@@ -13,6 +14,8 @@ from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
+from gatepass.pagination import Page, PageRequest, fetch
+from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import ROLES, User
 
@@ -62,6 +65,52 @@ def create_user(
     return user
 
 
+@dataclass(frozen=True)
+class UserFilter:
+    status: str | None = None  # active or disabled
+    role: str | None = None
+    email: str | None = None  # part of the address, any case
+
+
+def search_users(
+    session: Session, tenant: Tenant, where: UserFilter, page: PageRequest
+) -> Page[User]:
+    stmt = select(User).where(User.tenant_id == tenant.id)
+    if where.status is not None:
+        stmt = stmt.where(User.status == where.status)
+    if where.role is not None:
+        stmt = stmt.where(User.role == where.role)
+    if where.email:
+        stmt = stmt.where(User.email.contains(where.email.strip().lower(), autoescape=True))
+    return fetch(session, stmt, User.id, page)
+
+
+def get_user_by_id(session: Session, tenant: Tenant, user_id: int) -> User:
+    user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.id == user_id))
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist in tenant '{tenant.slug}'")
+    return user
+
+
+def set_display_name(
+    session: Session, tenant: Tenant, user: User, name: str, *, actor: Actor
+) -> User:
+    name = name.strip()
+    if len(name) > 200:
+        raise InvalidInputError("display name must be at most 200 characters")
+    user.display_name = name
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.update",
+        target_type="user",
+        target=user.email,
+        details={"display_name": name},
+    )
+    return user
+
+
 def list_users(session: Session, tenant: Tenant) -> list[User]:
     return list(session.scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.id)))
 
@@ -76,8 +125,11 @@ def get_user(session: Session, tenant: Tenant, email: str) -> User:
 
 
 def set_status(session: Session, tenant: Tenant, email: str, *, active: bool, actor: Actor) -> User:
-    """Disable or enable a user; their personal API keys follow at once."""
+    """Disable or enable a user; their personal API keys and sessions follow at once."""
     user = get_user(session, tenant, email)
+    if not active:
+        _keep_an_admin(session, tenant, user)
+        session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
     user.status = "active" if active else "disabled"
     _republish_personal_keys(session, tenant, user)
     record(
@@ -95,6 +147,8 @@ def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: 
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
     user = get_user(session, tenant, email)
+    if role != "admin":
+        _keep_an_admin(session, tenant, user)
     user.role = role
     _republish_personal_keys(session, tenant, user)
     record(
@@ -107,6 +161,19 @@ def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: 
         details={"role": role},
     )
     return user
+
+
+def _keep_an_admin(session: Session, tenant: Tenant, leaving: User) -> None:
+    """Refuse to disable or demote the last active admin: nobody could sign in to fix it."""
+    if leaving.role != "admin" or leaving.status != "active":
+        return
+    admins = session.scalar(
+        select(func.count(User.id)).where(
+            User.tenant_id == tenant.id, User.role == "admin", User.status == "active"
+        )
+    )
+    if (admins or 0) <= 1:
+        raise ConflictError(f"'{leaving.email}' is the last active admin of tenant '{tenant.slug}'")
 
 
 def _republish_personal_keys(session: Session, tenant: Tenant, user: User) -> None:

@@ -1,0 +1,115 @@
+"""Signing in to the console over the API: a session cookie and its CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from gatepass.api import schemas
+from gatepass.api.auth import SESSION_COOKIE, Principal, TenantSlug, authenticate, source, threaded
+from gatepass.api.common import json_response, services
+from gatepass.api.problems import ProblemError, responses
+from gatepass.sessions import service as sessions
+from gatepass.sessions.models import ConsoleSession
+from gatepass.tenants import service as tenants
+
+router = APIRouter(tags=["Console session"])
+
+SIGN_IN_FAILED = "wrong email or password"
+
+
+@router.post("/session", status_code=201, response_model=schemas.SessionOut, responses=responses())
+async def sign_in(request: Request, tenant: TenantSlug, body: schemas.SignInIn) -> Response:
+    """Sign in with email and password. Sets an HttpOnly session cookie; the answer holds the
+    CSRF token to send as `X-CSRF-Token` with every request that changes data."""
+    svc = services(request)
+    keys: sessions.SessionKeys = request.app.state.session_keys
+    ip, agent = source(request)
+
+    def work() -> tuple[schemas.SessionOut, str] | None:
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, tenant)
+            signed_in = sessions.sign_in(
+                session,
+                found,
+                email=body.email,
+                password=body.password,
+                source_ip=ip,
+                user_agent=agent,
+                keys=keys,
+            )
+            if signed_in is None:
+                return None
+            return _view(signed_in.session, keys, signed_in.token), signed_in.token
+
+    result = await threaded(work)
+    if result is None:
+        raise ProblemError(401, "sign_in_failed", SIGN_IN_FAILED)
+    view, token = result
+    response = json_response(view.model_dump(mode="json"), status=201)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(sessions.MAX_AGE.total_seconds()),
+        path="/",
+        secure=svc.settings.public_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/session", response_model=schemas.SessionOut, responses=responses())
+async def current_session(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Response:
+    """The signed-in user and the session's CSRF token."""
+    row = await threaded(lambda: _load(request, principal))
+    keys: sessions.SessionKeys = request.app.state.session_keys
+    return json_response(_view(row, keys, _session_token(principal)).model_dump(mode="json"))
+
+
+@router.delete("/session", status_code=204, response_class=Response, responses=responses())
+async def sign_out(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Response:
+    """Sign out: the session ends on the server and the cookie is cleared."""
+    svc = services(request)
+    keys: sessions.SessionKeys = request.app.state.session_keys
+    token = _session_token(principal)
+
+    def work() -> None:
+        with svc.db.transaction() as session:
+            row = sessions.resolve(session, principal.tenant_id, token, keys=keys)
+            if row is not None:
+                sessions.sign_out(session, row, actor=principal.actor)
+
+    await threaded(work)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _session_token(principal: Principal) -> str:
+    if principal.session_token is None:
+        raise ProblemError(404, "no_session", "this request was not made with a console session")
+    return principal.session_token
+
+
+def _load(request: Request, principal: Principal) -> ConsoleSession:
+    keys: sessions.SessionKeys = request.app.state.session_keys
+    with services(request).db.transaction() as session:
+        row = sessions.resolve(session, principal.tenant_id, _session_token(principal), keys=keys)
+        if row is None:
+            raise ProblemError(401, "unauthenticated", "the session has ended: sign in again")
+        return row
+
+
+def _view(row: ConsoleSession, keys: sessions.SessionKeys, token: str) -> schemas.SessionOut:
+    return schemas.SessionOut(
+        user=schemas.UserOut.of(row.user),
+        csrf_token=keys.csrf_token(token),
+        expires_at=row.expires_at,
+    )

@@ -1,0 +1,14 @@
+"""All management routes under ``/api/v1/realms/{tenant}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gatepass.api import console_session, credentials, tenancy
+
+PREFIX = "/api/v1/realms/{tenant}"
+
+
+def install(app: FastAPI) -> None:
+    for module in (console_session, tenancy, credentials):
+        app.include_router(module.router, prefix=PREFIX)

@@ -1,0 +1,384 @@
+"""The documents of the management API, as pydantic models (and so as OpenAPI schemas).
+
+The ``of`` constructors are the one place where stored rows become what callers see; the CLI's
+``--json`` output uses them too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.models import ApiKey
+from gatepass.audit.models import AuditEvent
+from gatepass.clients import service as clients
+from gatepass.clients.models import OAuthClient
+from gatepass.db import utcnow
+from gatepass.groups.models import ClientGroup
+from gatepass.lifecycle import MAX_GRACE
+from gatepass.permissions.models import Permission
+from gatepass.tenants.models import Tenant
+from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
+from gatepass.users.models import User
+
+T = TypeVar("T")
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between the years 2000 and 9000")
+    return value.astimezone(UTC)
+
+
+# A point in time with its UTC offset, e.g. 2027-01-31T00:00:00Z.
+When = Annotated[AwareDatetime, AfterValidator(_in_range)]
+# One line of text: no control characters.
+Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Text that may span lines.
+Paragraph = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Name = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[Paragraph, StringConstraints(max_length=2000)]
+Scope = Annotated[Line, StringConstraints(min_length=1, max_length=100)]
+GroupName = Annotated[Line, StringConstraints(min_length=1, max_length=100)]
+Role = Literal["admin", "credentials_manager", "viewer"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+# --- tenant settings -------------------------------------------------------------------------
+
+
+class TenantOut(BaseModel):
+    slug: str
+    name: str
+    issuer: str
+    token_endpoint: str
+    token_lifetime: int = Field(description="Access-token lifetime in seconds.")
+    audience: str = Field(description="The `aud` of tokens issued without `resource`.")
+    allowed_audiences: list[str]
+    signing_alg: Literal["ES256", "RS256", "EdDSA"]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
+        issuer = f"{public_url}/realms/{tenant.slug}"
+        return cls(
+            slug=tenant.slug,
+            name=tenant.name,
+            issuer=issuer,
+            token_endpoint=f"{issuer}/protocol/openid-connect/token",
+            token_lifetime=tenant.token_lifetime,
+            audience=tenant.audience,
+            allowed_audiences=list(tenant.allowed_audiences),
+            signing_alg=tenant.signing_alg,
+            created_at=tenant.created_at,
+        )
+
+
+Audience = Annotated[Line, StringConstraints(min_length=1, max_length=500)]
+
+
+class TenantPatch(Input):
+    name: Name | None = None
+    token_lifetime: int | None = Field(default=None, ge=MIN_LIFETIME, le=MAX_LIFETIME)
+    audience: Audience | None = None
+    allowed_audiences: list[Audience] | None = Field(default=None, min_length=1, max_length=50)
+    signing_alg: Literal["ES256", "RS256", "EdDSA"] | None = Field(
+        default=None, description="Changing it rotates the signing key."
+    )
+
+
+# --- permissions and groups ------------------------------------------------------------------
+
+
+class PermissionOut(BaseModel):
+    name: str = Field(description="The OAuth scope.")
+    label: str
+    description: str
+    available: bool
+    unavailable_reason: str
+    builtin: bool
+
+    @classmethod
+    def of(cls, permission: Permission) -> PermissionOut:
+        return cls(
+            name=permission.name,
+            label=permission.label,
+            description=permission.description,
+            available=permission.available,
+            unavailable_reason=permission.unavailable_reason,
+            builtin=permission.builtin,
+        )
+
+
+class PermissionIn(Input):
+    name: Scope
+    label: Name | None = None
+    description: Description = ""
+
+
+class PermissionPatch(Input):
+    label: Name | None = None
+    description: Description | None = None
+
+
+class GroupOut(BaseModel):
+    name: str
+
+    @classmethod
+    def of(cls, group: ClientGroup) -> GroupOut:
+        return cls(name=group.name)
+
+
+class GroupIn(Input):
+    name: GroupName
+
+
+# --- OAuth clients ---------------------------------------------------------------------------
+
+
+class SecretVersionOut(BaseModel):
+    hint: str = Field(description="Prefix and last four characters, for recognition only.")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    active: bool
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    name: str
+    description: str
+    scopes: list[str]
+    groups: list[str]
+    status: Literal["active", "expired", "revoked"]
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    token_lifetime: int | None
+    secrets: list[SecretVersionOut]
+
+    @classmethod
+    def of(cls, client: OAuthClient) -> ClientOut:
+        now = utcnow()
+        return cls(
+            client_id=client.client_id,
+            name=client.name,
+            description=client.description,
+            scopes=[p.name for p in client.permissions],
+            groups=[g.name for g in client.groups],
+            status=clients.status_of(client, now),
+            created_by=client.created_by,
+            created_at=client.created_at,
+            last_used_at=client.last_used_at,
+            expires_at=client.expires_at,
+            token_lifetime=client.token_lifetime,
+            secrets=[
+                SecretVersionOut(
+                    hint=s.hint,
+                    created_at=s.created_at,
+                    expires_at=s.expires_at,
+                    last_used_at=s.last_used_at,
+                    active=s.expires_at is None or s.expires_at > now,
+                )
+                for s in client.secrets
+            ],
+        )
+
+
+class ClientIssued(ClientOut):
+    """A client with its new secret: shown once, never again."""
+
+    client_secret: str
+    token_endpoint: str
+
+
+ClientId = Annotated[Line, StringConstraints(min_length=3, max_length=100)]
+
+
+class ClientIn(Input):
+    name: Name
+    description: Description = ""
+    scopes: list[Scope] = Field(default_factory=list, max_length=100)
+    groups: list[GroupName] = Field(default_factory=list, max_length=100)
+    client_id: ClientId | None = Field(default=None, description="Default: generated.")
+    expires_at: When | None = None
+    token_lifetime: int | None = Field(default=None, ge=MIN_LIFETIME, le=MAX_LIFETIME)
+
+
+class RotateIn(Input):
+    grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=int(MAX_GRACE.total_seconds()),
+        description="How long older secrets keep working; 0 stops them at once.",
+    )
+
+
+class Count(BaseModel):
+    count: int = Field(description="How many credentials were revoked.")
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+class RateLimitSpec(Input):
+    limit: int = Field(ge=1, le=1_000_000_000, description="Requests allowed per period.")
+    period: int = Field(ge=1, le=apikeys.MAX_RATE_PERIOD, description="Seconds.")
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    kind: Literal["service", "personal"]
+    owner: str | None = Field(description="The owning user's email, for a personal key.")
+    hint: str | None = Field(description="Prefix and last four characters of the live secret.")
+    scopes: list[str]
+    groups: list[str]
+    status: Literal["active", "expired", "revoked", "disabled"]
+    rate_limit: RateLimitSpec | None
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        now = utcnow()
+        live = [s for s in key.secrets if s.expires_at is None or s.expires_at > now]
+        rate = None
+        if key.rate_limit is not None and key.rate_period is not None:
+            rate = RateLimitSpec(limit=key.rate_limit, period=key.rate_period)
+        return cls(
+            id=key.key_id,
+            name=key.name,
+            description=key.description,
+            kind="personal" if key.owner is not None else "service",
+            owner=key.owner.email if key.owner is not None else None,
+            hint=live[-1].hint if live else None,
+            scopes=[p.name for p in key.permissions],
+            groups=[g.name for g in key.groups],
+            status=apikeys.status_of(key, now),
+            rate_limit=rate,
+            created_by=key.created_by,
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            expires_at=key.expires_at,
+        )
+
+
+class ApiKeyIssued(ApiKeyOut):
+    """A key with its new secret: shown once, never again."""
+
+    key: str
+
+
+class ApiKeyIn(Input):
+    name: Name
+    description: Description = ""
+    scopes: list[Scope] = Field(default_factory=list, max_length=100)
+    groups: list[GroupName] = Field(default_factory=list, max_length=100)
+    owner: Annotated[Line, StringConstraints(max_length=320)] | None = Field(
+        default=None, description="Email of the user who owns a personal key."
+    )
+    expires_at: When | None = None
+    rate_limit: RateLimitSpec | None = None
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    status: Literal["active", "disabled"]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role,
+            status=user.status,
+            created_at=user.created_at,
+        )
+
+
+class UserIn(Input):
+    email: Annotated[Line, StringConstraints(min_length=3, max_length=320)]
+    display_name: Annotated[Line, StringConstraints(max_length=200)] = ""
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
+        description="At least 12 characters; stored only as an argon2id hash."
+    )
+
+
+class UserPatch(Input):
+    display_name: Annotated[Line, StringConstraints(max_length=200)] | None = None
+    role: Role | None = None
+    status: Literal["active", "disabled"] | None = Field(
+        default=None, description="Disabling signs the user out and disables their personal keys."
+    )
+
+
+# --- audit log and sessions ------------------------------------------------------------------
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor_type: str = Field(description="user, client or operator")
+    actor: str
+    action: str
+    target_type: str
+    target: str
+    source_ip: str
+    user_agent: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=event.id,
+            at=event.at,
+            actor_type=event.actor_type,
+            actor=event.actor,
+            action=event.action,
+            target_type=event.target_type,
+            target=event.target,
+            source_ip=event.source_ip,
+            user_agent=event.user_agent,
+            details=event.details,
+        )
+
+
+class SignInIn(Input):
+    email: Annotated[str, StringConstraints(max_length=320)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every request that changes data.")
+    expires_at: datetime

@@ -1,0 +1,44 @@
+"""What request handlers need, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatepass import credential_secrets as cs
+from gatepass.apikeys.ratelimit import RateLimiter
+from gatepass.cache.store import CredentialCache
+from gatepass.db import Database
+from gatepass.ops.metrics import Metrics
+from gatepass.settings import Settings
+from gatepass.signing_keys.material import KeyCipher
+
+
+@dataclass(frozen=True)
+class Services:
+    """What request handlers need, built once per process."""
+
+    settings: Settings
+    db: Database
+    hasher: cs.SecretHasher
+    cipher: KeyCipher
+    cache: CredentialCache
+    metrics: Metrics
+    limiter: RateLimiter
+
+
+def build_services(settings: Settings) -> Services:
+    master = settings.master_key()
+    db = Database(settings.effective_database_url)
+    cipher = KeyCipher.from_master_key(master)
+    cache = CredentialCache(
+        db, public_url=settings.public_url, cipher=cipher, poll=settings.cache_poll_interval
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        hasher=cs.SecretHasher.from_master_key(master),
+        cipher=cipher,
+        cache=cache,
+        metrics=Metrics(),
+        limiter=RateLimiter(settings.redis_url),
+    )

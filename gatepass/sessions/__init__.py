@@ -1,0 +1,1 @@
+"""Console sessions: signing in and out with email and password."""

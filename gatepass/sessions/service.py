@@ -1,0 +1,177 @@
+"""Signing in with email and password, resolving a session cookie, signing out.
+
+A session token is 256 random bits in an HttpOnly cookie; the database holds only its keyed
+hash. The CSRF token is a second keyed hash of the session token, so it needs no storage and
+is worthless without the cookie. Every sign-in, successful or not, is audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, joinedload
+
+from gatepass.audit.service import Actor, record
+from gatepass.credential_secrets import SecretHasher, derive_key
+from gatepass.db import utcnow
+from gatepass.sessions.models import ConsoleSession
+from gatepass.tenants.models import Tenant
+from gatepass.users.models import User
+from gatepass.users.service import EMAIL, MAX_PASSWORD
+
+IDLE_TIMEOUT = timedelta(hours=1)
+MAX_AGE = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_TOKEN = 100
+
+_PASSWORDS = PasswordHasher()
+# Verified against when the email is unknown, so that both cases take as long.
+_DUMMY_HASH = _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class SessionKeys:
+    """Subkeys of the server secret for session tokens and CSRF tokens."""
+
+    tokens: SecretHasher
+    csrf: SecretHasher
+
+    @classmethod
+    def from_master_key(cls, master_key: bytes) -> SessionKeys:
+        return cls(
+            tokens=SecretHasher(derive_key(master_key, b"gatepass console session v1")),
+            csrf=SecretHasher(derive_key(master_key, b"gatepass console csrf v1")),
+        )
+
+    def csrf_token(self, session_token: str) -> str:
+        return base64.urlsafe_b64encode(self.csrf.digest(session_token)).decode().rstrip("=")
+
+    def csrf_matches(self, session_token: str, presented: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(session_token).encode(), presented.encode())
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: ConsoleSession
+    token: str  # goes into the cookie, never stored
+
+
+def sign_in(
+    session: Session,
+    tenant: Tenant,
+    *,
+    email: str,
+    password: str,
+    source_ip: str,
+    user_agent: str,
+    keys: SessionKeys,
+) -> SignedIn | None:
+    """A new session, or ``None`` when email or password is wrong (audited either way).
+
+    The caller commits in both cases, so that a failed attempt leaves its audit record.
+    """
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
+    ok = _password_ok(user, password)
+    actor = Actor(
+        kind="user",
+        id=email if EMAIL.match(email) else "(not an email address)",
+        source_ip=source_ip,
+        user_agent=user_agent,
+    )
+    if user is None or not ok or user.status != "active":
+        reason = "unknown_user" if user is None else ("bad_password" if not ok else user.status)
+        record(
+            session,
+            tenant_id=tenant.id,
+            actor=actor,
+            action="session.sign_in_failed",
+            target_type="user",
+            target=actor.id,
+            details={"reason": reason},
+        )
+        return None
+    if _PASSWORDS.check_needs_rehash(user.password_hash):
+        user.password_hash = _PASSWORDS.hash(password)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ConsoleSession(
+        tenant_id=tenant.id,
+        user=user,
+        token_hash=keys.tokens.digest(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + MAX_AGE,
+        source_ip=source_ip[:64],
+        user_agent=user_agent[:400],
+    )
+    session.add(row)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="session.sign_in",
+        target_type="user",
+        target=user.email,
+    )
+    return SignedIn(row, token)
+
+
+def resolve(
+    session: Session, tenant_id: int, token: str, *, keys: SessionKeys
+) -> ConsoleSession | None:
+    """The live session of an active user of this tenant that ``token`` names, if any."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    row = session.scalar(
+        select(ConsoleSession)
+        .where(ConsoleSession.token_hash == keys.tokens.digest(token))
+        .options(joinedload(ConsoleSession.user))
+    )
+    now = utcnow()
+    if row is None or row.tenant_id != tenant_id or row.user.status != "active":
+        return None
+    if row.expires_at <= now or row.last_seen_at + IDLE_TIMEOUT <= now:
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+    return row
+
+
+def sign_out(session: Session, row: ConsoleSession, *, actor: Actor) -> None:
+    session.delete(row)
+    record(
+        session,
+        tenant_id=row.tenant_id,
+        actor=actor,
+        action="session.sign_out",
+        target_type="user",
+        target=row.user.email,
+    )
+
+
+def end_user_sessions(session: Session, user_id: int) -> None:
+    """Sign a user out everywhere (their account was disabled)."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
+
+
+def purge_expired(session: Session) -> None:
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= utcnow()))
+
+
+def _password_ok(user: User | None, password: str) -> bool:
+    if len(password) > MAX_PASSWORD:
+        password = password[:MAX_PASSWORD]  # still verify, so the timing says nothing
+    try:
+        return _PASSWORDS.verify(user.password_hash if user else _DUMMY_HASH, password) and (
+            user is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False
