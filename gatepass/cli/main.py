@@ -9,6 +9,7 @@ import typer
 
 from gatepass import demo
 from gatepass.cli.apikeys import apikey_app
+from gatepass.cli.audit import audit_app
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
@@ -27,6 +28,7 @@ app.add_typer(client_app, name="client")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="signing-key")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

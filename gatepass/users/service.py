@@ -128,7 +128,7 @@ def set_status(session: Session, tenant: Tenant, email: str, *, active: bool, ac
     """Disable or enable a user; their personal API keys and sessions follow at once."""
     user = get_user(session, tenant, email)
     if not active:
-        _keep_an_admin(session, tenant, user)
+        _keep_an_admin(session, tenant, user, actor)
         session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
     user.status = "active" if active else "disabled"
     _republish_personal_keys(session, tenant, user)
@@ -148,7 +148,7 @@ def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: 
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
     user = get_user(session, tenant, email)
     if role != "admin":
-        _keep_an_admin(session, tenant, user)
+        _keep_an_admin(session, tenant, user, actor)
     user.role = role
     _republish_personal_keys(session, tenant, user)
     record(
@@ -163,9 +163,10 @@ def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: 
     return user
 
 
-def _keep_an_admin(session: Session, tenant: Tenant, leaving: User) -> None:
-    """Refuse to disable or demote the last active admin: nobody could sign in to fix it."""
-    if leaving.role != "admin" or leaving.status != "active":
+def _keep_an_admin(session: Session, tenant: Tenant, leaving: User, actor: Actor) -> None:
+    """Within a tenant, refuse to disable or demote its last active admin: nobody there could
+    undo it. The operator (CLI) is not held back; it can always create another admin."""
+    if actor.role is None or leaving.role != "admin" or leaving.status != "active":
         return
     admins = session.scalar(
         select(func.count(User.id)).where(

@@ -31,7 +31,12 @@ def test_tenant_create_gives_builtin_permissions_and_a_signing_key(cli: Cli) -> 
     cli.ok("tenant", "create", "acme")
 
     catalog = {p["name"]: p for p in cli.json("permission", "list", "--tenant", "acme")}
-    assert set(catalog) == {"api_keys:verify", "credentials:manage"}
+    assert set(catalog) == {
+        "api_keys:verify",
+        "credentials:read",
+        "credentials:manage",
+        "tenant:admin",
+    }
     assert all(p["builtin"] and p["available"] for p in catalog.values())
     keys = cli.json("signing-key", "list", "--tenant", "acme")
     assert [(k["status"], k["alg"], k["published"]) for k in keys] == [
