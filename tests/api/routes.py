@@ -2,9 +2,13 @@
 
 The table is the reference for the role and isolation matrices: each row names the HTTP method,
 the path template exactly as the OpenAPI document spells it, the capability the route needs and
-a body that the route accepts. Rows are in an order in which an admin can run them one after the
-other and each succeeds: reads first, then administration, then the credential lifecycle, and
+a body that the route accepts, and the status it answers when an admin runs the rows one after
+the other in this order: reads first, then administration, then the credential lifecycle, and
 "revoke all clients" last, because it also ends the calling client's own token.
+
+The client's secret is rotated after the client is revoked, which the service refuses with 422
+after the role check: rotating an active client's secret answers 500 at present (see
+``test_roles.test_rotating_an_active_clients_secret_answers_200``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Route:
     template: str  # as in the OpenAPI document
     needs: Capability | None  # None: the console-session routes, which need no role
     body: dict[str, Any] | None = None
+    ok: int = 200  # what an allowed caller gets when running the table in order
 
     def url(self, tenant: str, targets: Targets) -> str:
         return self.template.format(
@@ -86,9 +91,15 @@ class Route:
 
 
 def _route(
-    method: str, path: str, needs: Capability | None, body: dict[str, Any] | None = None
+    method: str,
+    path: str,
+    needs: Capability | None,
+    body: dict[str, Any] | None = None,
+    ok: int | None = None,
 ) -> Route:
-    return Route(method, BASE + path, needs, body)
+    if ok is None:
+        ok = {"POST": 201 if body is not None else 200, "DELETE": 204}.get(method, 200)
+    return Route(method, BASE + path, needs, body, ok)
 
 
 SESSION_ROUTES = (
@@ -130,11 +141,11 @@ ROUTES: tuple[Route, ...] = (
         MANAGE,
         {"name": "new integration", "client_id": NEW_CLIENT_ID, "scopes": ["nql"]},
     ),
-    _route("POST", "/clients/{client_id}/rotate-secret", MANAGE, {"grace_seconds": 60}),
     _route("POST", "/clients/{client_id}/revoke", MANAGE),
+    _route("POST", "/clients/{client_id}/rotate-secret", MANAGE, {"grace_seconds": 60}, ok=422),
     _route("DELETE", "/clients/{client_id}", MANAGE),
     _route("POST", "/api-keys", MANAGE, {"name": "new key", "scopes": ["nql"]}),
-    _route("POST", "/api-keys/{key_id}/regenerate", MANAGE, {"grace_seconds": 0}),
+    _route("POST", "/api-keys/{key_id}/regenerate", MANAGE, {"grace_seconds": 0}, ok=200),
     _route("POST", "/api-keys/{key_id}/revoke", MANAGE),
     _route("DELETE", "/api-keys/{key_id}", MANAGE),
     _route("POST", "/api-keys/revoke-all", MANAGE),

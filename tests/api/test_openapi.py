@@ -74,9 +74,23 @@ def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, **fixed: An
     @FUZZ
     @hypothesis.given(case=operation.as_strategy(mode, **fixed))
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+        r = case.call_and_validate(checks=CHECKS)
+        import collections, json
+        with open("/tmp/statuses.log", "a") as f:
+            f.write(f"{operation.label} {mode.value} {r.status_code} {r.text[:150] if r.status_code >= 400 else ''}\n")
 
     run()
+
+
+def modes(operation: schemathesis.APIOperation) -> list[GenerationMode]:
+    """Negative requests too, where there is something other than the tenant to get wrong."""
+    fixed = {"tenant"}
+    negatable = bool(operation.body) or any(
+        parameter.name not in fixed for parameter in operation.iter_parameters()
+    )
+    if negatable:
+        return [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    return [GenerationMode.POSITIVE]
 
 
 def test_every_operation_conforms_to_the_document(
@@ -89,7 +103,7 @@ def test_every_operation_conforms_to_the_document(
     ]
     assert len(operations) >= 30
     for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for mode in modes(operation):
             with subtests.test(operation=operation.label, mode=mode.value):
                 # A fresh caller each time: "revoke all" revokes the one before.
                 fuzz(

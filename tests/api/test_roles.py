@@ -101,7 +101,7 @@ def test_role_matrix(
     if capability in GRANTED[role]:
         for route in routes:
             response = route.call(world.caller, client, "acme", world.targets)
-            assert 200 <= response.status_code < 300, f"{route}: {response.text}"
+            assert response.status_code == route.ok, f"{route}: {response.text}"
         assert not [e for e in audit_after(factory, mark) if e.action == "api.access_denied"]
         if capability is not READ:
             assert snapshot(factory, "acme") != before
@@ -119,6 +119,21 @@ def test_role_matrix(
     assert all(e.tenant_id == acme_id and e.details["role"] == role for e in events)
     if way == "session":
         assert {e.actor for e in events} == {f"{role.replace('_', '-')}@acme.example.com"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="rotate_secret does not flush the new secret: its created_at is None when the"
+    " answer is rendered, and ClientOut.of fails (500)",
+)
+def test_rotating_an_active_clients_secret_answers_200(
+    client: TestClient, factory: Factory
+) -> None:
+    world = acme(client, factory)
+    url = api("acme", f"/clients/{world.targets.client_id}/rotate-secret")
+    response = world.caller.request(client, "POST", url, json={"grace_seconds": 60})
+    assert response.status_code == 200, response.text
+    assert response.json()["client_secret"]
 
 
 def test_no_credentials_is_401_with_a_bearer_challenge(
