@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from gatepass.api import schemas
-from gatepass.api.auth import SESSION_COOKIE, Principal, TenantSlug, authenticate, source, threaded
+from gatepass.api.auth import (
+    SESSION_COOKIE,
+    Principal,
+    TenantSlug,
+    authenticate,
+    source,
+    tenant_entry,
+    threaded,
+)
 from gatepass.api.common import json_response, services
 from gatepass.api.problems import ProblemError, responses
 from gatepass.sessions import service as sessions
@@ -20,13 +28,33 @@ router = APIRouter(tags=["Console session"])
 SIGN_IN_FAILED = "wrong email or password"
 
 
-@router.post("/session", status_code=201, response_model=schemas.SessionOut, responses=responses())
+@router.post(
+    "/session", status_code=201, response_model=schemas.SessionOut, responses=responses(429)
+)
 async def sign_in(request: Request, tenant: TenantSlug, body: schemas.SignInIn) -> Response:
     """Sign in with email and password. Sets an HttpOnly session cookie; the answer holds the
     CSRF token to send as `X-CSRF-Token` with every request that changes data."""
     svc = services(request)
     keys: sessions.SessionKeys = request.app.state.session_keys
     ip, agent = source(request)
+    entry = await tenant_entry(request, tenant)
+    wait = await sessions.throttled(svc.limiter, entry.id, body.email, ip)
+    if wait:
+
+        def note() -> None:
+            with svc.db.transaction() as session:
+                found = tenants.get_tenant(session, tenant)
+                sessions.record_throttled(
+                    session, found, email=body.email, source_ip=ip, user_agent=agent
+                )
+
+        await threaded(note)
+        raise ProblemError(
+            429,
+            "too_many_attempts",
+            "too many sign-in attempts; try again later",
+            headers={"retry-after": str(wait)},
+        )
 
     def work() -> tuple[schemas.SessionOut, str] | None:
         with svc.db.transaction() as session:

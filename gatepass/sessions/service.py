@@ -8,8 +8,10 @@ is worthless without the cookie. Every sign-in, successful or not, is audited.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
+from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.service import Actor, record
 from gatepass.credential_secrets import SecretHasher, derive_key
 from gatepass.db import utcnow
@@ -25,6 +28,9 @@ from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.service import EMAIL, MAX_PASSWORD
+
+# Sign-in attempts allowed per window, per account and per source address.
+ACCOUNT_ATTEMPTS, IP_ATTEMPTS, ATTEMPT_WINDOW = 10, 50, 300
 
 IDLE_TIMEOUT = timedelta(hours=1)
 MAX_AGE = timedelta(hours=12)
@@ -80,12 +86,7 @@ def sign_in(
     email = email.strip().lower()
     user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
     ok = _password_ok(user, password)
-    actor = Actor(
-        kind="user",
-        id=email if EMAIL.match(email) else "(not an email address)",
-        source_ip=source_ip,
-        user_agent=user_agent,
-    )
+    actor = _attempt_actor(email, source_ip, user_agent)
     if user is None or not ok or user.status != "active":
         reason = "unknown_user" if user is None else ("bad_password" if not ok else user.status)
         record(
@@ -122,6 +123,36 @@ def sign_in(
         target=user.email,
     )
     return SignedIn(row, token)
+
+
+async def throttled(limiter: RateLimiter, tenant_id: int, email: str, source_ip: str) -> int:
+    """Seconds to wait before another sign-in attempt for this account or address, or 0.
+
+    Counted in Redis when configured (shared by every process), in memory otherwise. Every
+    attempt counts, so guessing is bounded whether or not the guesses fail.
+    """
+    account = hashlib.sha256(f"{tenant_id}:{email.strip().lower()}".encode()).hexdigest()[:32]
+    by_account = await limiter.hit(f"signin:a:{account}", ACCOUNT_ATTEMPTS, ATTEMPT_WINDOW)
+    by_ip = await limiter.hit(f"signin:ip:{source_ip}", IP_ATTEMPTS, ATTEMPT_WINDOW)
+    refused = [state for state in (by_account, by_ip) if not state.allowed]
+    if not refused:
+        return 0
+    return max(1, max(state.reset for state in refused) - int(time.time()))
+
+
+def record_throttled(
+    session: Session, tenant: Tenant, *, email: str, source_ip: str, user_agent: str
+) -> None:
+    actor = _attempt_actor(email, source_ip, user_agent)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="session.sign_in_failed",
+        target_type="user",
+        target=actor.id,
+        details={"reason": "throttled"},
+    )
 
 
 def resolve(
@@ -164,6 +195,14 @@ def end_user_sessions(session: Session, user_id: int) -> None:
 
 def purge_expired(session: Session) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= utcnow()))
+
+
+def _attempt_actor(email: str, source_ip: str, user_agent: str) -> Actor:
+    """Who tried to sign in. Something typed in the email field that is no address (it could be
+    a password typed in the wrong field) is not recorded."""
+    email = email.strip().lower()
+    shown = email if EMAIL.match(email) else "(not an email address)"
+    return Actor(kind="user", id=shown, source_ip=source_ip, user_agent=user_agent)
 
 
 def _password_ok(user: User | None, password: str) -> bool:
