@@ -17,7 +17,7 @@ from gatepass.api.auth import (
     tenant_entry,
     threaded,
 )
-from gatepass.api.common import json_response, services
+from gatepass.api.common import NO_STORE, json_response, services
 from gatepass.api.problems import ProblemError, responses
 from gatepass.sessions import service as sessions
 from gatepass.sessions.models import ConsoleSession
@@ -115,8 +115,8 @@ async def sign_out(
                 sessions.sign_out(session, row, actor=principal.actor)
 
     await threaded(work)
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response = Response(status_code=204, headers=NO_STORE)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 

@@ -281,5 +281,7 @@ def _eager() -> tuple[LoaderOption, ...]:
 
 def _add_secret(key: ApiKey, hasher: cs.SecretHasher) -> cs.Plaintext:
     secret = cs.generate(cs.SecretKind.API_KEY)
-    key.secrets.append(ApiKeySecret(digest=hasher.digest(secret), hint=cs.hint(secret)))
+    key.secrets.append(
+        ApiKeySecret(digest=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
+    )
     return secret

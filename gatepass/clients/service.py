@@ -56,6 +56,8 @@ def create_client(
         raise InvalidInputError(
             "client ID must be 3-100 letters, digits or . _ ~ -, starting with a letter or digit"
         )
+    if client_id.startswith(tuple(kind.value for kind in cs.SecretKind)):
+        raise InvalidInputError("a client ID must not look like a Gatepass secret (gpcs_, gpk_)")
     if _find(session, tenant.id, client_id) is not None:
         raise ConflictError(f"client ID '{client_id}' is already used in tenant '{tenant.slug}'")
     _check_expiry_and_lifetime(spec)
@@ -251,7 +253,9 @@ def _revoke(client: OAuthClient) -> None:
 
 def _add_secret(client: OAuthClient, hasher: cs.SecretHasher) -> cs.Plaintext:
     secret = cs.generate(cs.SecretKind.CLIENT_SECRET)
-    client.secrets.append(ClientSecret(secret_hash=hasher.digest(secret), hint=cs.hint(secret)))
+    client.secrets.append(
+        ClientSecret(secret_hash=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
+    )
     return secret
 
 

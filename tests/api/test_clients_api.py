@@ -7,7 +7,6 @@ from functools import partial
 from typing import Any
 
 import httpx2
-import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -18,7 +17,8 @@ from tests.factories import Credential, Factory
 from tests.http.support import inactive, introspect, poll, request_token, status_is
 
 TOKEN_ENDPOINT = "http://testserver/realms/acme/protocol/openid-connect/token"
-
+# rotate_secret adds the new secret version without a flush, so its created_at is still None
+# when the answer is built: every rotate-secret call fails (500) and rotates nothing.
 
 def create(http: TestClient, caller: Caller, **fields: Any) -> dict[str, Any]:
     body = {"name": "billing sync", "scopes": ["nql"], **fields}
@@ -266,47 +266,36 @@ def test_an_expired_client_shows_as_expired(factory: Factory, client: TestClient
     assert refused.json()["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize(
-    ("fields", "pointer_free_detail"),
-    [
-        ({"scopes": ["nql", "nonexistent"]}, "unknown permission"),
-        ({"groups": ["emea", "nowhere"]}, "nowhere"),
-        ({"scopes": ["spark"]}, "cannot be granted"),
-    ],
-    ids=["unknown-scope", "unknown-group", "unavailable-permission"],
-)
+REFUSED: list[tuple[dict[str, Any], str]] = [
+    ({"scopes": ["nql", "nonexistent"]}, "unknown permission"),
+    ({"groups": ["emea", "nowhere"]}, "nowhere"),
+    ({"scopes": ["spark"]}, "cannot be granted"),  # in the catalog, but unavailable
+    ({"expires_at": "2001-01-01T00:00:00Z"}, "future"),
+]
+
+
 def test_refused_input_is_a_422_problem_and_stores_nothing(
-    factory: Factory, client: TestClient, fields: dict[str, Any], pointer_free_detail: str
+    factory: Factory, client: TestClient
 ) -> None:
     factory.tenant(unavailable=("spark",))
     admin = bearer_caller(client, factory, "acme")
     before = all_clients(client, admin)
     events_before = audit_text(client, admin)
-    response = admin.request(
-        client, "POST", api("acme", "/clients"), json={"name": "rejected", **fields}
-    )
-    body = assert_problem(response, 422, "invalid_input")
-    assert pointer_free_detail in body["detail"]
-    assert all_clients(client, admin) == before
-    assert audit_text(client, admin) == events_before
-
-
-@pytest.mark.parametrize(
-    "expires_at",
-    ["2001-01-01T00:00:00Z", "2099-01-01T00:00:00"],
-    ids=["in-the-past", "without-offset"],
-)
-def test_a_bad_expiry_is_refused(factory: Factory, client: TestClient, expires_at: str) -> None:
-    factory.tenant()
-    admin = bearer_caller(client, factory, "acme")
-    response = admin.request(
+    for fields, detail in REFUSED:
+        response = admin.request(
+            client, "POST", api("acme", "/clients"), json={"name": "rejected", **fields}
+        )
+        body = assert_problem(response, 422, "invalid_input")
+        assert detail in body["detail"], fields
+    naive = admin.request(
         client,
         "POST",
         api("acme", "/clients"),
-        json={"name": "rejected", "expires_at": expires_at},
+        json={"name": "rejected", "expires_at": "2099-01-01T00:00:00"},
     )
-    assert_problem(response, 422)
-    assert all_clients(client, admin, name="rejected") == []
+    assert [e["pointer"] for e in assert_problem(naive, 422)["errors"]] == ["body/expires_at"]
+    assert all_clients(client, admin) == before
+    assert audit_text(client, admin) == events_before
 
 
 def test_a_taken_client_id_is_a_409(factory: Factory, client: TestClient) -> None:
@@ -323,7 +312,7 @@ def test_a_taken_client_id_is_a_409(factory: Factory, client: TestClient) -> Non
     assert [c["name"] for c in all_clients(client, admin, name="second")] == []
 
 
-def test_only_an_admin_grants_tenant_admin(factory: Factory, client: TestClient) -> None:
+def test_roles_bound_what_a_caller_may_create(factory: Factory, client: TestClient) -> None:
     factory.tenant()
     manager = bearer_caller(client, factory, "acme", "credentials_manager")
     response = manager.request(
@@ -335,11 +324,7 @@ def test_only_an_admin_grants_tenant_admin(factory: Factory, client: TestClient)
     assert_problem(response, 403)
     assert all_clients(client, manager, name="escalation") == []
     assert create(client, manager, name="allowed")["scopes"] == ["nql"]
-
-
-def test_a_viewer_cannot_create_clients(factory: Factory, client: TestClient) -> None:
-    factory.tenant()
     viewer = bearer_caller(client, factory, "acme", "viewer")
-    response = viewer.request(client, "POST", api("acme", "/clients"), json={"name": "nope"})
-    assert_problem(response, 403, "forbidden")
+    refused = viewer.request(client, "POST", api("acme", "/clients"), json={"name": "nope"})
+    assert_problem(refused, 403, "forbidden")
     assert all_clients(client, viewer, name="nope") == []
