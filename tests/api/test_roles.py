@@ -17,7 +17,6 @@ from tests.api.routes import (
     ADMINISTER,
     MANAGE,
     READ,
-    ROLE_ROUTES,
     ROUTES,
     SESSION_ROUTES,
     Route,
@@ -121,11 +120,6 @@ def test_role_matrix(
         assert {e.actor for e in events} == {f"{role.replace('_', '-')}@acme.example.com"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rotate_secret does not flush the new secret: its created_at is None when the"
-    " answer is rendered, and ClientOut.of fails (500)",
-)
 def test_rotating_an_active_clients_secret_answers_200(
     client: TestClient, factory: Factory
 ) -> None:
