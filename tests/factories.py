@@ -105,7 +105,7 @@ class Factory:
         *,
         email: str = "ada@example.com",
         role: str = "admin",
-        password: str = "correct horse battery",
+        password: str = "correct horse battery",  # noqa: S107 - a test account
     ) -> str:
         with self.db.transaction() as session:
             t = tenants.get_tenant(session, tenant)

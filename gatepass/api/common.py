@@ -35,8 +35,10 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Retrying with the same key replays the first response instead of acting"
-        " twice (kept 24 h).",
-        max_length=257,
+        ' twice (kept 24 h). 1-255 visible ASCII characters; a quoted string (`"key"`) is'
+        " read as the key inside the quotes.",
+        # What ``idempotency.parse_key`` accepts as it is (it answers 400 to anything else).
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": r"^[\x21\x23-\x7e]+$"},
     ),
 ]
 Filter = Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$")]

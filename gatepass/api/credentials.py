@@ -122,7 +122,7 @@ def create_client(
 @router.post(
     "/clients/revoke-all",
     response_model=schemas.Count,
-    responses=responses(),
+    responses=responses(409),
     tags=["OAuth clients"],
 )
 def revoke_all_clients(
@@ -144,6 +144,7 @@ def revoke_all_clients(
     tags=["OAuth clients"],
 )
 def get_client(request: Request, principal: Reader, client_id: ClientIdPath) -> Response:
+    """One client: its permissions, groups, status, and each secret version's hint and last use."""
     body = read(
         request,
         principal,
@@ -157,7 +158,7 @@ def get_client(request: Request, principal: Reader, client_id: ClientIdPath) -> 
 @router.post(
     "/clients/{client_id}/rotate-secret",
     response_model=schemas.ClientIssued,
-    responses=responses(),
+    responses=responses(409),
     tags=["OAuth clients"],
 )
 def rotate_client_secret(
@@ -187,7 +188,7 @@ def rotate_client_secret(
 @router.post(
     "/clients/{client_id}/revoke",
     response_model=schemas.ClientOut,
-    responses=responses(),
+    responses=responses(409),
     tags=["OAuth clients"],
 )
 def revoke_client(
@@ -278,7 +279,7 @@ def list_keys(
     "/api-keys",
     status_code=201,
     response_model=schemas.ApiKeyIssued,
-    responses=responses(),
+    responses=responses(409),
     tags=["API keys"],
 )
 def create_key(
@@ -316,7 +317,7 @@ def create_key(
 @router.post(
     "/api-keys/revoke-all",
     response_model=schemas.Count,
-    responses=responses(),
+    responses=responses(409),
     tags=["API keys"],
 )
 def revoke_all_keys(
@@ -338,6 +339,7 @@ def revoke_all_keys(
     tags=["API keys"],
 )
 def get_key(request: Request, principal: Reader, key_id: KeyIdPath) -> Response:
+    """One API key: its permissions, groups, owner, status, hint and last use."""
     body = read(
         request,
         principal,
@@ -349,7 +351,7 @@ def get_key(request: Request, principal: Reader, key_id: KeyIdPath) -> Response:
 @router.post(
     "/api-keys/{key_id}/regenerate",
     response_model=schemas.ApiKeyIssued,
-    responses=responses(),
+    responses=responses(409),
     tags=["API keys"],
 )
 def regenerate_key(
@@ -380,12 +382,13 @@ def regenerate_key(
 @router.post(
     "/api-keys/{key_id}/revoke",
     response_model=schemas.ApiKeyOut,
-    responses=responses(),
+    responses=responses(409),
     tags=["API keys"],
 )
 def revoke_key(
     request: Request, principal: Manager, key_id: KeyIdPath, idempotency_key: IdempotencyKey = None
 ) -> Response:
+    """Revoke a key: the verify endpoint answers REVOKED for it at once."""
     return write(
         request,
         principal,

@@ -14,8 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from gatepass.credential_secrets import mask
 from gatepass.errors import (
     ConflictError,
     DomainError,
@@ -132,17 +135,71 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no such resource: {request.url.path[:200]}"
+            detail = f"no such resource: {mask(request.url.path[:200])}"
+        if exc.status_code == 405:
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            headers["allow"] = ", ".join(_allowed_methods(request))
         return problem_response(exc.status_code, code, detail, headers=headers)
+
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", path=request.url.path[:200])
+        return problem_response(
+            503,
+            "unavailable",
+            "the database is unavailable; retry shortly",
+            headers={"retry-after": "2"},
+        )
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("management request failed", path=request.url.path[:200], exc_info=exc)
+        return problem_response(500, "server_error", "the server failed; it has been logged")
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(Exception, on_crash)
+    _document_problems_only(app)
+
+
+def _document_problems_only(app: FastAPI) -> None:
+    """Errors are answered as ``application/problem+json`` only.
+
+    FastAPI also lists the route's own media type (``application/json``) for every response
+    with a ``model``; the document is cleaned of it, so that it says what is sent.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for path, methods in document.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for operation in methods.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_JSON in content:
+                        content.pop("application/json", None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the first)."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _field_problem(error: Any) -> FieldProblem:
-    location = "/".join(str(part) for part in error.get("loc", ()))
+    location = "/".join(mask(str(part)) for part in error.get("loc", ()))
     message = str(error.get("msg", "invalid"))
     return FieldProblem(pointer=location, detail=message)
 
@@ -159,6 +216,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Authenticated, but the role or the CSRF token does not allow this"),
         (404, "No such tenant or resource"),
         (422, "Invalid input, or an Idempotency-Key reused with a different request"),
+        (503, "The database is unavailable; retry after the Retry-After seconds"),
     )
 }
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.models import ApiKey
@@ -26,26 +34,49 @@ from gatepass.users.models import User
 
 T = TypeVar("T")
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+FIRST_YEAR = 2000
+LAST_YEAR = 8999
 
 
 def _in_range(value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
-        raise ValueError("must be between the years 2000 and 9000")
+    # The year as written, so that the document can say it with a pattern.
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
     return value.astimezone(UTC)
 
 
 # A point in time with its UTC offset, e.g. 2027-01-31T00:00:00Z.
-When = Annotated[AwareDatetime, AfterValidator(_in_range)]
+When = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^[2-8][0-9]{3}-",
+            "description": f"RFC 3339, with its UTC offset, in the years {FIRST_YEAR}-{LAST_YEAR}.",
+        }
+    ),
+]
 # One line of text: no control characters.
 Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
 # Text that may span lines.
 Paragraph = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 Name = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[Paragraph, StringConstraints(max_length=2000)]
-Scope = Annotated[Line, StringConstraints(min_length=1, max_length=100)]
-GroupName = Annotated[Line, StringConstraints(min_length=1, max_length=100)]
+# The services' own rules for names, stated here so that the document says what is accepted.
+# Group names and emails may come with spaces around them: the services strip them.
+_SPACES = r"[^\S\x00-\x1f\x7f]*"
+_ADDRESS = r"[^@\s\x00-\x1f\x7f]"
+Scope = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
+GroupName = Annotated[str, StringConstraints(max_length=100, pattern=rf"^{_SPACES}\w[\w .:/-]*$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        max_length=320,
+        pattern=rf"^{_SPACES}{_ADDRESS}{{1,64}}@{_ADDRESS}{{1,255}}\.{_ADDRESS}{{2,}}{_SPACES}$",
+    ),
+]
 Role = Literal["admin", "credentials_manager", "viewer"]
 
 
@@ -90,7 +121,11 @@ class TenantOut(BaseModel):
         )
 
 
-Audience = Annotated[Line, StringConstraints(min_length=1, max_length=500)]
+# An absolute URI without a fragment.
+Audience = Annotated[
+    str,
+    StringConstraints(max_length=500, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7f#]*$"),
+]
 
 
 class TenantPatch(Input):
@@ -181,8 +216,8 @@ class ClientOut(BaseModel):
             client_id=client.client_id,
             name=client.name,
             description=client.description,
-            scopes=[p.name for p in client.permissions],
-            groups=[g.name for g in client.groups],
+            scopes=sorted(p.name for p in client.permissions),
+            groups=sorted(g.name for g in client.groups),
             status=clients.status_of(client, now),
             created_by=client.created_by,
             created_at=client.created_at,
@@ -209,7 +244,7 @@ class ClientIssued(ClientOut):
     token_endpoint: str
 
 
-ClientId = Annotated[Line, StringConstraints(min_length=3, max_length=100)]
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}$")]
 
 
 class ClientIn(Input):
@@ -273,8 +308,8 @@ class ApiKeyOut(BaseModel):
             kind="personal" if key.owner is not None else "service",
             owner=key.owner.email if key.owner is not None else None,
             hint=live[-1].hint if live else None,
-            scopes=[p.name for p in key.permissions],
-            groups=[g.name for g in key.groups],
+            scopes=sorted(p.name for p in key.permissions),
+            groups=sorted(g.name for g in key.groups),
             status=apikeys.status_of(key, now),
             rate_limit=rate,
             created_by=key.created_by,
@@ -326,7 +361,7 @@ class UserOut(BaseModel):
 
 
 class UserIn(Input):
-    email: Annotated[Line, StringConstraints(min_length=3, max_length=320)]
+    email: Email
     display_name: Annotated[Line, StringConstraints(max_length=200)] = ""
     role: Role
     password: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
@@ -374,7 +409,8 @@ class AuditEventOut(BaseModel):
 
 
 class SignInIn(Input):
-    email: Annotated[str, StringConstraints(max_length=320)]
+    # No control characters: no address has one, and PostgreSQL cannot even compare a NUL.
+    email: Annotated[Line, StringConstraints(max_length=320)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 

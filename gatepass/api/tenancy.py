@@ -135,6 +135,7 @@ def create_permission(
     tags=["Permissions"],
 )
 def get_permission(request: Request, principal: Reader, name: PermissionName) -> Response:
+    """One permission of the catalog, with whether it can be granted."""
     body = read(
         request,
         principal,
@@ -182,6 +183,7 @@ def update_permission(
 def list_groups(
     request: Request, principal: Reader, cursor: Cursor = None, limit: Limit = 50
 ) -> Response:
+    """The client groups of the tenant."""
     req = page_request(cursor, limit)
     body = read(
         request,
@@ -288,6 +290,7 @@ def create_user(
     "/users/{user_id}", response_model=schemas.UserOut, responses=responses(), tags=["Users"]
 )
 def get_user(request: Request, principal: Admin, user_id: UserId) -> Response:
+    """One console user."""
     body = read(
         request,
         principal,

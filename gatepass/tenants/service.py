@@ -160,7 +160,10 @@ def _apply_audiences(tenant: Tenant, changes: TenantSettings) -> None:
 
 
 def _check_audience(value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced '[' in the host
+        raise InvalidInputError(f"audience '{value}' is not a valid URI") from None
     if not parts.scheme or parts.fragment or len(value) > 500 or " " in value:
         raise InvalidInputError(f"audience '{value}' must be an absolute URI without a fragment")
 

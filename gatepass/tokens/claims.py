@@ -44,7 +44,10 @@ def choose_audience(resources: list[str], default: str, allowed: frozenset[str])
     if not resources:
         return default
     for resource in resources:
-        parts = urlsplit(resource)
+        try:
+            parts = urlsplit(resource)
+        except ValueError:  # e.g. an unbalanced '[' in the host
+            raise InvalidTargetError("resource is not a valid URI") from None
         if not parts.scheme or parts.fragment:
             raise InvalidTargetError("resource must be an absolute URI without a fragment")
         if resource not in allowed:

@@ -82,7 +82,8 @@ def assert_problem(
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["type"].startswith("urn:gatepass:problem:")
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     if code is not None:
         assert body["code"] == code, body
     return body

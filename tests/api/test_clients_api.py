@@ -20,6 +20,7 @@ TOKEN_ENDPOINT = "http://testserver/realms/acme/protocol/openid-connect/token"
 # rotate_secret adds the new secret version without a flush, so its created_at is still None
 # when the answer is built: every rotate-secret call fails (500) and rotates nothing.
 
+
 def create(http: TestClient, caller: Caller, **fields: Any) -> dict[str, Any]:
     body = {"name": "billing sync", "scopes": ["nql"], **fields}
     response = caller.request(http, "POST", api("acme", "/clients"), json=body)
