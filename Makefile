@@ -6,8 +6,11 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
 LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py
+# The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
+BROWSER := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-verify bench-sdk clean
+.PHONY: run test lint format browser bench bench-verify bench-sdk clean
 
 $(VENV)/.stamp-run: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +35,11 @@ format: $(VENV)/.stamp-dev
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
 
-test: lint
+browser:
+	@test -x $(BROWSER) || { $(SUDO) apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+test: lint browser
 	$(BIN)/pytest
 
 bench: $(VENV)/.stamp-run

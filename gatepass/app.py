@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from gatepass.api import problems
 from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
+from gatepass.console import routes as console
+from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.ops import health
@@ -53,6 +56,8 @@ def create_app(settings: Settings) -> ProtocolApp:
     api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     management.install(api)
+    api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")
+    api.include_router(console.router)
     problems.install(api)
     app = ProtocolApp(ctx, api)
     app.services = services  # type: ignore[attr-defined]

@@ -1,0 +1,399 @@
+"""Console pages: sign in and out, and API credentials (OAuth clients).
+
+Every page is rendered on the server; every form posts back with the session's CSRF token; every
+action calls the same service function as the management API and the CLI.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from gatepass.api.auth import threaded
+from gatepass.api.schemas import ClientOut
+from gatepass.audit.service import Actor
+from gatepass.clients import service as clients
+from gatepass.console.web import (
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    Viewer,
+    clear_reveal,
+    csrf_ok,
+    keys,
+    redirect,
+    render,
+    secure,
+    services,
+    set_reveal,
+    take_reveal,
+    viewer_from,
+)
+from gatepass.db import Database
+from gatepass.errors import DomainError, InvalidInputError
+from gatepass.groups import service as groups
+from gatepass.pagination import PageRequest
+from gatepass.permissions import service as permissions
+from gatepass.sessions import service as sessions
+from gatepass.tenants import service as tenants
+from gatepass.tenants.models import Tenant
+from gatepass.users.models import User
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+SIGN_IN_FAILED = "Wrong email or password."
+TOO_MANY = "Too many sign-in attempts. Wait a few minutes and try again."
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+
+@router.get("")
+async def home(request: Request) -> Response:
+    return redirect("/console/sign-in")
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, tenant: str | None = None) -> Response:
+    return _sign_in_form(request, tenant=tenant)
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    tenant: Annotated[str, Form(max_length=63)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return _sign_in_form(request, error="Your sign-in form expired. Try again.", status=400)
+    svc = services(request)
+    ip = request.client.host if request.client else ""
+    agent = request.headers.get("user-agent", "")[:400]
+    email = email.strip()
+    slug: str | None = tenant.strip() or None
+    if slug is None:
+        slug = await threaded(lambda: _tenant_of(svc.db, email))
+    if slug is None:
+        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+    chosen = slug
+    entry_id = await threaded(lambda: _tenant_id(svc.db, chosen))
+    if entry_id is None:
+        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+    if await sessions.throttled(svc.limiter, entry_id, email, ip):
+        return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
+
+    def work() -> sessions.SignedIn | None:
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, chosen)
+            return sessions.sign_in(
+                session,
+                found,
+                email=email,
+                password=password,
+                source_ip=ip,
+                user_agent=agent,
+                keys=keys(request),
+            )
+
+    signed_in = await threaded(work)
+    if signed_in is None:
+        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+    response = redirect(f"/console/{slug}/credentials")
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.token,
+        max_age=int(sessions.MAX_AGE.total_seconds()),
+        path="/",
+        secure=secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path="/console", httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/{tenant}/sign-out")
+async def sign_out(
+    request: Request, tenant: str, csrf_token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    viewer = await _viewer(request, tenant)
+    if viewer is not None and csrf_ok(request, viewer, csrf_token):
+
+        def work() -> None:
+            with services(request).db.transaction() as session:
+                row = sessions.resolve(session, viewer.tenant_id, viewer.token, keys=keys(request))
+                if row is not None:
+                    sessions.sign_out(session, row, actor=_actor(request, viewer))
+
+        await threaded(work)
+    response = redirect("/console/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+def _sign_in_form(
+    request: Request,
+    *,
+    email: str = "",
+    tenant: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "sign_in.html",
+        {"email": email, "tenant": tenant or "", "error": error, "csrf": token},
+        status=status,
+    )
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=3600,
+        path="/console",
+        secure=secure(request),
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def _tenant_of(db: Database, email: str) -> str | None:
+    """The one tenant where this email has an account; ``None`` if none or several (the form
+    then asks for the organisation)."""
+    with db.read() as session:
+        slugs = list(
+            session.scalars(
+                select(Tenant.slug)
+                .join(User, User.tenant_id == Tenant.id)
+                .where(User.email == email.lower())
+            )
+        )
+    return slugs[0] if len(slugs) == 1 else None
+
+
+def _tenant_id(db: Database, slug: str) -> int | None:
+    with db.read() as session:
+        return session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+
+
+async def _viewer(request: Request, tenant: str) -> Viewer | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    db = services(request).db
+
+    def load() -> Viewer | None:
+        with db.transaction() as session:
+            tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
+            if tenant_id is None:
+                return None
+            row = sessions.resolve(session, tenant_id, token, keys=keys(request))
+            return viewer_from(row, token, request, tenant) if row is not None else None
+
+    return await threaded(load)
+
+
+def _actor(request: Request, viewer: Viewer) -> Actor:
+    return Actor(
+        kind="user",
+        id=viewer.email,
+        source_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", "")[:400],
+        role=viewer.role,
+    )
+
+
+# --- API credentials -------------------------------------------------------------------------
+
+
+@router.get("/{tenant}/credentials")
+async def credentials_page(request: Request, tenant: str) -> Response:
+    viewer = await _viewer(request, tenant)
+    if viewer is None:
+        return redirect(f"/console/sign-in?tenant={tenant}")
+    reveal = take_reveal(request, viewer)
+
+    def load() -> dict[str, object]:
+        with services(request).db.read() as session:
+            found = tenants.get_tenant(session, tenant)
+            page = clients.search_clients(
+                session, found, clients.ClientFilter(), PageRequest(limit=200)
+            )
+            return {"clients": [ClientOut.of(c) for c in page.items]}
+
+    context = await threaded(load)
+    response = render(
+        request,
+        "credentials.html",
+        {
+            "viewer": viewer,
+            "reveal": reveal,
+            "token_url": _token_url(request, tenant),
+            **context,
+        },
+    )
+    if reveal is not None:
+        clear_reveal(response, viewer)
+    return response
+
+
+@router.get("/{tenant}/credentials/new")
+async def new_credential_page(request: Request, tenant: str) -> Response:
+    viewer = await _viewer(request, tenant)
+    if viewer is None:
+        return redirect(f"/console/sign-in?tenant={tenant}")
+    if not viewer.can("manage"):
+        return render(request, "forbidden.html", {"viewer": viewer}, status=403)
+    return await _credential_form(request, viewer, {}, None)
+
+
+@router.post("/{tenant}/credentials")
+async def create_credential(request: Request, tenant: str) -> Response:
+    viewer = await _viewer(request, tenant)
+    if viewer is None:
+        return redirect(f"/console/sign-in?tenant={tenant}")
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, _field(form, "csrf_token")):
+        return render(request, "forbidden.html", {"viewer": viewer}, status=403)
+    scopes = [str(v) for v in form.getlist("scopes")]
+    chosen_groups = [str(v) for v in form.getlist("groups")]
+    values: dict[str, object] = {
+        "name": _field(form, "name"),
+        "description": _field(form, "description"),
+        "scopes": scopes,
+        "groups": chosen_groups,
+        "expires_on": _field(form, "expires_on"),
+    }
+    try:
+        spec = clients.NewClient(
+            name=_field(form, "name"),
+            description=_field(form, "description"),
+            scopes=scopes,
+            groups=chosen_groups,
+            expires_at=_end_of_day(_field(form, "expires_on")),
+        )
+
+        def work() -> tuple[str, str, str]:
+            with services(request).db.transaction() as session:
+                found = tenants.get_tenant(session, tenant)
+                client, secret = clients.create_client(
+                    session,
+                    found,
+                    spec,
+                    actor=_actor(request, viewer),
+                    hasher=services(request).hasher,
+                )
+                return client.client_id, client.name, secret.reveal()
+
+        client_id, name, secret = await threaded(work)
+    except DomainError as exc:
+        return await _credential_form(request, viewer, values, str(exc), status=422)
+    response = redirect(f"/console/{tenant}/credentials")
+    set_reveal(
+        request,
+        response,
+        viewer,
+        {"kind": "client", "client_id": client_id, "name": name, "secret": secret},
+    )
+    return response
+
+
+@router.post("/{tenant}/credentials/{client_id}/{action}")
+async def credential_action(request: Request, tenant: str, client_id: str, action: str) -> Response:
+    viewer = await _viewer(request, tenant)
+    if viewer is None:
+        return redirect(f"/console/sign-in?tenant={tenant}")
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, _field(form, "csrf_token")):
+        return render(request, "forbidden.html", {"viewer": viewer}, status=403)
+    if action not in ("rotate", "revoke", "delete", "revoke-all"):
+        return render(request, "forbidden.html", {"viewer": viewer}, status=404)
+    actor = _actor(request, viewer)
+    svc = services(request)
+
+    def work() -> tuple[str, str] | None:
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, tenant)
+            if action == "revoke-all":
+                clients.revoke_all(session, found, actor=actor)
+            elif action == "revoke":
+                clients.revoke_client(session, found, client_id, actor=actor)
+            elif action == "delete":
+                clients.delete_client(session, found, client_id, actor=actor)
+            else:
+                client, secret = clients.rotate_secret(
+                    session, found, client_id, grace=None, actor=actor, hasher=svc.hasher
+                )
+                return client.name, secret.reveal()
+        return None
+
+    try:
+        rotated = await threaded(work)
+    except DomainError as exc:
+        return render(request, "error.html", {"viewer": viewer, "message": str(exc)}, status=422)
+    response = redirect(f"/console/{tenant}/credentials")
+    if rotated is not None:
+        name, secret = rotated
+        set_reveal(
+            request,
+            response,
+            viewer,
+            {"kind": "client", "client_id": client_id, "name": name, "secret": secret},
+        )
+    return response
+
+
+async def _credential_form(
+    request: Request,
+    viewer: Viewer,
+    values: dict[str, object],
+    error: str | None,
+    *,
+    status: int = 200,
+) -> Response:
+    def load() -> dict[str, object]:
+        with services(request).db.read() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            return {
+                "permissions": [
+                    p for p in permissions.list_permissions(session, found) if not p.builtin
+                ]
+                + [p for p in permissions.list_permissions(session, found) if p.builtin],
+                "groups": groups.list_groups(session, found),
+            }
+
+    context = await threaded(load)
+    return render(
+        request,
+        "credential_form.html",
+        {"viewer": viewer, "values": values, "error": error, **context},
+        status=status,
+    )
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _end_of_day(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInputError("expiry must be a date such as 2027-01-31") from None
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def _token_url(request: Request, tenant: str) -> str:
+    return f"{services(request).settings.public_url}/realms/{tenant}/protocol/openid-connect/token"

@@ -1,0 +1,37 @@
+// The only script of the console: dialogs (open, close, Escape, focus trap via showModal)
+// and copy to clipboard. Everything else is plain HTML forms.
+"use strict";
+
+function openDialog(dialog, opener) {
+  dialog.showModal();
+  dialog.addEventListener("close", () => {
+    if (dialog.hasAttribute("data-remove-on-close")) {
+      dialog.remove(); // a revealed secret leaves the page with its dialog
+    }
+    if (opener) opener.focus();
+  }, { once: true });
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-open], [data-close], [data-copy]");
+  if (!target) return;
+  if (target.hasAttribute("data-open")) {
+    const dialog = document.getElementById(target.getAttribute("data-open"));
+    const menu = target.closest("details");
+    if (menu) menu.open = false;
+    if (dialog) openDialog(dialog, menu ? menu.querySelector("summary") : target);
+  } else if (target.hasAttribute("data-close")) {
+    target.closest("dialog").close();
+  } else {
+    const field = document.getElementById(target.getAttribute("data-copy"));
+    navigator.clipboard.writeText(field.value).then(() => {
+      const label = target.textContent;
+      target.textContent = "Copied";
+      setTimeout(() => { target.textContent = label; }, 1500);
+    });
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("dialog[data-open-now]").forEach((dialog) => openDialog(dialog, null));
+});
