@@ -80,6 +80,9 @@ Get an access token:
   curl -s -X POST {endpoint} \\
     -u '{setup.client_id}:{setup.client_secret.reveal()}' \\
     -d grant_type=client_credentials
+
+Sign in to the console at {rt.settings.public_url}/console, or use the management API
+(OpenAPI at {rt.settings.public_url}/docs).
 """
     )
 
