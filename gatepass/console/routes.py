@@ -7,6 +7,7 @@ action calls the same service function as the management API and the CLI.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Annotated
 
@@ -39,15 +40,19 @@ from gatepass.errors import DomainError, InvalidInputError
 from gatepass.groups import service as groups
 from gatepass.pagination import PageRequest
 from gatepass.permissions import service as permissions
+from gatepass.permissions.models import Permission
 from gatepass.sessions import service as sessions
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
+from gatepass.users.roles import role_can_grant
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 SIGN_IN_FAILED = "Wrong email or password."
 TOO_MANY = "Too many sign-in attempts. Wait a few minutes and try again."
+NOT_AVAILABLE = "Not available"
+ADMINS_ONLY = "Only an administrator can grant this"
 
 
 # --- signing in and out ----------------------------------------------------------------------
@@ -167,8 +172,8 @@ def _sign_in_form(
 
 
 def _tenant_of(db: Database, email: str) -> str | None:
-    """The one tenant where this email has an account; ``None`` if none or several (the form
-    then asks for the organisation)."""
+    """The one tenant where this email has an account; ``None`` if none or several (a user
+    with accounts in several tenants signs in through a link that names it: ``?tenant=``)."""
     with db.read() as session:
         slugs = list(
             session.scalars(
@@ -363,11 +368,10 @@ async def _credential_form(
     def load() -> dict[str, object]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, viewer.tenant_slug)
+            listed = permissions.list_permissions(session, found)
+            ordered = [p for p in listed if not p.builtin] + [p for p in listed if p.builtin]
             return {
-                "permissions": [
-                    p for p in permissions.list_permissions(session, found) if not p.builtin
-                ]
-                + [p for p in permissions.list_permissions(session, found) if p.builtin],
+                "permissions": [PermissionChoice.of(p, viewer.role) for p in ordered],
                 "groups": groups.list_groups(session, found),
             }
 
@@ -378,6 +382,25 @@ async def _credential_form(
         {"viewer": viewer, "values": values, "error": error, **context},
         status=status,
     )
+
+
+@dataclass(frozen=True)
+class PermissionChoice:
+    """One permission checkbox of the form; ``reason`` says why it cannot be granted, if so."""
+
+    name: str
+    label: str
+    description: str
+    reason: str
+
+    @classmethod
+    def of(cls, permission: Permission, role: str) -> PermissionChoice:
+        reason = ""
+        if not permission.available:
+            reason = permission.unavailable_reason or NOT_AVAILABLE
+        elif not role_can_grant(role, permission.name):
+            reason = ADMINS_ONLY
+        return cls(permission.name, permission.label, permission.description, reason)
 
 
 def _field(form: FormData, name: str) -> str:

@@ -1,0 +1,189 @@
+"""Fixtures of the browser tests: ``gatepass serve`` as a real process, driven by Chromium.
+
+One Chromium (Debian's, never a downloaded one) is shared by the session; every test gets its own
+browser context, so cookies, storage and permissions never leak from one test to the next. The
+``console`` fixture records every browser console error, page error and console page response,
+and fails the test at teardown if the console logged an error (a CSP violation included) or a
+console page went out without its security headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    expect,
+    sync_playwright,
+)
+
+from gatepass.settings import Settings
+from tests.conftest import IN_CI
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import Serve, Server
+from tests.factories import Factory
+from tests.http.support import poll
+
+# The fixtures that start ``gatepass serve`` on the test's database, shared with the e2e tests.
+gatepass_env = e2e.gatepass_env
+serve = e2e.serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PASSWORD = "correct horse battery"  # the factory's test account password
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        reason = f"the console tests need Debian's Chromium at {CHROMIUM} (make browser)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    launched = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    yield launched
+    launched.close()
+
+
+@dataclass
+class Console:
+    """A browser page on one ``gatepass serve``, and what the browser reported while on it."""
+
+    server: Server
+    context: BrowserContext
+    page: Page
+    screenshots: bool
+    errors: list[str] = field(default_factory=list)
+    documents: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    expected_errors: list[re.Pattern[str]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"{self.server.base_url}{path}"
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        self.page.goto(self.url("/console"))
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+
+    def sign_in_as_admin(self, factory: Factory, email: str = "ada@example.com") -> None:
+        factory.user("acme", email=email, role="admin")
+        self.sign_in(email)
+        expect(self.page.get_by_role("heading", name="API credentials")).to_be_visible()
+
+    def screenshot(self, name: str) -> None:
+        """Written in one backend only: the pages are the same on both."""
+        if self.screenshots:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    def session_cookie(self) -> dict[str, object] | None:
+        for cookie in self.context.cookies(self.server.base_url):
+            if cookie.get("name") == "gatepass_session":
+                return dict(cookie)
+        return None
+
+    def expect_error(self, pattern: str) -> None:
+        """An error the browser is expected to log (e.g. a deliberate 4xx answer)."""
+        self.expected_errors.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.expected_errors)]
+
+    def unprotected_pages(self) -> list[str]:
+        """Console pages the browser loaded without the headers every console page must carry."""
+        bad = []
+        for where, headers in self.documents:
+            csp = headers.get("content-security-policy", "")
+            if (
+                "default-src 'none'" not in csp
+                or "unsafe-inline" in csp
+                or "unsafe-eval" in csp
+                or headers.get("cache-control") != "no-store"
+            ):
+                bad.append(f"{where}: {headers}")
+        return bad
+
+
+@pytest.fixture
+def console(
+    browser: Browser, serve: Serve, settings: Settings, factory: Factory
+) -> Iterator[Console]:
+    """A fresh browser context on a fresh server, for tenant ``acme`` (made here)."""
+    factory.tenant("acme", unavailable=("spark",))
+    server = serve()
+    context = browser.new_context(base_url=server.base_url)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+    page = context.new_page()
+    made = Console(
+        server=server,
+        context=context,
+        page=page,
+        screenshots=settings.effective_database_url.startswith("sqlite"),
+    )
+    page.on("console", lambda m: _console_error(made, m))
+    page.on("pageerror", lambda exc: made.errors.append(f"page error: {exc}"))
+    page.on("response", lambda r: _document(made, r))
+    try:
+        yield made
+    finally:
+        context.close()
+    unexpected = made.unexpected_errors()
+    assert not unexpected, f"the browser console logged errors: {unexpected}"
+    unprotected = made.unprotected_pages()
+    assert not unprotected, f"console pages without their security headers: {unprotected}"
+
+
+def _console_error(console: Console, message: ConsoleMessage) -> None:
+    if message.type == "error":
+        console.errors.append(message.text)
+
+
+def _document(console: Console, response: Response) -> None:
+    if response.request.resource_type == "document" and "/console" in response.url:
+        console.documents.append((f"{response.status} {response.url}", response.all_headers()))
+
+
+def status_is(status: int) -> Callable[[requests.Response], bool]:
+    return lambda response: response.status_code == status
+
+
+def token_response(server: Server, client_id: str, secret: str) -> requests.Response:
+    """client_credentials at the tenant's token endpoint, authenticated with HTTP Basic."""
+    return requests.post(
+        server.token_url("acme"),
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=5,
+    )
+
+
+def assert_refused(server: Server, client_id: str, secret: str) -> None:
+    """Refused once the change has reached the server's credential cache (promised within 1 s)."""
+    response = poll(lambda: token_response(server, client_id, secret), status_is(401))
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+
+
+def assert_works(server: Server, client_id: str, secret: str) -> None:
+    response = poll(lambda: token_response(server, client_id, secret), status_is(200))
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"].lower() == "bearer"

@@ -1,0 +1,87 @@
+"""Signing in and out of the console in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.console.conftest import Console
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer_and_no_session(
+    console: Console, factory: Factory
+) -> None:
+    factory.user("acme", email="ada@example.com", role="admin")
+    page = console.page
+    console.expect_error(r"status of 401")  # the refused sign-in form answers 401
+
+    console.sign_in("ada@example.com", "not the password")
+    wrong_password = page.get_by_role("alert").inner_text()
+    assert console.session_cookie() is None
+    console.screenshot("sign-in-error")
+
+    console.sign_in("nobody@example.com", "not the password")
+    unknown_email = page.get_by_role("alert").inner_text()
+    assert console.session_cookie() is None
+
+    assert wrong_password == unknown_email == "Wrong email or password."
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(console.url("/console/acme/credentials"))
+    expect(page).to_have_url(console.url("/console/sign-in?tenant=acme"))
+
+
+def test_sign_in_reaches_credentials_of_its_tenant_and_sign_out_ends_the_session(
+    console: Console, factory: Factory
+) -> None:
+    factory.user("acme", email="ada@example.com", role="admin")
+    factory.tenant("globex")
+    factory.client("globex", name="Globex app")
+    page = console.page
+    page.goto(console.url("/console"))
+    expect(page).to_have_url(console.url("/console/sign-in"))
+    expect(page.get_by_label("Email")).to_be_focused()
+    console.screenshot("sign-in")
+
+    console.sign_in("Ada@Example.com ")
+    expect(page.get_by_role("heading", name="API credentials")).to_be_visible()
+    expect(page).to_have_url(console.url("/console/acme/credentials"))
+    cookie = console.session_cookie()
+    assert cookie is not None
+    old_token = str(cookie["value"])
+    expect(page.get_by_role("row").filter(has_text="Globex app")).to_have_count(0)
+    page.goto(console.url("/console/globex/credentials"))  # a session opens its own tenant only
+    expect(page).to_have_url(console.url("/console/sign-in?tenant=globex"))
+    page.goto(console.url("/console/acme/credentials"))
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(console.url("/console/sign-in"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert console.session_cookie() is None
+
+    page.go_back()  # the credentials page again, from the history: no-store, so asked anew
+    expect(page).to_have_url(console.url("/console/sign-in?tenant=acme"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # The server forgot the session too: its old cookie no longer opens the page.
+    stale = requests.get(
+        console.url("/console/acme/credentials"),
+        cookies={"gatepass_session": old_token},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert stale.status_code == 303
+    assert stale.headers["location"] == "/console/sign-in?tenant=acme"
+
+    # An email with accounts in two tenants signs in where ``?tenant=`` says.
+    factory.user("acme", email="bob@example.com", role="admin")
+    factory.user("globex", email="bob@example.com", role="viewer", password="globex password")
+    page.goto(console.url("/console/sign-in?tenant=globex"))
+    page.get_by_label("Email").fill("bob@example.com")
+    page.get_by_label("Password").fill("globex password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(console.url("/console/globex/credentials"))
+    expect(page.get_by_role("row").filter(has_text="Globex app")).to_have_count(1)
+    expect(page.get_by_role("link", name="New OAuth client credentials")).to_have_count(0)

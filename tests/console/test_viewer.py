@@ -1,0 +1,60 @@
+"""A viewer reads the credentials but cannot change them, in the page or by a forged request."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.console.conftest import Console, assert_works
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+
+def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    billing = factory.client(name="Billing sync")
+    factory.user("acme", email="vic@example.com", role="viewer")
+    console.sign_in("vic@example.com")
+
+    expect(page.get_by_role("heading", name="API credentials")).to_be_visible()
+    billing_row = page.get_by_role("row").filter(has_text="Billing sync")
+    expect(billing_row).to_contain_text(billing.client_id)
+    expect(billing_row.get_by_text("Active", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="New OAuth client credentials")).to_have_count(0)
+    expect(page.get_by_role("button", name="Revoke all")).to_have_count(0)
+    expect(page.get_by_label("Actions for Billing sync")).to_have_count(0)
+    expect(page.locator("dialog")).to_have_count(0)  # no confirmation forms in the page either
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    cookie = console.session_cookie()
+    assert cookie is not None
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert csrf
+    http = requests.Session()
+    http.cookies.set("gatepass_session", str(cookie["value"]))
+    forged = {
+        f"/console/acme/credentials/{billing.client_id}/revoke": {"csrf_token": csrf},
+        f"/console/acme/credentials/{billing.client_id}/rotate": {"csrf_token": csrf},
+        f"/console/acme/credentials/{billing.client_id}/delete": {"csrf_token": csrf},
+        "/console/acme/credentials/all/revoke-all": {"csrf_token": csrf},
+        "/console/acme/credentials": {"csrf_token": csrf, "name": "Forged", "scopes": "nql"},
+    }
+    for path, form in forged.items():
+        answer = http.post(console.url(path), data=form, allow_redirects=False, timeout=5)
+        assert answer.status_code == 403, (path, answer.status_code)
+        assert "gatepass_reveal" not in answer.cookies
+    new_form = http.get(
+        console.url("/console/acme/credentials/new"), allow_redirects=False, timeout=5
+    )
+    assert new_form.status_code == 403
+    # The session itself still works, so the 403s were about the role, not a dead session.
+    assert http.get(console.url("/console/acme/credentials"), timeout=5).status_code == 200
+
+    assert_works(console.server, billing.client_id, billing.secret)
+    page.reload()
+    expect(billing_row.get_by_text("Active", exact=True)).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Forged")).to_have_count(0)
