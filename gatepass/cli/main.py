@@ -75,14 +75,14 @@ Created the demo tenant '{demo.SLUG}' (these secrets are shown only this once):
   client ID               {setup.client_id}
   client secret           {setup.client_secret.reveal()}
 
+Sign in to the console at {rt.settings.public_url}/console, or use the management API
+(OpenAPI at {rt.settings.public_url}/docs).
+
 Get an access token:
 
   curl -s -X POST {endpoint} \\
     -u '{setup.client_id}:{setup.client_secret.reveal()}' \\
     -d grant_type=client_credentials
-
-Sign in to the console at {rt.settings.public_url}/console, or use the management API
-(OpenAPI at {rt.settings.public_url}/docs).
 """
     )
 

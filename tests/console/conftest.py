@@ -44,7 +44,7 @@ PASSWORD = "correct horse battery"  # the factory's test account password
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         reason = f"the console tests need Debian's Chromium at {CHROMIUM} (make browser)"
@@ -55,7 +55,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
     yield launched
