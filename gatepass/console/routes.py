@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from gatepass.api.auth import threaded
-from gatepass.api.schemas import ClientOut
+from gatepass.api.common import cursor_of
+from gatepass.api.common import page_request as page_request_of
+from gatepass.api.problems import ProblemError
+from gatepass.api.schemas import AuditEventOut, ClientOut
+from gatepass.audit import service as audit
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
 from gatepass.console.web import (
@@ -420,3 +425,86 @@ def _end_of_day(value: str) -> datetime | None:
 
 def _token_url(request: Request, tenant: str) -> str:
     return f"{services(request).settings.public_url}/realms/{tenant}/protocol/openid-connect/token"
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+@router.get("/{tenant}/audit")
+async def audit_page(
+    request: Request,
+    tenant: str,
+    actor: Annotated[str, Query(max_length=320)] = "",
+    action: Annotated[str, Query(max_length=60)] = "",
+    target: Annotated[str, Query(max_length=200)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    cursor: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """Who did what, when and from where; filtered by actor, action, credential and dates."""
+    viewer = await _viewer(request, tenant)
+    if viewer is None:
+        return redirect(f"/console/sign-in?tenant={tenant}")
+    filters = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
+    try:
+        where = audit.AuditFilter(
+            actor=actor.strip() or None,
+            action=action.strip() or None,
+            target=target.strip() or None,
+            since=_start_of_day(since),
+            until=_start_of_day(until, next_day=True),
+        )
+        page_request = page_request_of(cursor or None)
+    except (DomainError, ProblemError) as exc:
+        message = exc.detail if isinstance(exc, ProblemError) else str(exc)
+        return _audit_render(
+            request, viewer, filters=filters, events=[], next_url=None, error=message, status=422
+        )
+
+    def load() -> tuple[list[AuditEventOut], str | None]:
+        with services(request).db.read() as session:
+            page = audit.search_events(session, viewer.tenant_id, where, page_request)
+        return [AuditEventOut.of(e) for e in page.items], cursor_of(page.next_after)
+
+    events, next_cursor = await threaded(load)
+    next_url = None
+    if next_cursor is not None:
+        next_url = f"/console/{tenant}/audit?" + urlencode({**filters, "cursor": next_cursor})
+    return _audit_render(
+        request, viewer, filters=filters, events=events, next_url=next_url, error=None
+    )
+
+
+def _audit_render(
+    request: Request,
+    viewer: Viewer,
+    *,
+    filters: dict[str, str],
+    events: list[AuditEventOut],
+    next_url: str | None,
+    error: str | None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "audit.html",
+        {
+            "viewer": viewer,
+            "filters": filters,
+            "events": events,
+            "next_url": next_url,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _start_of_day(value: str, *, next_day: bool = False) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        day = datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInputError("dates look like 2026-11-22") from None
+    start = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start
