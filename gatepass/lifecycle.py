@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError
+from gatepass.groups.models import ClientGroup
+from gatepass.permissions.models import Permission
 
 MAX_GRACE = timedelta(days=30)
 
@@ -42,3 +44,24 @@ def status_condition(model: Any, status: str, now: datetime) -> ColumnElement[bo
     if status == "revoked":
         return model.status == "revoked"  # type: ignore[no-any-return]
     raise InvalidInputError(f"unknown status '{status}'")
+
+
+def listing_conditions(
+    model: Any,
+    *,
+    name: str | None,
+    created_by: str | None,
+    permission: str | None,
+    group: str | None,
+) -> list[ColumnElement[bool]]:
+    """The filters every credential listing shares (clients and API keys alike)."""
+    conditions: list[ColumnElement[bool]] = []
+    if name:
+        conditions.append(func.lower(model.name).contains(name.lower(), autoescape=True))
+    if created_by is not None:
+        conditions.append(model.created_by == created_by)
+    if permission is not None:
+        conditions.append(model.permissions.any(Permission.name == permission))
+    if group is not None:
+        conditions.append(model.groups.any(ClientGroup.name == group))
+    return conditions

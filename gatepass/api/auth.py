@@ -19,6 +19,7 @@ from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Path, Request
+from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
 
 from gatepass.api.problems import ProblemError
@@ -53,6 +54,19 @@ class Principal:
 
     def can(self, capability: Capability) -> bool:
         return role_has(self.role, capability)
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """The console session cookie, as both the API's and the console's sign-in set it."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(sessions.MAX_AGE.total_seconds()),
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
 
 
 def source(request: Request) -> tuple[str, str]:

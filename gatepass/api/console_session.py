@@ -13,6 +13,7 @@ from gatepass.api.auth import (
     Principal,
     TenantSlug,
     authenticate,
+    set_session_cookie,
     source,
     tenant_entry,
     threaded,
@@ -77,15 +78,7 @@ async def sign_in(request: Request, tenant: TenantSlug, body: schemas.SignInIn) 
         raise ProblemError(401, "sign_in_failed", SIGN_IN_FAILED)
     view, token = result
     response = json_response(view.model_dump(mode="json"), status=201)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(sessions.MAX_AGE.total_seconds()),
-        path="/",
-        secure=svc.settings.public_url.startswith("https://"),
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, token, secure=svc.settings.public_url.startswith("https://"))
     return response
 
 

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -21,11 +21,9 @@ from gatepass.cache import feed
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.groups.models import ClientGroup
-from gatepass.lifecycle import end_secrets, grace_details, status_condition
+from gatepass.lifecycle import end_secrets, grace_details, listing_conditions, status_condition
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
-from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import role_can_grant
@@ -224,14 +222,15 @@ def search_keys(
     stmt = select(ApiKey).where(ApiKey.tenant_id == tenant.id).options(*_eager())
     if where.status is not None:
         stmt = stmt.where(_key_status(where.status))
-    if where.name:
-        stmt = stmt.where(func.lower(ApiKey.name).contains(where.name.lower(), autoescape=True))
-    if where.created_by is not None:
-        stmt = stmt.where(ApiKey.created_by == where.created_by)
-    if where.permission is not None:
-        stmt = stmt.where(ApiKey.permissions.any(Permission.name == where.permission))
-    if where.group is not None:
-        stmt = stmt.where(ApiKey.groups.any(ClientGroup.name == where.group))
+    stmt = stmt.where(
+        *listing_conditions(
+            ApiKey,
+            name=where.name,
+            created_by=where.created_by,
+            permission=where.permission,
+            group=where.group,
+        )
+    )
     if where.owner is not None:
         stmt = stmt.where(ApiKey.owner.has(User.email == where.owner.strip().lower()))
     if where.personal is not None:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -22,11 +22,9 @@ from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.groups.models import ClientGroup
-from gatepass.lifecycle import end_secrets, grace_details, status_condition
+from gatepass.lifecycle import end_secrets, grace_details, listing_conditions, status_condition
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
-from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
 
@@ -208,16 +206,15 @@ def search_clients(
     stmt = select(OAuthClient).where(OAuthClient.tenant_id == tenant.id).options(*_eager())
     if where.status is not None:
         stmt = stmt.where(status_condition(OAuthClient, where.status, utcnow()))
-    if where.name:
-        stmt = stmt.where(
-            func.lower(OAuthClient.name).contains(where.name.lower(), autoescape=True)
+    stmt = stmt.where(
+        *listing_conditions(
+            OAuthClient,
+            name=where.name,
+            created_by=where.created_by,
+            permission=where.permission,
+            group=where.group,
         )
-    if where.created_by is not None:
-        stmt = stmt.where(OAuthClient.created_by == where.created_by)
-    if where.permission is not None:
-        stmt = stmt.where(OAuthClient.permissions.any(Permission.name == where.permission))
-    if where.group is not None:
-        stmt = stmt.where(OAuthClient.groups.any(ClientGroup.name == where.group))
+    )
     return fetch(session, stmt, OAuthClient.id, page)
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from gatepass.api.auth import threaded
+from gatepass.api.auth import SESSION_COOKIE, set_session_cookie, source, threaded
 from gatepass.api.common import cursor_of
 from gatepass.api.common import page_request as page_request_of
 from gatepass.api.problems import ProblemError
@@ -26,7 +26,6 @@ from gatepass.audit import service as audit
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
 from gatepass.console.web import (
-    SESSION_COOKIE,
     SIGN_IN_COOKIE,
     Viewer,
     clear_reveal,
@@ -85,8 +84,7 @@ async def sign_in(
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _sign_in_form(request, error="Your sign-in form expired. Try again.", status=400)
     svc = services(request)
-    ip = request.client.host if request.client else ""
-    agent = request.headers.get("user-agent", "")[:400]
+    ip, agent = source(request)
     email = email.strip()
     slug: str | None = tenant.strip() or None
     if slug is None:
@@ -117,15 +115,7 @@ async def sign_in(
     if signed_in is None:
         return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
     response = redirect(f"/console/{slug}/credentials")
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.token,
-        max_age=int(sessions.MAX_AGE.total_seconds()),
-        path="/",
-        secure=secure(request),
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, signed_in.token, secure=secure(request))
     response.delete_cookie(SIGN_IN_COOKIE, path="/console", httponly=True, samesite="strict")
     return response
 
@@ -213,13 +203,8 @@ async def _viewer(request: Request, tenant: str) -> Viewer | None:
 
 
 def _actor(request: Request, viewer: Viewer) -> Actor:
-    return Actor(
-        kind="user",
-        id=viewer.email,
-        source_ip=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", "")[:400],
-        role=viewer.role,
-    )
+    ip, agent = source(request)
+    return Actor(kind="user", id=viewer.email, source_ip=ip, user_agent=agent, role=viewer.role)
 
 
 # --- API credentials -------------------------------------------------------------------------

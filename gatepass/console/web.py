@@ -27,7 +27,6 @@ from gatepass.sessions.models import ConsoleSession
 from gatepass.users.roles import Capability, role_has
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "gatepass_session"
 REVEAL_COOKIE = "gatepass_reveal"
 SIGN_IN_COOKIE = "gatepass_sign_in"
 REVEAL_SECONDS = 120
