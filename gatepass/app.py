@@ -13,6 +13,8 @@ from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
 from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
+from gatepass.console.web import error_page
+from gatepass.deliveries.service import DeliveryKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.ops import health
@@ -54,11 +56,12 @@ def create_app(settings: Settings) -> ProtocolApp:
     api.state.protocol = ctx
     api.state.session_keys = SessionKeys.from_master_key(settings.master_key())
     api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
+    api.state.delivery_keys = DeliveryKeys.from_master_key(settings.master_key())
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     management.install(api)
     api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")
     api.include_router(console.router)
-    problems.install(api)
+    problems.install(api, pages=error_page)
     app = ProtocolApp(ctx, api)
     app.services = services  # type: ignore[attr-defined]
     return app

@@ -6,6 +6,7 @@ from gatepass.audit.models import AuditEvent
 from gatepass.cache.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Base
+from gatepass.deliveries.models import SecretDelivery
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.sessions.models import ConsoleSession
@@ -27,6 +28,7 @@ __all__ = [
     "OAuthClient",
     "Permission",
     "RevokedToken",
+    "SecretDelivery",
     "SigningKey",
     "Tenant",
     "User",

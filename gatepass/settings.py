@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     cache_poll_interval: float = Field(default=0.25, gt=0, le=1.0)
     last_used_flush_interval: float = Field(default=15.0, gt=0)
     default_token_lifetime: int = Field(default=600, ge=30, le=86400)
+    # Email of one-time links to new secrets; without a host the console offers no "Email to".
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Gatepass <gatepass@localhost>"
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    email_link_lifetime: int = Field(default=86400, ge=300, le=7 * 86400)
 
     @field_validator("public_url")
     @classmethod

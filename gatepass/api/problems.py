@@ -6,13 +6,15 @@ errors list each bad field. Input values are never echoed: they could be secrets
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -106,8 +108,12 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def install(app: FastAPI) -> None:
-    """Answer every error under ``/api/`` with a problem document."""
+PageMaker = Callable[[Request, int, str], Response]
+
+
+def install(app: FastAPI, *, pages: PageMaker | None = None) -> None:
+    """Answer every error with a problem document; under ``/console`` with ``pages`` instead,
+    an HTML page for people (same status, and the same Retry-After or Allow header)."""
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         exc = cast(ProblemError, exc)
@@ -154,12 +160,28 @@ def install(app: FastAPI) -> None:
         log.error("management request failed", path=request.url.path[:200], exc_info=exc)
         return problem_response(500, "server_error", "the server failed; it has been logged")
 
-    app.add_exception_handler(ProblemError, on_problem)
-    app.add_exception_handler(DomainError, on_domain)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(OperationalError, on_database_down)
-    app.add_exception_handler(Exception, on_crash)
+    def html(
+        handler: Callable[[Request, Exception], Awaitable[JSONResponse]],
+    ) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def answer(request: Request, exc: Exception) -> Response:
+            problem = await handler(request, exc)
+            if pages is None or not request.url.path.startswith("/console"):
+                return problem
+            detail = str(json.loads(bytes(problem.body)).get("detail", ""))
+            page = pages(request, problem.status_code, detail)
+            for name in ("retry-after", "allow"):
+                if name in problem.headers:
+                    page.headers[name] = problem.headers[name]
+            return page
+
+        return answer
+
+    app.add_exception_handler(ProblemError, html(on_problem))
+    app.add_exception_handler(DomainError, html(on_domain))
+    app.add_exception_handler(RequestValidationError, html(on_validation))
+    app.add_exception_handler(StarletteHTTPException, html(on_http))
+    app.add_exception_handler(OperationalError, html(on_database_down))
+    app.add_exception_handler(Exception, html(on_crash))
     _document_problems_only(app)
 
 

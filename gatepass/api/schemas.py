@@ -383,7 +383,9 @@ class UserPatch(Input):
 class AuditEventOut(BaseModel):
     id: int
     at: datetime
-    actor_type: str = Field(description="user, client or operator")
+    actor_type: str = Field(
+        description="user, client, operator, or recipient (who opened an emailed link)"
+    )
     actor: str
     action: str
     target_type: str

@@ -342,7 +342,9 @@ def list_audit_events(
     request: Request,
     principal: Reader,
     actor: Filter = None,
-    actor_type: Annotated[Literal["user", "client", "operator"] | None, Query()] = None,
+    actor_type: Annotated[
+        Literal["user", "client", "operator", "recipient"] | None, Query()
+    ] = None,
     action: Annotated[
         str | None,
         Query(

@@ -150,6 +150,31 @@ def permission_create(
     emit_json(view) if as_json else emit_fields(f"Permission {name} created", view)
 
 
+@permission_app.command("set-availability")
+def permission_set_availability(
+    name: str,
+    tenant: str = TenantOption,
+    unavailable: bool = typer.Option(
+        False, "--unavailable", help="Listed but cannot be granted (default: available)."
+    ),
+    reason: str = typer.Option("", "--reason", help="Why it is unavailable (shown to admins)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Make a permission available to grant, or unavailable (for example, not licensed)."""
+    rt = runtime()
+    with transaction(rt) as session:
+        permission = permissions.set_availability(
+            session,
+            tenants.get_tenant(session, tenant),
+            name,
+            available=not unavailable,
+            reason=reason,
+            actor=Actor.cli(),
+        )
+        view = _permission_view(permission)
+    emit_json(view) if as_json else emit_fields(f"Permission {name} updated", view)
+
+
 @permission_app.command("list")
 def permission_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's permission catalog."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,17 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from starlette.datastructures import FormData
 
+from gatepass.api.auth import SESSION_COOKIE, source, threaded
+from gatepass.audit.service import Actor
 from gatepass.credential_secrets import derive_key
+from gatepass.errors import InvalidInputError
 from gatepass.services import Services
 from gatepass.sessions import service as sessions
 from gatepass.sessions.models import ConsoleSession
+from gatepass.tenants.models import Tenant
 from gatepass.users.roles import Capability, role_has
 
 HERE = Path(__file__).parent
@@ -110,6 +117,97 @@ def viewer_from(row: ConsoleSession, token: str, request: Request, slug: str) ->
 
 def csrf_ok(request: Request, viewer: Viewer, presented: str | None) -> bool:
     return presented is not None and keys(request).csrf_matches(viewer.token, presented)
+
+
+async def current_viewer(request: Request, tenant: str) -> Viewer | None:
+    """The user signed in to ``tenant`` with this request's session cookie, if any."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    db = services(request).db
+
+    def load() -> Viewer | None:
+        with db.transaction() as session:
+            tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
+            if tenant_id is None:
+                return None
+            row = sessions.resolve(session, tenant_id, token, keys=keys(request))
+            return viewer_from(row, token, request, tenant) if row is not None else None
+
+    return await threaded(load)
+
+
+def to_sign_in(tenant: str) -> RedirectResponse:
+    return redirect(f"/console/sign-in?tenant={tenant}")
+
+
+def forbidden(request: Request, viewer: Viewer) -> HTMLResponse:
+    return render(request, "forbidden.html", {"viewer": viewer}, status=403)
+
+
+def failed(
+    request: Request, viewer: Viewer, message: str, back: str, status: int = 422
+) -> Response:
+    """An action could not be done: say why, and link back to where it started."""
+    return render(
+        request, "error.html", {"viewer": viewer, "message": message, "back": back}, status=status
+    )
+
+
+TITLES = {
+    404: "Page not found",
+    405: "Not allowed",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    """A console error as a page (the API answers the same errors as problem documents)."""
+    title = TITLES.get(status, "Could not do that")
+    if status == 404:
+        detail = "There is no console page at this address."
+    elif status == 422:
+        detail = "The form had invalid fields (a value may be too long). Go back and try again."
+    return render(
+        request,
+        "error.html",
+        {"viewer": None, "title": title, "message": detail, "back": "/console"},
+        status=status,
+    )
+
+
+def actor_of(request: Request, viewer: Viewer) -> Actor:
+    ip, agent = source(request)
+    return Actor(kind="user", id=viewer.email, source_ip=ip, user_agent=agent, role=viewer.role)
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def end_of_day(value: str) -> datetime | None:
+    """An expiry date from a form: the credential works until the end of that day (UTC)."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInputError("expiry must be a date such as 2027-01-31") from None
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def start_of_day(value: str, *, next_day: bool = False) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        day = datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInputError("dates look like 2026-11-22") from None
+    start = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start
 
 
 # --- the one-time reveal of a new secret -----------------------------------------------------

@@ -125,6 +125,42 @@ def sign_in(
     return SignedIn(row, token)
 
 
+def organisations_of(session: Session, email: str) -> list[Tenant]:
+    """The tenants where this email has an account (a console user may be in several)."""
+    return list(
+        session.scalars(
+            select(Tenant)
+            .join(User, User.tenant_id == Tenant.id)
+            .where(User.email == email.strip().lower())
+            .order_by(Tenant.name, Tenant.slug)
+        )
+    )
+
+
+def organisation(session: Session, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def accepting(session: Session, tenants: list[Tenant], email: str, password: str) -> list[Tenant]:
+    """Of ``tenants``, those where this email and password would sign in (an active account).
+
+    Used to offer a choice of organisation only to someone who has proved the password, so the
+    list never tells a stranger where an email has accounts. No session is made here.
+    """
+    email = email.strip().lower()
+    found: list[Tenant] = []
+    for tenant in tenants:
+        user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
+        if _password_ok(user, password) and user is not None and user.status == "active":
+            found.append(tenant)
+    return found
+
+
+def dummy_verify(password: str) -> None:
+    """Spend the time of a password check, for an email with no account anywhere."""
+    _password_ok(None, password)
+
+
 async def throttled(limiter: RateLimiter, tenant_id: int, email: str, source_ip: str) -> int:
     """Seconds to wait before another sign-in attempt for this account or address, or 0.
 

@@ -1,5 +1,5 @@
 // The only script of the console: dialogs (open, close, Escape, focus trap via showModal)
-// and copy to clipboard. Everything else is plain HTML forms.
+// copy to clipboard, and the token of an emailed link. Everything else is plain HTML forms.
 "use strict";
 
 function openDialog(dialog, opener) {
@@ -34,4 +34,17 @@ document.addEventListener("click", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("dialog[data-open-now]").forEach((dialog) => openDialog(dialog, null));
+  // An emailed one-time link carries its token in the fragment, which no server ever sees;
+  // it goes into the form (posted only when the recipient asks) and leaves the address bar.
+  const linkForm = document.querySelector("form[data-token-from-fragment]");
+  if (linkForm) {
+    const token = window.location.hash.slice(1);
+    history.replaceState(null, "", window.location.pathname);
+    if (token) {
+      linkForm.elements.token.value = token;
+    } else {
+      linkForm.querySelector("[data-no-token]").hidden = false;
+      linkForm.querySelector("button[type=submit]").disabled = true;
+    }
+  }
 });

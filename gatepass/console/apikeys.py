@@ -1,0 +1,293 @@
+"""API keys: the tenant's keys page, and each user's own personal keys under "Settings"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from gatepass.api.auth import threaded
+from gatepass.api.schemas import ApiKeyOut
+from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.models import ApiKey
+from gatepass.console import forms
+from gatepass.console.credentials import LISTED, FormPage, form_page
+from gatepass.console.issuing import Issued, check_email_to, issue
+from gatepass.console.web import (
+    Viewer,
+    actor_of,
+    clear_reveal,
+    csrf_ok,
+    current_viewer,
+    end_of_day,
+    failed,
+    field,
+    forbidden,
+    redirect,
+    render,
+    services,
+    take_reveal,
+    to_sign_in,
+)
+from gatepass.errors import DomainError, NotFoundError
+from gatepass.pagination import PageRequest
+from gatepass.tenants import service as tenants
+from gatepass.tenants.models import Tenant
+
+router = APIRouter()
+ACTIONS = ("regenerate", "revoke", "delete", "revoke-all")
+PERSONAL_ACTIONS = ("regenerate", "delete")
+Work = Callable[[Session, Tenant], Issued]
+
+
+def key_issued(key: ApiKey, secret: str) -> Issued:
+    return Issued(
+        kind="api_key",
+        target_type="api_key",
+        target=key.key_id,
+        name=key.name,
+        secret=secret,
+        shown={"key_id": key.key_id},
+    )
+
+
+async def _listing(
+    request: Request, viewer: Viewer, where: apikeys.ApiKeyFilter
+) -> list[ApiKeyOut]:
+    def load() -> list[ApiKeyOut]:
+        with services(request).db.read() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            page = apikeys.search_keys(session, found, where, PageRequest(limit=LISTED))
+            return [ApiKeyOut.of(k) for k in page.items]
+
+    return await threaded(load)
+
+
+def _page(request: Request, viewer: Viewer, template: str, context: dict[str, object]) -> Response:
+    reveal = take_reveal(request, viewer)
+    response = render(request, template, {"viewer": viewer, "reveal": reveal, **context})
+    if reveal is not None:
+        clear_reveal(response, viewer)
+    return response
+
+
+# --- the tenant's API keys -------------------------------------------------------------------
+
+
+@router.get("/{tenant}/api-keys")
+async def keys_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    listed = await _listing(request, viewer, apikeys.ApiKeyFilter())
+    return _page(request, viewer, "api_keys.html", {"keys": listed, "more": len(listed) >= LISTED})
+
+
+def _key_form(viewer: Viewer) -> FormPage:
+    base = f"/console/{viewer.tenant_slug}/api-keys"
+    return FormPage(heading="New API key", action=base, submit="Create", back=base, rate_limit=True)
+
+
+@router.get("/{tenant}/api-keys/new")
+async def new_key_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    if not viewer.can("manage"):
+        return forbidden(request, viewer)
+    return await form_page(
+        request, viewer, _key_form(viewer), forms.CredentialForm(), None, active="api-keys"
+    )
+
+
+@router.post("/{tenant}/api-keys")
+async def create_key(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    values = forms.CredentialForm.read(form)
+    try:
+        spec = apikeys.NewApiKey(
+            name=values.name,
+            description=values.description,
+            scopes=values.scopes,
+            groups=values.groups,
+            expires_at=end_of_day(values.expires_on),
+            rate_limit=values.rate_limit(),
+        )
+        recipient = check_email_to(request, values.email_to)
+        return await issue(
+            request,
+            viewer,
+            _creator(request, viewer, spec),
+            email_to=recipient,
+            then=f"/console/{tenant}/api-keys",
+        )
+    except DomainError as exc:
+        return await form_page(
+            request, viewer, _key_form(viewer), values, str(exc), active="api-keys", status=422
+        )
+
+
+def _creator(request: Request, viewer: Viewer, spec: apikeys.NewApiKey) -> Work:
+    actor = actor_of(request, viewer)
+    hasher = services(request).hasher
+
+    def work(session: Session, found: Tenant) -> Issued:
+        key, secret = apikeys.create_key(session, found, spec, actor=actor, hasher=hasher)
+        return key_issued(key, secret.reveal())
+
+    return work
+
+
+@router.post("/{tenant}/api-keys/{key_id}/{action}")
+async def key_action(request: Request, tenant: str, key_id: str, action: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    return await _act(request, viewer, key_id, action, ACTIONS, f"/console/{tenant}/api-keys")
+
+
+async def _act(
+    request: Request,
+    viewer: Viewer,
+    key_id: str,
+    action: str,
+    allowed: tuple[str, ...],
+    back: str,
+    *,
+    owner: str | None = None,
+) -> Response:
+    """Regenerate, revoke, delete or revoke all; with ``owner``, only that user's own key."""
+    if action not in allowed:
+        return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
+    actor = actor_of(request, viewer)
+    svc = services(request)
+
+    def own(session: Session, found: Tenant) -> None:
+        if owner is None:
+            return
+        key = apikeys.get_key(session, found, key_id)
+        if key.owner is None or key.owner.email != owner:
+            raise NotFoundError(f"no personal API key '{key_id}' of yours")
+
+    def work(session: Session, found: Tenant) -> Issued:
+        own(session, found)
+        key, secret = apikeys.regenerate(
+            session, found, key_id, grace=None, actor=actor, hasher=svc.hasher
+        )
+        return key_issued(key, secret.reveal())
+
+    def change() -> None:
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            own(session, found)
+            if action == "revoke-all":
+                apikeys.revoke_all(session, found, actor=actor)
+            elif action == "revoke":
+                apikeys.revoke_key(session, found, key_id, actor=actor)
+            else:
+                apikeys.delete_key(session, found, key_id, actor=actor)
+
+    try:
+        if action == "regenerate":
+            return await issue(request, viewer, work, email_to=None, then=back)
+        await threaded(change)
+    except DomainError as exc:
+        return failed(request, viewer, str(exc), back)
+    return redirect(back)
+
+
+# --- personal keys: Settings -----------------------------------------------------------------
+
+
+@router.get("/{tenant}/settings")
+async def settings_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    mine = await _listing(request, viewer, apikeys.ApiKeyFilter(owner=viewer.email, personal=True))
+    return _page(request, viewer, "settings.html", {"keys": mine, "active": "settings"})
+
+
+def _personal_form(viewer: Viewer) -> FormPage:
+    base = f"/console/{viewer.tenant_slug}/settings"
+    return FormPage(heading="New personal PSK", action=f"{base}/keys", submit="Create", back=base)
+
+
+@router.get("/{tenant}/settings/keys/new")
+async def new_personal_key_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    if not viewer.can("manage"):
+        return forbidden(request, viewer)
+    return await form_page(
+        request,
+        viewer,
+        _personal_form(viewer),
+        forms.CredentialForm(),
+        None,
+        active="settings",
+        personal=True,
+    )
+
+
+@router.post("/{tenant}/settings/keys")
+async def create_personal_key(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    values = forms.CredentialForm.read(form)
+    try:
+        spec = apikeys.NewApiKey(
+            name=values.name,
+            description=values.description,
+            scopes=values.scopes,
+            owner_email=viewer.email,
+            expires_at=end_of_day(values.expires_on),
+        )
+        return await issue(
+            request,
+            viewer,
+            _creator(request, viewer, spec),
+            email_to=None,
+            then=f"/console/{tenant}/settings",
+        )
+    except DomainError as exc:
+        return await form_page(
+            request,
+            viewer,
+            _personal_form(viewer),
+            values,
+            str(exc),
+            active="settings",
+            personal=True,
+            status=422,
+        )
+
+
+@router.post("/{tenant}/settings/keys/{key_id}/{action}")
+async def personal_key_action(request: Request, tenant: str, key_id: str, action: str) -> Response:
+    """A user's own key: anyone may delete theirs; regenerating needs a role that holds keys."""
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    if action != "delete" and not viewer.can("manage"):
+        return forbidden(request, viewer)
+    back = f"/console/{tenant}/settings"
+    return await _act(request, viewer, key_id, action, PERSONAL_ACTIONS, back, owner=viewer.email)

@@ -1,0 +1,227 @@
+"""The API credentials page: OAuth clients, their one-time secret, and their lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from gatepass.api.auth import threaded
+from gatepass.api.schemas import ClientOut
+from gatepass.clients import service as clients
+from gatepass.console import forms
+from gatepass.console.issuing import Issued, check_email_to, issue
+from gatepass.console.web import (
+    Viewer,
+    actor_of,
+    clear_reveal,
+    csrf_ok,
+    current_viewer,
+    end_of_day,
+    failed,
+    field,
+    forbidden,
+    redirect,
+    render,
+    services,
+    take_reveal,
+    to_sign_in,
+)
+from gatepass.deliveries import mail
+from gatepass.errors import DomainError
+from gatepass.pagination import PageRequest
+from gatepass.tenants import service as tenants
+from gatepass.tenants.models import Tenant
+
+router = APIRouter()
+LISTED = 200
+ACTIONS = ("rotate", "revoke", "delete", "revoke-all")
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """How the shared credential form reads and where it goes."""
+
+    heading: str
+    action: str
+    submit: str
+    back: str
+    rate_limit: bool = False
+
+
+def token_url(request: Request, tenant: str) -> str:
+    return f"{services(request).settings.public_url}/realms/{tenant}/protocol/openid-connect/token"
+
+
+@router.get("/{tenant}/credentials")
+async def credentials_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    reveal = take_reveal(request, viewer)
+
+    def load() -> list[ClientOut]:
+        with services(request).db.read() as session:
+            found = tenants.get_tenant(session, tenant)
+            page = clients.search_clients(
+                session, found, clients.ClientFilter(), PageRequest(limit=LISTED)
+            )
+            return [ClientOut.of(c) for c in page.items]
+
+    listed = await threaded(load)
+    response = render(
+        request,
+        "credentials.html",
+        {
+            "viewer": viewer,
+            "reveal": reveal,
+            "token_url": token_url(request, tenant),
+            "clients": listed,
+            "more": len(listed) >= LISTED,
+        },
+    )
+    if reveal is not None:
+        clear_reveal(response, viewer)
+    return response
+
+
+def client_form(viewer: Viewer) -> FormPage:
+    base = f"/console/{viewer.tenant_slug}/credentials"
+    return FormPage(
+        heading="New OAuth client credentials",
+        action=base,
+        submit="Save and generate credentials",
+        back=base,
+    )
+
+
+async def form_page(
+    request: Request,
+    viewer: Viewer,
+    page: FormPage,
+    values: forms.CredentialForm,
+    error: str | None,
+    *,
+    active: str,
+    personal: bool = False,
+    status: int = 200,
+) -> Response:
+    context = await forms.choices(request, viewer, personal=personal)
+    return render(
+        request,
+        "credential_form.html",
+        {
+            "viewer": viewer,
+            "form": page,
+            "values": values,
+            "error": error,
+            "active": active,
+            "mail": mail.configured(services(request).settings) and not personal,
+            **context,
+        },
+        status=status,
+    )
+
+
+@router.get("/{tenant}/credentials/new")
+async def new_credential_page(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    if not viewer.can("manage"):
+        return forbidden(request, viewer)
+    return await form_page(
+        request, viewer, client_form(viewer), forms.CredentialForm(), None, active="credentials"
+    )
+
+
+@router.post("/{tenant}/credentials")
+async def create_credential(request: Request, tenant: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    values = forms.CredentialForm.read(form)
+    actor = actor_of(request, viewer)
+    hasher = services(request).hasher
+    try:
+        spec = clients.NewClient(
+            name=values.name,
+            description=values.description,
+            scopes=values.scopes,
+            groups=values.groups,
+            expires_at=end_of_day(values.expires_on),
+        )
+        recipient = check_email_to(request, values.email_to)
+
+        def work(session: Session, found: Tenant) -> Issued:
+            client, secret = clients.create_client(session, found, spec, actor=actor, hasher=hasher)
+            return client_issued(client.client_id, client.name, secret.reveal())
+
+        return await issue(
+            request, viewer, work, email_to=recipient, then=f"/console/{tenant}/credentials"
+        )
+    except DomainError as exc:
+        return await form_page(
+            request,
+            viewer,
+            client_form(viewer),
+            values,
+            str(exc),
+            active="credentials",
+            status=422,
+        )
+
+
+def client_issued(client_id: str, name: str, secret: str) -> Issued:
+    return Issued(
+        kind="client",
+        target_type="oauth_client",
+        target=client_id,
+        name=name,
+        secret=secret,
+        shown={"client_id": client_id},
+    )
+
+
+@router.post("/{tenant}/credentials/{client_id}/{action}")
+async def credential_action(request: Request, tenant: str, client_id: str, action: str) -> Response:
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    form = await request.form()
+    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer)
+    back = f"/console/{tenant}/credentials"
+    if action not in ACTIONS:
+        return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
+    actor = actor_of(request, viewer)
+    svc = services(request)
+
+    def work(session: Session, found: Tenant) -> Issued:
+        client, secret = clients.rotate_secret(
+            session, found, client_id, grace=None, actor=actor, hasher=svc.hasher
+        )
+        return client_issued(client_id, client.name, secret.reveal())
+
+    def change() -> None:
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, tenant)
+            if action == "revoke-all":
+                clients.revoke_all(session, found, actor=actor)
+            elif action == "revoke":
+                clients.revoke_client(session, found, client_id, actor=actor)
+            else:
+                clients.delete_client(session, found, client_id, actor=actor)
+
+    try:
+        if action == "rotate":
+            return await issue(request, viewer, work, email_to=None, then=back)
+        await threaded(change)
+    except DomainError as exc:
+        return failed(request, viewer, str(exc), back)
+    return redirect(back)

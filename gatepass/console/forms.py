@@ -1,0 +1,97 @@
+"""The new-credential form, shared by OAuth clients, API keys and personal keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from starlette.datastructures import FormData
+
+from gatepass.api.auth import threaded
+from gatepass.apikeys.service import RateLimit
+from gatepass.console.web import Viewer, services
+from gatepass.console.web import field as form_field
+from gatepass.errors import InvalidInputError
+from gatepass.groups import service as groups
+from gatepass.permissions import service as permissions
+from gatepass.permissions.models import Permission
+from gatepass.tenants import service as tenants
+from gatepass.users.roles import role_can_grant
+
+NOT_AVAILABLE = "Not available"
+ADMINS_ONLY = "Only an administrator can grant this"
+YOUR_ROLE = "Your role cannot hold this"
+PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class PermissionChoice:
+    """One permission checkbox; ``reason`` says why it cannot be chosen, if so."""
+
+    name: str
+    label: str
+    description: str
+    reason: str
+
+    @classmethod
+    def of(cls, permission: Permission, role: str, *, personal: bool = False) -> PermissionChoice:
+        reason = ""
+        if not permission.available:
+            reason = permission.unavailable_reason or NOT_AVAILABLE
+        elif not role_can_grant(role, permission.name):
+            reason = YOUR_ROLE if personal else ADMINS_ONLY
+        return cls(permission.name, permission.label, permission.description, reason)
+
+
+@dataclass
+class CredentialForm:
+    """What was typed into the form, kept to fill it again when it comes back with an error."""
+
+    name: str = ""
+    description: str = ""
+    scopes: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    expires_on: str = ""
+    email_to: str = ""
+    rate_requests: str = ""
+    rate_period: str = "minute"
+
+    @classmethod
+    def read(cls, form: FormData) -> CredentialForm:
+        return cls(
+            name=form_field(form, "name"),
+            description=form_field(form, "description"),
+            scopes=[str(v) for v in form.getlist("scopes")],
+            groups=[str(v) for v in form.getlist("groups")],
+            expires_on=form_field(form, "expires_on"),
+            email_to=form_field(form, "email_to").strip(),
+            rate_requests=form_field(form, "rate_requests").strip(),
+            rate_period=form_field(form, "rate_period") or "minute",
+        )
+
+    def rate_limit(self) -> RateLimit | None:
+        if not self.rate_requests:
+            return None
+        if not self.rate_requests.isdigit() or not 1 <= int(self.rate_requests) <= 1_000_000:
+            raise InvalidInputError("the rate limit must be a whole number from 1 to 1000000")
+        if self.rate_period not in PERIODS:
+            raise InvalidInputError("the rate limit period must be second, minute, hour or day")
+        return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])
+
+
+async def choices(request: Request, viewer: Viewer, *, personal: bool = False) -> dict[str, object]:
+    """The permissions (tenant's own first) and client groups the form offers."""
+
+    def load() -> dict[str, object]:
+        with services(request).db.read() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            listed = permissions.list_permissions(session, found)
+            ordered = [p for p in listed if not p.builtin] + [p for p in listed if p.builtin]
+            return {
+                "permissions": [
+                    PermissionChoice.of(p, viewer.role, personal=personal) for p in ordered
+                ],
+                "groups": [] if personal else groups.list_groups(session, found),
+            }
+
+    return await threaded(load)

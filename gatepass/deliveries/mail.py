@@ -1,0 +1,77 @@
+"""Sending the one-time link by SMTP (``GATEPASS_SMTP_*``)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from gatepass.settings import Settings
+
+
+class MailError(Exception):
+    """The mail could not be handed to the SMTP server; the message says why, without secrets."""
+
+
+def configured(settings: Settings) -> bool:
+    return bool(settings.smtp_host)
+
+
+def link_message(
+    settings: Settings,
+    *,
+    recipient: str,
+    link: str,
+    what: str,
+    organisation: str,
+    sender: str,
+    expires: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"Your {what} for {organisation}"
+    message["From"] = settings.smtp_from
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(domain="gatepass")
+    message.set_content(
+        f"{sender} created {what} for you in {organisation}.\n\n"
+        f"Open this link to see it. The link works once, until {expires}:\n\n"
+        f"{link}\n\n"
+        "After you open it, the link stops working; copy the secret then and keep it safe.\n"
+        "If you did not expect this mail, do not open the link and tell the sender.\n"
+    )
+    return message
+
+
+def send(settings: Settings, message: EmailMessage) -> None:
+    """Hand ``message`` to the configured SMTP server, or raise ``MailError``."""
+    host = settings.smtp_host
+    if not host:
+        raise MailError("email is not configured (GATEPASS_SMTP_HOST)")
+    timeout = settings.smtp_timeout
+    try:
+        smtp: smtplib.SMTP
+        if settings.smtp_security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                host, settings.smtp_port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(host, settings.smtp_port, timeout=timeout)
+        with smtp:
+            if settings.smtp_security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username and settings.smtp_password is not None:
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(
+            f"the mail server at {host}:{settings.smtp_port} refused: {_why(exc)}"
+        ) from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        said = exc.smtp_error
+        text = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+        return f"{exc.smtp_code} {text[:200]}"
+    return type(exc).__name__ if not str(exc) else str(exc)[:200]
