@@ -36,15 +36,14 @@ async def open_link(request: Request, token: Annotated[str, Form(max_length=200)
     ip, agent = source(request)
     keys = delivery_keys(request)
 
-    def work() -> deliveries.Opened:
+    def work() -> deliveries.Opened | None:
         with services(request).db.transaction() as session:
             return deliveries.open_delivery(
                 session, token.strip(), keys=keys, actor=Actor("recipient", "", ip, agent)
             )
 
-    try:
-        opened = await threaded(work)
-    except deliveries.LinkUnusableError:
+    opened = await threaded(work)
+    if opened is None:  # unknown, used or expired: the page does not say which
         return render(
             request, "link.html", {"viewer": None, "opened": None, "error": DEAD}, status=410
         )

@@ -31,10 +31,6 @@ TOKEN_BYTES = 32
 FAMILY = {"oauth_client": "client", "api_key": "apikey"}
 
 
-class LinkUnusableError(Exception):
-    """The link is unknown, already used or expired: the page says so without telling which."""
-
-
 @dataclass(frozen=True)
 class DeliveryKeys:
     """Keys derived from the server secret: one indexes link tokens, one roots the sealing."""
@@ -121,24 +117,30 @@ def create_delivery(
     return Link(token, expires_at)
 
 
-def open_delivery(session: Session, token: str, *, keys: DeliveryKeys, actor: Actor) -> Opened:
-    """Reveal the secret behind a link and erase it, so the link is dead from now on."""
+def open_delivery(
+    session: Session, token: str, *, keys: DeliveryKeys, actor: Actor
+) -> Opened | None:
+    """Reveal the secret behind a link and erase it, so the link is dead from now on.
+
+    ``None`` when the link is unknown, used or expired (an expired one is erased now too);
+    the caller commits either way.
+    """
     if not 20 <= len(token) <= 100:
-        raise LinkUnusableError
+        return None
     digest = keys.index.digest(token)
     delivery = session.scalar(
         select(SecretDelivery).where(SecretDelivery.link_digest == digest).with_for_update()
     )
     if delivery is None or delivery.sealed is None:
-        raise LinkUnusableError
+        return None
     if delivery.expires_at <= utcnow():
         delivery.sealed = None
-        raise LinkUnusableError
+        return None
     sealed = delivery.sealed
     try:
         plain = keys.cipher(token).decrypt(sealed[:NONCE], sealed[NONCE:], digest)
     except InvalidTag:  # the server secret changed since the link was made
-        raise LinkUnusableError from None
+        return None
     delivery.sealed = None
     delivery.opened_at = utcnow()
     slug = session.scalar(select(Tenant.slug).where(Tenant.id == delivery.tenant_id)) or ""
@@ -157,16 +159,6 @@ def open_delivery(session: Session, token: str, *, keys: DeliveryKeys, actor: Ac
     )
     payload: dict[str, str] = json.loads(plain)
     return Opened(slug, delivery.target_type, payload)
-
-
-def is_open(session: Session, token: str, *, keys: DeliveryKeys) -> bool:
-    """Whether the link can still be opened (shown before the recipient asks to reveal)."""
-    if not 20 <= len(token) <= 100:
-        return False
-    found = session.scalar(
-        select(SecretDelivery).where(SecretDelivery.link_digest == keys.index.digest(token))
-    )
-    return found is not None and found.sealed is not None and found.expires_at > utcnow()
 
 
 def forget_expired(session: Session, older_than: timedelta = timedelta(days=30)) -> int:

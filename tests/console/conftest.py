@@ -9,13 +9,20 @@ console page went out without its security headers.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -30,18 +37,63 @@ from playwright.sync_api import (
 from gatepass.settings import Settings
 from tests.conftest import IN_CI
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import Serve, Server
-from tests.factories import Factory
+from tests.e2e.conftest import Serve, Server, free_port
+from tests.factories import Credential, Factory
 from tests.http.support import poll
 
-# The fixtures that start ``gatepass serve`` on the test's database, shared with the e2e tests.
-gatepass_env = e2e.gatepass_env
+# The fixture that starts ``gatepass serve`` on the test's database, shared with the e2e tests.
 serve = e2e.serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "correct horse battery"  # the factory's test account password
 TIMEOUT_MS = 10_000
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free local port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        raw = envelope.original_content or b""
+        self.messages.append(cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw)))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int = 1) -> list[EmailMessage]:
+        poll(lambda: len(self.messages), lambda n: n >= count)
+        assert len(self.messages) >= count, f"{len(self.messages)} mails arrived, not {count}"
+        return self.messages
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.controller.start()
+    try:
+        yield box
+    finally:
+        with contextlib.suppress(Exception):  # a test may have stopped it already
+            box.stop()
+
+
+@pytest.fixture
+def gatepass_env(settings: Settings, tmp_path: Path, mailbox: Mailbox) -> dict[str, str]:
+    """The e2e environment, plus email through the test's own SMTP server."""
+    env = e2e.base_env(settings, tmp_path)
+    env.update(
+        GATEPASS_SMTP_HOST="127.0.0.1",
+        GATEPASS_SMTP_PORT=str(mailbox.port),
+        GATEPASS_SMTP_SECURITY="none",
+        GATEPASS_SMTP_FROM="Gatepass <gatepass@acme.test>",
+    )
+    return env
 
 
 @pytest.fixture(scope="package")
@@ -187,3 +239,21 @@ def assert_works(server: Server, client_id: str, secret: str) -> None:
     response = poll(lambda: token_response(server, client_id, secret), status_is(200))
     assert response.status_code == 200, response.text
     assert response.json()["token_type"].lower() == "bearer"
+
+
+def key_code(server: Server, caller: Credential, key: str) -> str:
+    """The verify endpoint's code for ``key`` (VALID, NOT_FOUND, REVOKED, ...)."""
+    answer = requests.post(
+        f"{server.base_url}/realms/{caller.tenant}/api-keys/verify",
+        json={"key": key},
+        auth=(caller.client_id, caller.secret),
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    code: str = answer.json()["code"]
+    return code
+
+
+def key_becomes(server: Server, caller: Credential, key: str, code: str) -> None:
+    """The key answers ``code`` once the change has reached the server (promised within 1 s)."""
+    assert poll(lambda: key_code(server, caller, key), lambda c: c == code) == code

@@ -7,47 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import expect
 
 from gatepass.clients import service as clients
 from gatepass.tenants import service as tenants
 from tests.console.conftest import Console, assert_refused, assert_works, token_response
+from tests.console.pages import confirm, copy, reveal_dialog, row
 from tests.e2e.conftest import verify
 from tests.factories import Factory
-from tests.http.support import poll
 
 pytestmark = pytest.mark.e2e
 
 MARKUP = '<img src=x onerror="window.injected=1"> & "Co"'
-
-
-def row(page: Page, name: str) -> Locator:
-    return page.get_by_role("row").filter(has=page.locator("td:first-child", has_text=name))
-
-
-def reveal_dialog(page: Page, name: str) -> Locator:
-    return page.get_by_role("dialog", name=f"OAuth client credentials for “{name}”")
-
-
-def copy(page: Page, dialog: Locator, label: str) -> str:
-    """Click the "Copy" button next to ``label`` and read back what reached the clipboard."""
-    field = page.get_by_label(label, exact=True)  # queried inside each row of the dialog
-    button = dialog.locator(".copy-row").filter(has=field).get_by_role("button")
-    expect(button).to_have_text("Copy")
-    page.evaluate("navigator.clipboard.writeText('')")
-    button.click()
-    copied: str = poll(lambda: page.evaluate("navigator.clipboard.readText()"), bool)
-    return copied
-
-
-def confirm(page: Page, menu_for: str, action: str, title: str, submit: str) -> None:
-    """Open the row menu of ``menu_for``, pick ``action`` and confirm in the dialog it opens."""
-    page.get_by_label(f"Actions for {menu_for}").click()
-    row(page, menu_for).get_by_role("button", name=action, exact=True).click()
-    dialog = page.get_by_role("dialog", name=title)
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name=submit, exact=True).click()
-    expect(dialog).to_be_hidden()
 
 
 def expiry_of(factory: Factory, client_id: str) -> datetime | None:

@@ -85,3 +85,50 @@ def test_sign_in_reaches_credentials_of_its_tenant_and_sign_out_ends_the_session
     expect(page).to_have_url(console.url("/console/globex/credentials"))
     expect(page.get_by_role("row").filter(has_text="Globex app")).to_have_count(1)
     expect(page.get_by_role("link", name="New OAuth client credentials")).to_have_count(0)
+
+
+def test_an_email_in_several_organisations_chooses_among_those_its_password_opens(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    factory.tenant("globex")
+    factory.tenant("initech")
+    factory.user("acme", email="ada@example.com", role="admin")
+    factory.user("globex", email="ada@example.com", role="viewer")
+    factory.user("initech", email="ada@example.com", role="viewer", password="another password 1")
+    console.expect_error("status of 409")
+    console.sign_in("ada@example.com")
+    expect(page.get_by_role("alert")).to_contain_text("several organisations")
+    choice = page.get_by_label("Organisation")
+    offered = choice.locator("option").all_inner_texts()
+    assert sorted(offered) == ["Acme", "Globex"]  # not initech: the password does not open it
+    assert console.session_cookie() is None
+    console.screenshot("sign-in-organisation")
+    choice.select_option(label="Globex")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Credentials (read-only)")).to_be_visible()
+    assert "/console/globex/" in page.url
+
+
+def test_an_email_in_several_organisations_with_one_matching_password_goes_straight_in(
+    console: Console, factory: Factory
+) -> None:
+    factory.tenant("globex")
+    factory.user("acme", email="ada@example.com", role="admin")
+    factory.user("globex", email="ada@example.com", role="viewer", password="another password 1")
+    console.sign_in("ada@example.com", "another password 1")
+    expect(console.page.get_by_role("link", name="Credentials (read-only)")).to_be_visible()
+    assert "/console/globex/" in console.page.url
+
+
+def test_unknown_console_pages_are_pages_not_json(console: Console, factory: Factory) -> None:
+    page = console.page
+    console.expect_error("404")
+    answer = page.goto(console.url("/console/acme/no-such-page/at-all"))
+    assert answer is not None
+    assert answer.status == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    api = requests.get(console.url("/api/v1/realms/acme/no-such-thing"), timeout=5)
+    assert api.headers["content-type"] == "application/problem+json"

@@ -95,6 +95,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def gatepass_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    return base_env(settings, tmp_path)
+
+
+def base_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
     """What a Gatepass process needs to share the test's database and secret key."""
     assert settings.secret_key is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEPASS_", "PROMETHEUS_"))}

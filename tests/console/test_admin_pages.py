@@ -1,0 +1,167 @@
+"""Administrators' pages: users and roles, and the permission catalog."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from gatepass.console.forms import ADMINS_ONLY
+from gatepass.sessions.models import ConsoleSession
+from gatepass.users.models import User
+from tests.console.conftest import PASSWORD, Console
+from tests.console.pages import confirm, row
+from tests.factories import Factory
+
+pytestmark = pytest.mark.e2e
+
+
+def user_row(factory: Factory, email: str) -> User:
+    with factory.db.read() as session:
+        found = session.scalars(select(User).where(User.email == email)).one()
+        session.expunge(found)
+        return found
+
+
+def test_add_user_change_role_and_disable(console: Console, factory: Factory) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    page.get_by_role("button", name="Add user").click()
+    dialog = page.get_by_role("dialog", name="Add user")
+    dialog.get_by_label("Email").fill("Bea@Example.com")
+    dialog.get_by_label("Name").fill("Bea Lopez")
+    dialog.get_by_label("Role").select_option(label="Manage API credentials")
+    dialog.get_by_label("Initial password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Add user").click()
+    added = row(page, "Bea Lopez")
+    expect(added).to_contain_text("bea@example.com")
+    expect(added).to_contain_text("Manage API credentials")
+    console.screenshot("users")
+    assert user_row(factory, "bea@example.com").role == "credentials_manager"
+
+    page.get_by_label("Actions for Bea Lopez").click()
+    added.get_by_role("button", name="Change role").click()
+    change = page.get_by_role("dialog", name="Change the role of bea@example.com")
+    change.get_by_label("Role").select_option(label="Viewer (read-only)")
+    change.get_by_role("button", name="Save").click()
+    expect(row(page, "Bea Lopez")).to_contain_text("Viewer")
+    assert user_row(factory, "bea@example.com").role == "viewer"
+
+    # Bea signs in elsewhere; disabling her ends that session at once.
+    other = console.context.browser.new_context()  # type: ignore[union-attr]
+    theirs = other.new_page()
+    theirs.goto(console.url("/console"))
+    theirs.get_by_label("Email").fill("bea@example.com")
+    theirs.get_by_label("Password").fill(PASSWORD)
+    theirs.get_by_role("button", name="Sign in").click()
+    expect(theirs.get_by_role("heading", name="API credentials")).to_be_visible()
+    confirm(
+        page,
+        "Bea Lopez",
+        "Disable",
+        "Disable bea@example.com?",
+        "Disable",
+        says="signed out at once",
+    )
+    expect(row(page, "Bea Lopez")).to_contain_text("Disabled")
+    theirs.reload()
+    expect(theirs.get_by_role("heading", name="Sign in")).to_be_visible()
+    other.close()
+    with factory.db.read() as session:
+        bea = user_row(factory, "bea@example.com")
+        assert bea.status == "disabled"
+        assert (
+            session.scalars(select(ConsoleSession).where(ConsoleSession.user_id == bea.id)).all()
+            == []
+        )
+
+
+def test_a_bad_new_user_is_refused_in_the_dialog_and_nothing_is_made(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.goto(console.url("/console/acme/users"))
+    page.get_by_role("button", name="Add user").click()
+    dialog = page.get_by_role("dialog", name="Add user")
+    dialog.get_by_label("Email").fill("ada@example.com")  # exists already
+    dialog.get_by_label("Initial password").fill(PASSWORD)
+    console.expect_error("422")
+    dialog.get_by_role("button", name="Add user").click()
+    reopened = page.get_by_role("dialog", name="Add user")
+    expect(reopened).to_be_visible()
+    expect(reopened.get_by_role("alert")).to_contain_text("already exists")
+    with factory.db.read() as session:
+        assert len(session.scalars(select(User)).all()) == 1
+
+
+def test_the_last_admin_cannot_demote_themselves(console: Console, factory: Factory) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.goto(console.url("/console/acme/users"))
+    page.get_by_label("Actions for ada@example.com").click()
+    page.get_by_role("button", name="Change role").click()
+    change = page.get_by_role("dialog", name="Change the role of ada@example.com")
+    change.get_by_label("Role").select_option("viewer")
+    console.expect_error("422")
+    change.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("last active admin")
+    assert user_row(factory, "ada@example.com").role == "admin"
+
+
+def test_permissions_page_adds_and_relabels(console: Console, factory: Factory) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.get_by_role("link", name="Permissions").click()
+    expect(row(page, "SPARK")).to_contain_text("Not available")
+    page.get_by_role("button", name="New permission").click()
+    dialog = page.get_by_role("dialog", name="New permission")
+    dialog.get_by_label("Scope").fill("invoices:read")
+    dialog.get_by_label("Label").fill("Read invoices")
+    dialog.get_by_label("Description").fill("List and download invoices")
+    dialog.get_by_role("button", name="Create").click()
+    expect(row(page, "Read invoices")).to_contain_text("invoices:read")
+
+    page.get_by_label("Actions for Read invoices").click()
+    row(page, "Read invoices").get_by_role("button", name="Edit").click()
+    edit = page.get_by_role("dialog", name="Edit “invoices:read”")
+    edit.get_by_label("Label").fill("Invoices (read)")
+    edit.get_by_role("button", name="Save").click()
+    expect(row(page, "Invoices (read)")).to_contain_text("List and download invoices")
+    console.screenshot("permissions")
+
+    # The new permission is offered on the credential form at once.
+    page.goto(console.url("/console/acme/credentials/new"))
+    expect(page.get_by_label("Invoices (read)", exact=True)).to_be_enabled()
+
+
+def test_only_admins_see_and_reach_users_and_permissions(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    factory.user("acme", email="cam@example.com", role="credentials_manager")
+    console.sign_in("cam@example.com")
+    expect(page.get_by_role("link", name="API keys")).to_be_visible()
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    expect(page.get_by_role("link", name="Permissions")).to_have_count(0)
+    page.goto(console.url("/console/acme/credentials/new"))
+    expect(page.get_by_text(ADMINS_ONLY)).to_be_visible()  # tenant:admin is not theirs to grant
+    console.expect_error("403")
+    for path in ("users", "permissions"):
+        page.goto(console.url(f"/console/acme/{path}"))
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    csrf = page.locator("input[name=csrf_token]").first.input_value()
+    answer = page.request.post(
+        console.url("/console/acme/users"),
+        form={
+            "csrf_token": csrf,
+            "email": "eve@example.com",
+            "role": "admin",
+            "password": PASSWORD,
+        },
+    )
+    assert answer.status == 403
+    with factory.db.read() as session:
+        assert session.scalars(select(User).where(User.email == "eve@example.com")).all() == []
