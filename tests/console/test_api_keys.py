@@ -63,6 +63,12 @@ def test_new_api_key_is_shown_once_and_the_copied_key_verifies(
     expect(listed).to_contain_text("Active")
     expect(listed).to_contain_text(key[-4:])  # the hint: prefix and last four characters
     console.screenshot("api-keys")
+
+    # On a phone the page reflows: the navigation goes on top and only the table scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("link", name="New API key")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    console.screenshot("api-keys-phone")
     with factory.db.read() as session:
         made = apikeys.list_keys(session, tenants.get_tenant(session, "acme"))
         assert [(k.name, [g.name for g in k.groups], k.rate_limit) for k in made] == [

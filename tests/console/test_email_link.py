@@ -17,7 +17,7 @@ from gatepass.audit.models import AuditEvent
 from gatepass.db import utcnow
 from gatepass.deliveries.models import SecretDelivery
 from tests.apikeys.support import verifier
-from tests.console.conftest import SCREENSHOTS, Console, Mailbox, key_code
+from tests.console.conftest import SCREENSHOTS, Console, Mailbox, key_code, token_response
 from tests.console.pages import copy, key_dialog
 from tests.factories import Factory
 
@@ -178,3 +178,30 @@ def test_a_bad_recipient_is_refused_and_nothing_is_made(
     page.goto(console.url("/console/acme/api-keys"))
     expect(page.get_by_text("No API keys yet.")).to_be_visible()
     assert mailbox.messages == []
+
+
+def test_oauth_client_credentials_can_be_emailed_too(
+    console: Console, factory: Factory, mailbox: Mailbox, browser: Browser
+) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.get_by_role("link", name="New OAuth client credentials").click()
+    page.get_by_label("Name").fill("Partner sync")
+    page.get_by_label("NQL", exact=True).check()
+    page.get_by_label("Email to (optional)").fill("lee@partner.example")
+    page.get_by_role("button", name="Save and generate credentials").click()
+    expect(
+        page.get_by_role("dialog", name="Emailed a one-time link for “Partner sync”")
+    ).to_be_visible()
+    assert mailbox.wait_for(1)[0]["Subject"] == "Your OAuth client credentials for Acme"
+
+    recipient = open_link(browser, link_in(mailbox))
+    expect(
+        recipient.get_by_role("heading", name="OAuth client credentials for “Partner sync”")
+    ).to_be_visible()
+    client_id = recipient.get_by_label("Client ID", exact=True).input_value()
+    secret = recipient.get_by_label("Secret key", exact=True).input_value()
+    assert recipient.get_by_label("Token URL").input_value() == console.server.token_url("acme")
+    granted = token_response(console.server, client_id, secret)
+    assert granted.status_code == 200, granted.text
+    assert secret not in page.content()

@@ -6,7 +6,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.console.conftest import Console, assert_works
+from tests.apikeys.support import verifier
+from tests.console.conftest import Console, assert_works, key_code
+from tests.console.test_api_keys import make_key
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
@@ -58,3 +60,35 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
     page.reload()
     expect(billing_row.get_by_text("Active", exact=True)).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Forged")).to_have_count(0)
+
+
+def test_viewer_reads_api_keys_without_controls_and_forged_key_actions_are_refused(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    key = make_key(factory, "Kiosk")
+    caller = verifier(factory)
+    factory.user("acme", email="vic@example.com", role="viewer")
+    console.sign_in("vic@example.com")
+    page.get_by_role("link", name="API keys (read-only)").click()
+    expect(page.get_by_role("row").filter(has_text="Kiosk")).to_contain_text("Active")
+    expect(page.get_by_role("link", name="New API key")).to_have_count(0)
+    expect(page.get_by_role("button", name="Revoke all")).to_have_count(0)
+    expect(page.locator("dialog")).to_have_count(0)
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+
+    key_id = page.get_by_role("row").filter(has_text="Kiosk").locator(".help").last.inner_text()
+    csrf = page.locator("input[name=csrf_token]").first.input_value()
+    for path in (
+        f"/console/acme/api-keys/{key_id}/regenerate",
+        f"/console/acme/api-keys/{key_id}/revoke",
+        f"/console/acme/api-keys/{key_id}/delete",
+        "/console/acme/api-keys/all/revoke-all",
+        "/console/acme/api-keys",
+        "/console/acme/settings/keys",
+    ):
+        answer = page.request.post(
+            console.url(path), form={"csrf_token": csrf, "name": "Forged"}, max_redirects=0
+        )
+        assert answer.status == 403, (path, answer.status)
+    assert key_code(console.server, caller, key) == "VALID"
