@@ -31,6 +31,7 @@ from gatepass.console.web import (
     take_reveal,
     to_sign_in,
 )
+from gatepass.deliveries import mail
 from gatepass.errors import DomainError, NotFoundError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
@@ -82,7 +83,16 @@ async def keys_page(request: Request, tenant: str) -> Response:
     if viewer is None:
         return to_sign_in(tenant)
     listed = await _listing(request, viewer, apikeys.ApiKeyFilter())
-    return _page(request, viewer, "api_keys.html", {"keys": listed, "more": len(listed) >= LISTED})
+    return _page(
+        request,
+        viewer,
+        "api_keys.html",
+        {
+            "keys": listed,
+            "more": len(listed) >= LISTED,
+            "mail": mail.configured(services(request).settings),
+        },
+    )
 
 
 def _key_form(viewer: Viewer) -> FormPage:
@@ -153,7 +163,10 @@ async def key_action(request: Request, tenant: str, key_id: str, action: str) ->
     form = await request.form()
     if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
         return forbidden(request, viewer)
-    return await _act(request, viewer, key_id, action, ACTIONS, f"/console/{tenant}/api-keys")
+    back = f"/console/{tenant}/api-keys"
+    return await _act(
+        request, viewer, key_id, action, ACTIONS, back, email_to=field(form, "email_to").strip()
+    )
 
 
 async def _act(
@@ -165,8 +178,10 @@ async def _act(
     back: str,
     *,
     owner: str | None = None,
+    email_to: str = "",
 ) -> Response:
-    """Regenerate, revoke, delete or revoke all; with ``owner``, only that user's own key."""
+    """Regenerate (shown once, or emailed as a one-time link), revoke, delete or revoke all;
+    with ``owner``, only that user's own key."""
     if action not in allowed:
         return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
     actor = actor_of(request, viewer)
@@ -199,7 +214,8 @@ async def _act(
 
     try:
         if action == "regenerate":
-            return await issue(request, viewer, work, email_to=None, then=back)
+            recipient = check_email_to(request, email_to)
+            return await issue(request, viewer, work, email_to=recipient, then=back)
         await threaded(change)
     except DomainError as exc:
         return failed(request, viewer, str(exc), back)

@@ -17,8 +17,16 @@ from gatepass.audit.models import AuditEvent
 from gatepass.db import utcnow
 from gatepass.deliveries.models import SecretDelivery
 from tests.apikeys.support import verifier
-from tests.console.conftest import SCREENSHOTS, Console, Mailbox, key_code, token_response
+from tests.console.conftest import (
+    SCREENSHOTS,
+    Console,
+    Mailbox,
+    key_becomes,
+    key_code,
+    token_response,
+)
 from tests.console.pages import copy, key_dialog
+from tests.console.test_api_keys import make_key
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
@@ -205,3 +213,27 @@ def test_oauth_client_credentials_can_be_emailed_too(
     granted = token_response(console.server, client_id, secret)
     assert granted.status_code == 200, granted.text
     assert secret not in page.content()
+
+
+def test_a_regenerated_key_can_be_emailed_and_the_old_one_stops(
+    console: Console, factory: Factory, mailbox: Mailbox, browser: Browser
+) -> None:
+    page = console.page
+    caller = verifier(factory)
+    old = make_key(factory, "Partner feed")
+    console.sign_in_as_admin(factory)
+    page.goto(console.url("/console/acme/api-keys"))
+    page.get_by_label("Actions for Partner feed").click()
+    page.get_by_role("button", name="Regenerate", exact=True).click()
+    asked = page.get_by_role("dialog", name="Regenerate “Partner feed”?")
+    asked.get_by_label("Email to (optional)").fill("lee@partner.example")
+    asked.get_by_role("button", name="Regenerate").click()
+    expect(
+        page.get_by_role("dialog", name="Emailed a one-time link for “Partner feed”")
+    ).to_be_visible()
+    key_becomes(console.server, caller, old, "REVOKED")
+
+    recipient = open_link(browser, link_in(mailbox))
+    new = recipient.get_by_label("API key", exact=True).input_value()
+    assert new != old
+    assert key_code(console.server, caller, new) == "VALID"
