@@ -80,3 +80,29 @@ def test_bad_or_duplicate_group_is_refused_and_changes_nothing(
     cli.fails("group", "create", "--tenant", "acme", "--json", "--", name)
 
     assert dump_tables(settings.effective_database_url) == before
+
+
+def test_permission_set_availability_licenses_and_unlicenses(cli: Cli, acme: str) -> None:
+    made = cli.json("permission", "set-availability", "--tenant", "acme", "spark")
+    assert (made["available"], made["reason"]) == (True, "")
+    cli.json("client", "create", "--tenant", "acme", "--name", "x", "--scope", "spark")
+
+    options = ("--unavailable", "--reason", "Licence expired")
+    unmade = cli.json("permission", "set-availability", "--tenant", "acme", "nql", *options)
+    assert (unmade["available"], unmade["reason"]) == (False, "Licence expired")
+    error = cli.fails("client", "create", "--tenant", "acme", "--name", "y", "--scope", "nql")
+    assert error == "Error: permission 'nql' cannot be granted: Licence expired"
+
+
+def test_set_availability_refuses_builtins_and_unknowns(
+    cli: Cli, settings: Settings, acme: str
+) -> None:
+    before = dump_tables(settings.effective_database_url)
+    refused = cli.fails(
+        "permission", "set-availability", "--tenant", "acme", "api_keys:verify", "--unavailable"
+    )
+    assert refused == "Error: built-in permission 'api_keys:verify' is always available"
+    assert "does not exist" in cli.fails(
+        "permission", "set-availability", "--tenant", "acme", "nothing_like_it"
+    )
+    assert dump_tables(settings.effective_database_url) == before
