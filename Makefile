@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
-LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py
+LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/lib
 # The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
 BROWSER := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format browser bench bench-verify bench-sdk clean
+.PHONY: run test lint format browser nginx bench bench-verify bench-sdk bench-scale wrk soak clean
 
 $(VENV)/.stamp-run: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +40,12 @@ browser:
 	@test -x $(BROWSER) || { $(SUDO) apt-get update -q \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
-test: lint browser
+# The cluster tests put Debian's nginx in front of several gatepass serve processes.
+nginx:
+	@test -x $(NGINX) || { $(SUDO) apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx; }
+
+test: lint browser nginx
 	$(BIN)/pytest
 
 bench: $(VENV)/.stamp-run
@@ -50,6 +56,18 @@ bench-verify: $(VENV)/.stamp-run
 
 bench-sdk: $(VENV)/.stamp-run
 	$(BIN)/python bench/sdk_verify.py
+
+# 1 vs 2 processes, 1k vs 1M API keys and 100k clients on PostgreSQL (see bench/README.md).
+bench-scale: $(VENV)/.stamp-run wrk
+	bench/scale.sh
+
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
+
+# Ten minutes of mixed load on a three-node cluster (PostgreSQL, Redis, nginx), memory sampled.
+soak: $(VENV)/.stamp-dev nginx
+	$(BIN)/python bench/soak.py --duration 600
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

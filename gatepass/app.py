@@ -17,6 +17,7 @@ from gatepass.console.web import error_page
 from gatepass.deliveries.service import DeliveryKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
 from gatepass.ops.logging import configure as configure_logging
 from gatepass.services import build_services
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> ProtocolApp:
             yield
         finally:
             services.cache.stop()
+            services.notices.close()
             await services.limiter.close()
             services.db.dispose()
 
@@ -50,6 +52,7 @@ def create_app(settings: Settings) -> ProtocolApp:
         hasher=services.hasher,
         metrics=services.metrics,
         limiter=services.limiter,
+        throttle=ClientThrottle(services.limiter, services.metrics.registry),
         max_body=settings.max_body_bytes,
     )
     api.state.services = services

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
+from gatepass.cache.bus import NoticeKey, Publisher, Subscriber
 from gatepass.cache.store import CredentialCache
 from gatepass.db import Database
 from gatepass.ops.metrics import Metrics
@@ -24,6 +25,7 @@ class Services:
     cache: CredentialCache
     metrics: Metrics
     limiter: RateLimiter
+    notices: Publisher
 
 
 def build_services(settings: Settings) -> Services:
@@ -33,6 +35,11 @@ def build_services(settings: Settings) -> Services:
     cache = CredentialCache(
         db, public_url=settings.public_url, cipher=cipher, poll=settings.cache_poll_interval
     )
+    notice_key = NoticeKey.from_master_key(master)
+    notices = Publisher(settings.redis_url, notice_key, local=cache.apply_notice)
+    notices.attach(db)
+    if settings.redis_url:
+        cache.subscriber = Subscriber(settings.redis_url, notice_key, cache.apply_notice)
     return Services(
         settings=settings,
         db=db,
@@ -40,5 +47,6 @@ def build_services(settings: Settings) -> Services:
         cipher=cipher,
         cache=cache,
         metrics=Metrics(),
-        limiter=RateLimiter(settings.redis_url),
+        limiter=RateLimiter(settings.redis_url, namespace=notice_key.namespace),
+        notices=notices,
     )

@@ -14,7 +14,7 @@ from typing import Any
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, describe, evaluate
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.oauth.context import ProtocolContext, from_db
+from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import (
     AuthenticationRequiredError,
     InsufficientScopeError,
@@ -27,10 +27,8 @@ VERIFY_SCOPE = "api_keys:verify"
 MAX_KEY = 256
 
 
-async def verify(
-    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, body: bytes
-) -> bytes:
-    await authorize_caller(ctx, tenant, authorization)
+async def verify(ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, body: bytes) -> bytes:
+    await authorize_caller(ctx, tenant, caller)
     key = parse_request(body)
     entry = await lookup(ctx, tenant, key)
     now = time.time()
@@ -56,9 +54,10 @@ async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[s
 
 
 async def authorize_caller(
-    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None
+    ctx: ProtocolContext, tenant: TenantEntry, caller: Caller
 ) -> ClientEntry:
     """The calling client, which must hold ``api_keys:verify``; 401 or 403 otherwise."""
+    authorization = caller.authorization
     if authorization is None:
         raise AuthenticationRequiredError(
             "authenticate with client credentials or a Bearer token", realm=tenant.slug
@@ -67,7 +66,7 @@ async def authorize_caller(
     if scheme.lower() == "bearer":
         client, scopes = await _bearer(ctx, tenant, credentials.strip())
     else:
-        client = await ctx.authenticate(tenant, authorization, {})
+        client = await ctx.authenticate(tenant, caller, {})
         scopes = client.scopes
     if VERIFY_SCOPE not in scopes or VERIFY_SCOPE not in client.scopes:
         raise InsufficientScopeError(VERIFY_SCOPE, realm=tenant.slug)

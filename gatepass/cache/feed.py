@@ -1,4 +1,8 @@
-"""Publishing and reading the change feed (see ``cache.models.Change``)."""
+"""Publishing and reading the change feed (see ``cache.models.Change``).
+
+``publish`` writes a row in the caller's transaction and queues a notice that ``cache.bus``
+sends over Redis once that transaction commits (when a publisher is attached to the database).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from gatepass.cache.bus import Notice, pending
 from gatepass.cache.models import Change
 from gatepass.db import utcnow
 
@@ -21,6 +26,7 @@ RETENTION = timedelta(days=1)
 
 def publish(session: Session, tenant_id: int, kind: str, ref: str = "") -> None:
     session.add(Change(tenant_id=tenant_id, kind=kind, ref=ref))
+    pending(session).append(Notice(tenant_id, kind, ref))
 
 
 @dataclass(frozen=True)

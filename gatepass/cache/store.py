@@ -1,11 +1,16 @@
-"""The per-process credential cache and the thread that keeps it honest.
+"""The per-process credential cache and the threads that keep it honest.
 
-Protocol requests read tenants and clients from memory. A background thread polls the change
-feed every ``cache_poll_interval`` seconds and drops whatever changed, so a revoke made in any
-process is honoured by every process within about that interval (the issue asks for 1 s). If the
-database cannot be polled for ``STALE_AFTER`` seconds, cached entries stop being trusted and
-every request goes back to the database (which then answers 503 while it is down), rather than
-serving credentials that may have been revoked meanwhile.
+Protocol requests read tenants and clients from memory. Two things drop what changed:
+
+- with Redis configured, a notice sent after each committed change (``cache.bus``) reaches
+  every process within milliseconds;
+- always, a background thread polls the change feed every ``cache_poll_interval`` seconds, so a
+  change is honoured by every process within about that interval even when notices are lost
+  (Redis down or restarting).
+
+If the database cannot be polled for ``STALE_AFTER`` seconds, cached entries stop being trusted
+and every request goes back to the database (which then answers 503 while it is down), rather
+than serving credentials that may have been revoked meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.apikeys.verification import ApiKeyEntry
 from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache import feed
+from gatepass.cache.bus import Notice, Subscriber
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Database, utcnow
@@ -36,6 +42,8 @@ TENANT_TTL = 60.0
 MAX_CLIENTS = 200_000
 GAP_PATIENCE = 10.0
 LAST_USED_RESOLUTION = 60.0
+# A token revoked by a notice is remembered this long until the feed gives its real expiry.
+NOTICE_TOKEN_TTL = 86400.0
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -65,9 +73,11 @@ class _Slots(Generic[K, V]):
         self.values[key] = (value, time.monotonic())
 
     def invalidate(self, key: K) -> None:
+        # Mark first, then drop: a load finishing in between is either refused by the mark or
+        # stored and then dropped (loads run in other threads than invalidations).
         self.counter += 1
-        self.values.pop(key, None)
         self.invalidated[key] = self.counter
+        self.values.pop(key, None)
         if len(self.invalidated) > self.limit:
             self.invalidated.clear()
             self.floor = self.counter
@@ -124,6 +134,8 @@ class CredentialCache:
         self._key_uses = _UseLog(ApiKeySecret, ApiKey)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._changes = threading.Lock()  # the poll thread and the notice thread both invalidate
+        self.subscriber: Subscriber | None = None
 
     # -- reads (event loop thread) -------------------------------------------------------
 
@@ -195,9 +207,13 @@ class CredentialCache:
         self._prime()
         self._thread = threading.Thread(target=self._run, name="gatepass-cache", daemon=True)
         self._thread.start()
+        if self.subscriber is not None:
+            self.subscriber.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.subscriber is not None:
+            self.subscriber.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._guard(self.flush_uses)
@@ -235,10 +251,19 @@ class CredentialCache:
         self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_PATIENCE}
         with self.db.read() as session:
             rows = feed.read_since(session, self._last_id, tuple(self._gaps))
+            expiries = self._token_expiries(session, rows)
+        with self._changes:
             for row in rows:
-                self._apply(row, session)
+                self._invalidate(row.tenant_id, row.kind, row.ref, expiries.get(row.ref))
         self._advance([r.id for r in rows], now)
         self.last_poll_ok = time.monotonic()
+
+    def apply_notice(self, notice: Notice) -> None:
+        """Drop what a change notice names (from Redis, or from a commit in this process)."""
+        with self._changes:
+            self._invalidate(
+                notice.tenant_id, notice.kind, notice.ref, time.time() + NOTICE_TOKEN_TTL
+            )
 
     def _advance(self, ids: list[int], now: float) -> None:
         for change_id in ids:
@@ -248,23 +273,30 @@ class CredentialCache:
                     self._gaps.setdefault(missing, now)
                 self._last_id = change_id
 
-    def _apply(self, row: feed.ChangeRow, session: Any) -> None:
-        if row.kind == feed.KIND_CLIENT:
-            self.clients.invalidate((row.tenant_id, row.ref))
-        elif row.kind == feed.KIND_APIKEY:
+    @staticmethod
+    def _token_expiries(session: Any, rows: list[feed.ChangeRow]) -> dict[str, float]:
+        jtis = [row.ref for row in rows if row.kind == feed.KIND_TOKEN]
+        if not jtis:
+            return {}
+        found = session.execute(
+            select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.jti.in_(jtis))
+        )
+        return {jti: expires.timestamp() for jti, expires in found}
+
+    def _invalidate(self, tenant_id: int, kind: str, ref: str, expires: float | None) -> None:
+        if kind == feed.KIND_CLIENT:
+            self.clients.invalidate((tenant_id, ref))
+        elif kind == feed.KIND_APIKEY:
             # Loads still in flight were never recorded under the key id: cancel them all.
             self.api_keys.cancel_loads()
-            for digest in self._digests.pop((row.tenant_id, row.ref), ()):
-                self.api_keys.invalidate((row.tenant_id, digest))
-        elif row.kind == feed.KIND_TOKEN:
-            expires = session.scalar(
-                select(RevokedToken.expires_at).where(RevokedToken.jti == row.ref)
-            )
+            for digest in self._digests.pop((tenant_id, ref), ()):
+                self.api_keys.invalidate((tenant_id, digest))
+        elif kind == feed.KIND_TOKEN:
             if expires is not None:
-                self.mark_revoked(row.ref, expires.timestamp())
+                self.mark_revoked(ref, expires)
         else:
             for slug, (entry, _) in list(self.tenants.values.items()):
-                if entry is None or entry.id == row.tenant_id:
+                if entry is None or entry.id == tenant_id:
                     self.tenants.invalidate(slug)
 
     def _load_revoked(self, session: Any) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
+from gatepass.cache.bus import NoticeKey, Publisher
 from gatepass.db import Database
 from gatepass.errors import DomainError
 from gatepass.migrations import runner
@@ -55,6 +56,9 @@ class Runtime:
     @cached_property
     def db(self) -> Database:
         db = Database(self.settings.effective_database_url)
+        if self.settings.redis_url:  # changes made here reach running servers at once
+            key = NoticeKey.from_master_key(self.settings.master_key())
+            Publisher(self.settings.redis_url, key).attach(db)
         if runner.pending(db.engine):
             if not self.settings.auto_migrate:
                 fail("the database schema is out of date: run 'gatepass migrate'")

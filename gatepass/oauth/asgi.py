@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gatepass.apikeys import endpoint as api_key_endpoint
 from gatepass.oauth import discovery, introspection
 from gatepass.oauth import token as token_endpoint
-from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import (
     JSON_HEADERS,
     InvalidRequestError,
@@ -62,7 +62,7 @@ class ProtocolApp:
         except ClientDisconnectedError:
             return
         except OAuthError as error:
-            outcome = error.error
+            outcome = error.outcome or error.error
             status, headers, body = error.render()
         except Exception:
             log.exception("protocol endpoint failed", endpoint=endpoint)
@@ -88,20 +88,16 @@ class ProtocolApp:
             check_content_type(headers.get("content-type"))
         raw = await _read_body(receive, headers, self.ctx.max_body)
         tenant = await self.ctx.tenant(slug)
-        authorization = headers.get("authorization")
+        caller = Caller(headers.get("authorization"), _source(scope))
         if endpoint == "verify":
-            return (
-                200,
-                JSON_HEADERS,
-                await api_key_endpoint.verify(self.ctx, tenant, authorization, raw),
-            )
+            return 200, JSON_HEADERS, await api_key_endpoint.verify(self.ctx, tenant, caller, raw)
         form, multi = parse_form(raw)
         if endpoint == "token":
-            body = await token_endpoint.token(self.ctx, tenant, authorization, form, multi)
+            body = await token_endpoint.token(self.ctx, tenant, caller, form, multi)
         elif endpoint == "introspect":
-            body = await introspection.introspect(self.ctx, tenant, authorization, form)
+            body = await introspection.introspect(self.ctx, tenant, caller, form)
         else:
-            await introspection.revoke(self.ctx, tenant, authorization, form)
+            await introspection.revoke(self.ctx, tenant, caller, form)
             return 200, NO_STORE, b""
         return 200, JSON_HEADERS, body
 
@@ -120,6 +116,11 @@ def _route(scope: Scope) -> tuple[str, str] | None:
         slug = path[len(RFC8414_PREFIX) :]
         return (slug, "discovery") if slug and "/" not in slug else None
     return None
+
+
+def _source(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 def _headers(scope: Scope) -> dict[str, str]:

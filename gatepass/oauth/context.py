@@ -15,8 +15,14 @@ from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
-from gatepass.oauth.errors import InvalidClientError, RealmNotFoundError, ServiceUnavailableError
+from gatepass.oauth.errors import (
+    InvalidClientError,
+    RealmNotFoundError,
+    ServiceUnavailableError,
+    ThrottledClientError,
+)
 from gatepass.oauth.requests import client_credentials
+from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops.logging import redact
 from gatepass.ops.metrics import Metrics
 
@@ -28,12 +34,21 @@ AUTH_FAILED = "client authentication failed"
 MAX_CLIENT_ID = 100
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What a protocol request says about its caller: its Authorization header and address."""
+
+    authorization: str | None
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class ProtocolContext:
     cache: CredentialCache
     hasher: cs.SecretHasher
     metrics: Metrics
     limiter: RateLimiter
+    throttle: ClientThrottle
     max_body: int
 
     async def tenant(self, slug: str) -> TenantEntry:
@@ -51,10 +66,13 @@ class ProtocolContext:
         return await from_db(self.cache.load_client, tenant_id, client_id)
 
     async def authenticate(
-        self, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+        self, tenant: TenantEntry, caller: Caller, form: dict[str, str]
     ) -> ClientEntry:
-        """The client named by the request's credentials, or ``invalid_client``."""
-        creds = client_credentials(authorization, form, realm=tenant.slug)
+        """The client named by the request's credentials, or ``invalid_client``.
+
+        A wrong secret is counted (``oauth.throttle``); past the limit the answer is 429.
+        """
+        creds = client_credentials(caller.authorization, form, realm=tenant.slug)
         client = None
         if plausible(creds.client_id, creds.secret):
             client = await self.client(tenant.id, creds.client_id)
@@ -63,13 +81,18 @@ class ProtocolContext:
         live = client.live_secrets(now) if client is not None and usable else ()
         index = self.hasher.matches(creds.secret, tuple(s.digest for s in live))
         if client is None or index is None:
-            log.info(
-                "client authentication failed",
-                tenant=tenant.slug,
-                client_id=redact(creds.client_id),
-                method=creds.method.value,
-                reason=_reason(client, usable, creds.secret),
-            )
+            verdict = await self.throttle.failed(tenant.id, creds.client_id, caller.source)
+            if not verdict.repeated:  # a flood of throttled attempts is logged once per window
+                log.info(
+                    "client authentication failed",
+                    tenant=tenant.slug,
+                    client_id=redact(creds.client_id),
+                    method=creds.method.value,
+                    reason=_reason(client, usable, creds.secret),
+                    throttled=bool(verdict.wait),
+                )
+            if verdict.wait:
+                raise ThrottledClientError(verdict.wait)
             raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
         self.cache.note_use(client.pk, live[index].id, now)
         return client

@@ -17,6 +17,7 @@ JSON_HEADERS = (
 class OAuthError(Exception):
     error = "invalid_request"
     status = 400
+    outcome = ""  # the label in request metrics when it is not the error code
 
     def __init__(self, description: str, *, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         super().__init__(description)
@@ -43,6 +44,25 @@ class InvalidClientError(OAuthError):
     def __init__(self, description: str, *, realm: str) -> None:
         challenge = f'Basic realm="{realm}", charset="UTF-8"'.encode()
         super().__init__(description, headers=((b"www-authenticate", challenge),))
+
+
+class ThrottledClientError(OAuthError):
+    """Too many wrong secrets for this client: 429 with Retry-After.
+
+    The error code stays ``invalid_client`` (the secret was checked and was wrong, RFC 6749
+    §5.2), so OAuth libraries react as to any failed authentication; the status and
+    ``Retry-After`` tell HTTP clients, proxies and retry logic to back off (RFC 6585 §4).
+    """
+
+    error = "invalid_client"
+    status = 429
+    outcome = "throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed client authentications; retry after {retry_after} s",
+            headers=((b"retry-after", str(retry_after).encode()),),
+        )
 
 
 class InvalidGrantError(OAuthError):

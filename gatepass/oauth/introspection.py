@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.oauth.context import ProtocolContext, from_db
+from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens import revocation
@@ -20,9 +20,9 @@ INACTIVE = b'{"active":false}'
 
 
 async def introspect(
-    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+    ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, form: dict[str, str]
 ) -> bytes:
-    await ctx.authenticate(tenant, authorization, form)
+    await ctx.authenticate(tenant, caller, form)
     token = form.get("token")
     if token is None:
         raise InvalidRequestError("token is required")
@@ -52,9 +52,9 @@ async def active_token(
 
 
 async def revoke(
-    ctx: ProtocolContext, tenant: TenantEntry, authorization: str | None, form: dict[str, str]
+    ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, form: dict[str, str]
 ) -> bytes:
-    client = await ctx.authenticate(tenant, authorization, form)
+    client = await ctx.authenticate(tenant, caller, form)
     token = form.get("token")
     if token is None:
         raise InvalidRequestError("token is required")

@@ -9,7 +9,7 @@ import json
 import time
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
@@ -21,14 +21,14 @@ GRANT_TYPE = "client_credentials"
 async def token(
     ctx: ProtocolContext,
     tenant: TenantEntry,
-    authorization: str | None,
+    caller: Caller,
     form: dict[str, str],
     multi: dict[str, list[str]],
 ) -> bytes:
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise InvalidRequestError("grant_type is required")
-    client = await ctx.authenticate(tenant, authorization, form)
+    client = await ctx.authenticate(tenant, caller, form)
     if grant_type != GRANT_TYPE:
         raise UnsupportedGrantTypeError(f"only {GRANT_TYPE} is supported")
     grant = decide_grant(tenant, client, form, multi)
