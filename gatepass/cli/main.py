@@ -12,8 +12,11 @@ from gatepass.cli.apikeys import apikey_app
 from gatepass.cli.audit import audit_app
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
+from gatepass.cli.doctor import doctor
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
+from gatepass.db import Database
+from gatepass.migrations import runner
 
 app = typer.Typer(
     name="gatepass",
@@ -29,14 +32,17 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="signing-key")
 app.add_typer(audit_app, name="audit")
+app.command()(doctor)
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
-    rt = runtime()
-    db = rt.db  # migrates on first use
-    db.dispose()
+    """Bring the database schema up to date (also when GATEPASS_AUTO_MIGRATE is false)."""
+    db = Database(runtime().settings.effective_database_url)
+    try:
+        runner.upgrade(db.engine)
+    finally:
+        db.dispose()
     typer.echo(f"Database is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
 
 
