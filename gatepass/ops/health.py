@@ -22,17 +22,23 @@ def router(db: Database, metrics: Metrics, redis_url: str | None) -> APIRouter:
         """The process is up."""
         return {"status": "ok"}
 
-    @routes.get("/readyz", responses={503: {"description": "A dependency is unreachable"}})
+    @routes.get("/readyz", responses={503: {"description": "The database is unreachable"}})
     async def readyz() -> JSONResponse:
-        """The process can serve requests: its database (and Redis, when configured) answer."""
+        """The process can serve requests when its database answers.
+
+        Redis, when configured, is reported too, but its absence only degrades service (each
+        process counts its own limits, and changes travel by the database's change feed), so a
+        load balancer keeps the process in rotation: ``"status": "degraded"`` with 200.
+        """
         checks = {"database": await _check_database(db)}
         if redis_url is not None:
             checks["redis"] = await _check_redis(redis_url)
-        if all(v == "ok" for v in checks.values()):
-            return JSONResponse({"status": "ok", **checks})
-        return JSONResponse(
-            {"status": "unavailable", **checks}, status_code=503, headers={"Retry-After": "2"}
-        )
+        if checks["database"] != "ok":
+            return JSONResponse(
+                {"status": "unavailable", **checks}, status_code=503, headers={"Retry-After": "2"}
+            )
+        status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
+        return JSONResponse({"status": status, **checks})
 
     @routes.get("/metrics", response_class=Response)
     async def prometheus() -> Response:
