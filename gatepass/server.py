@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--trusted-proxies", default=None)  # validated by Settings already
     args = parser.parse_args(argv)
     configure(os.environ.get("GATEPASS_LOG_LEVEL", "info"))
     metrics_dir = None
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
             access_log=False,
             log_config=None,
             server_header=False,
-            proxy_headers=False,
+            # Forwarded headers count only from the configured proxies.
+            proxy_headers=args.trusted_proxies is not None,
+            forwarded_allow_ips=args.trusted_proxies or "",
         )
     finally:
         if metrics_dir is not None:

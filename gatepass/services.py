@@ -33,7 +33,11 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.effective_database_url)
     cipher = KeyCipher.from_master_key(master)
     cache = CredentialCache(
-        db, public_url=settings.public_url, cipher=cipher, poll=settings.cache_poll_interval
+        db,
+        public_url=settings.public_url,
+        cipher=cipher,
+        poll=settings.cache_poll_interval,
+        flush_every=settings.last_used_flush_interval,
     )
     notice_key = NoticeKey.from_master_key(master)
     notices = Publisher(settings.redis_url, notice_key, local=cache.apply_notice)

@@ -5,6 +5,7 @@ Nothing here runs at import time: the CLI or the app factory builds ``Settings()
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
@@ -35,7 +36,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     cache_poll_interval: float = Field(default=0.25, gt=0, le=1.0)
     last_used_flush_interval: float = Field(default=15.0, gt=0)
-    default_token_lifetime: int = Field(default=600, ge=30, le=86400)
+    default_token_lifetime: int = Field(default=600, ge=30, le=86400)  # of new tenants
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, so
+    # that audit records and per-address throttles see the caller, not the proxy. Unset: none.
+    trusted_proxies: str | None = None
     # Email of one-time links to new secrets; without a host the console offers no "Email to".
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -52,6 +56,26 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("GATEPASS_PUBLIC_URL must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                raise ValueError(
+                    "GATEPASS_TRUSTED_PROXIES must list addresses or networks, not '*': "
+                    "anyone could then choose the address that audits and throttles see"
+                )
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GATEPASS_TRUSTED_PROXIES: '{entry}' is not an IP address or network"
+                ) from None
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -117,11 +117,20 @@ class _UseLog:
 
 
 class CredentialCache:
-    def __init__(self, db: Database, *, public_url: str, cipher: KeyCipher, poll: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        public_url: str,
+        cipher: KeyCipher,
+        poll: float,
+        flush_every: float = 15.0,
+    ) -> None:
         self.db = db
         self.public_url = public_url
         self.cipher = cipher
         self.poll = poll
+        self.flush_every = flush_every  # seconds between writes of last-use times
         self.tenants: _Slots[str, TenantEntry | None] = _Slots(10_000)
         self.clients: _Slots[tuple[int, str], ClientEntry | None] = _Slots(MAX_CLIENTS)
         self.api_keys: _Slots[tuple[int, bytes], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
@@ -228,13 +237,13 @@ class CredentialCache:
         self._guard(prime)
 
     def _run(self) -> None:
-        next_flush = time.monotonic() + 15.0
+        next_flush = time.monotonic() + self.flush_every
         next_prune = time.monotonic() + 600.0
         while not self._stop.wait(self.poll):
             self._guard(self.poll_once)
             now = time.monotonic()
             if now >= next_flush:
-                next_flush = now + 15.0
+                next_flush = now + self.flush_every
                 self._guard(self.flush_uses)
             if now >= next_prune:
                 next_prune = now + 600.0

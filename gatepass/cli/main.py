@@ -57,6 +57,8 @@ def serve(
     rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
     # Replace this process with a lean server process (same PID, far less memory).
     argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
+    if rt.settings.trusted_proxies:
+        argv += ["--trusted-proxies", rt.settings.trusted_proxies]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "gatepass.server", *argv])  # noqa: S606

@@ -64,6 +64,7 @@ def tenant_create(
             cipher=rt.cipher,
             audience=audience,
             signing_alg=signing_alg,
+            token_lifetime=rt.settings.default_token_lifetime,
         )
         view = tenant_view(tenant, rt.settings.public_url)
     emit_json(view) if as_json else emit_fields(f"Tenant {slug} created", view)

@@ -60,6 +60,7 @@ def create_tenant(
     cipher: KeyCipher,
     audience: str | None = None,
     signing_alg: str = "ES256",
+    token_lifetime: int = 600,
 ) -> Tenant:
     if not SLUG.match(slug):
         raise InvalidInputError(
@@ -77,7 +78,7 @@ def create_tenant(
         audience=audience,
         allowed_audiences=[audience],
         signing_alg=signing_alg,
-        token_lifetime=600,
+        token_lifetime=token_lifetime,
     )
     session.add(tenant)
     session.flush()

@@ -262,3 +262,18 @@ def test_url_of_no_server_fails(cli: Cli) -> None:
 
     assert code == 1
     assert status(checks)["server /readyz"] == "fail"
+
+
+@pytest.mark.e2e
+def test_url_warns_when_the_server_serves_without_redis(
+    cli: Cli, serve: Serve, gatepass_env: dict[str, str]
+) -> None:
+    cli.ok("tenant", "create", "acme")
+    gatepass_env["GATEPASS_REDIS_URL"] = f"redis://127.0.0.1:{closed_port()}/0"
+    server = serve(public_url="https://id.example.com")
+
+    code, checks, _ = doctor(cli, "--url", server.base_url)
+
+    assert code == 0  # a warning, not a failure: the server still serves
+    assert status(checks)["server /readyz"] == "warn"
+    assert "Redis" in checks["server /readyz"]["hint"]

@@ -223,3 +223,9 @@ def test_migrate_does_not_print_the_database_password(settings: Settings) -> Non
 
     assert "Database is up to date" in out
     assert password not in out
+
+
+def test_new_tenants_take_the_configured_default_token_lifetime(cli: Cli) -> None:
+    configured = Cli({**cli.env, "GATEPASS_DEFAULT_TOKEN_LIFETIME": "900"})
+    assert configured.json("tenant", "create", "acme")["token_lifetime"] == 900
+    assert cli.json("tenant", "create", "globex")["token_lifetime"] == 600

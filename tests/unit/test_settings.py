@@ -72,3 +72,21 @@ def test_development_allows_http_and_no_secret_key(tmp_path: Path) -> None:
 def test_public_url_must_be_http_or_https(url: str) -> None:
     with pytest.raises(ValidationError):
         Settings(public_url=url, _env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("10.0.0.5", "10.0.0.5"),
+        (" 10.0.0.0/24 , ::1 ", "10.0.0.0/24,::1"),
+        ("", None),
+    ],
+)
+def test_trusted_proxies_are_addresses_or_networks(given: str, kept: str | None) -> None:
+    assert Settings(trusted_proxies=given, _env_file=None).trusted_proxies == kept
+
+
+@pytest.mark.parametrize("given", ["*", "10.0.0.5,*", "proxy.example.com", "10.0.0.300"])
+def test_trusted_proxies_refuse_anything_else(given: str) -> None:
+    with pytest.raises(ValidationError, match="GATEPASS_TRUSTED_PROXIES"):
+        Settings(trusted_proxies=given, _env_file=None)
