@@ -21,6 +21,7 @@ KIND_TENANT = "tenant"
 KIND_KEYS = "signing_keys"
 KIND_TOKEN = "token"  # noqa: S105 - a change kind, not a credential
 KIND_APIKEY = "api_key"
+EVERY = "*"  # as a ref: every client, or every API key, of the tenant (revoke-all)
 RETENTION = timedelta(days=1)
 
 

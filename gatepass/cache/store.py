@@ -293,13 +293,21 @@ class CredentialCache:
         return {jti: expires.timestamp() for jti, expires in found}
 
     def _invalidate(self, tenant_id: int, kind: str, ref: str, expires: float | None) -> None:
-        if kind == feed.KIND_CLIENT:
+        if kind == feed.KIND_CLIENT and ref == feed.EVERY:
+            self.clients.cancel_loads()
+            for key in [k for k in list(self.clients.values) if k[0] == tenant_id]:
+                self.clients.invalidate(key)
+        elif kind == feed.KIND_CLIENT:
             self.clients.invalidate((tenant_id, ref))
         elif kind == feed.KIND_APIKEY:
             # Loads still in flight were never recorded under the key id: cancel them all.
             self.api_keys.cancel_loads()
-            for digest in self._digests.pop((tenant_id, ref), ()):
-                self.api_keys.invalidate((tenant_id, digest))
+            named = [(tenant_id, ref)]
+            if ref == feed.EVERY:
+                named = [k for k in list(self._digests) if k[0] == tenant_id]
+            for key_id in named:
+                for digest in self._digests.pop(key_id, ()):
+                    self.api_keys.invalidate((tenant_id, digest))
         elif kind == feed.KIND_TOKEN:
             if expires is not None:
                 self.mark_revoked(ref, expires)

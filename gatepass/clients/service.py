@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -134,14 +134,15 @@ def revoke_client(session: Session, tenant: Tenant, client_id: str, *, actor: Ac
 
 def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
     """Revoke every active client of the tenant; returns how many were revoked."""
-    active = session.scalars(
-        select(OAuthClient).where(
-            OAuthClient.tenant_id == tenant.id, OAuthClient.status == "active"
-        )
-    ).all()
-    for client in active:
-        _revoke(client)
-        feed.publish(session, tenant.id, feed.KIND_CLIENT, client.client_id)
+    revoked = session.execute(
+        update(OAuthClient)
+        .where(OAuthClient.tenant_id == tenant.id, OAuthClient.status == "active")
+        .values(status="revoked", revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    count = int(getattr(revoked, "rowcount", 0) or 0)
+    if count:
+        feed.publish(session, tenant.id, feed.KIND_CLIENT, feed.EVERY)
     record(
         session,
         tenant_id=tenant.id,
@@ -149,9 +150,9 @@ def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
         action="client.revoke_all",
         target_type="tenant",
         target=tenant.slug,
-        details={"count": len(active)},
+        details={"count": count},
     )
-    return len(active)
+    return count
 
 
 def delete_client(session: Session, tenant: Tenant, client_id: str, *, actor: Actor) -> None:
