@@ -7,6 +7,7 @@ printed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gatepass.cli.common import JsonOption, emit_json
+from gatepass.deliveries import mail
 from gatepass.ops.checks import (
     TIMEOUT,
     Check,
@@ -77,6 +79,7 @@ def run_checks(url: str | None) -> list[Check]:
     db_checks, tenants = database_checks(settings)
     checks += db_checks
     checks += redis_checks(settings.redis_url)
+    checks.append(mail_check(settings))
     if url is not None:
         checks += server_checks(url, settings.public_url, tenants)
     return checks
@@ -140,6 +143,25 @@ def public_url_check(settings: Settings) -> Check:
 
 
 # --- a running server -----------------------------------------------------------------------
+
+
+def mail_check(settings: Settings) -> Check:
+    """The SMTP server of emailed one-time links: connected, secured and logged in, no mail."""
+    if not mail.configured(settings):
+        return ok("email", 'GATEPASS_SMTP_HOST is not set: the console offers no "Email to"')
+    start = time.perf_counter()
+    try:
+        mail.probe(settings)
+    except mail.MailError as exc:
+        return fail(
+            "email",
+            str(exc),
+            "check GATEPASS_SMTP_HOST, _PORT, _SECURITY and the login; or unset"
+            " GATEPASS_SMTP_HOST to turn email off",
+        )
+    took = (time.perf_counter() - start) * 1000
+    target = f"{settings.smtp_host}:{settings.smtp_port}"
+    return ok("email", f"{target} ({settings.smtp_security}) accepted a session in {took:.0f} ms")
 
 
 def server_checks(url: str, public_url: str, tenants: list[str]) -> list[Check]:

@@ -45,6 +45,15 @@ def link_message(
 
 def send(settings: Settings, message: EmailMessage) -> None:
     """Hand ``message`` to the configured SMTP server, or raise ``MailError``."""
+    _session(settings, message)
+
+
+def probe(settings: Settings) -> None:
+    """Connect, secure and log in as ``send`` would, then leave without sending (doctor)."""
+    _session(settings, None)
+
+
+def _session(settings: Settings, message: EmailMessage | None) -> None:
     host = settings.smtp_host
     if not host:
         raise MailError("email is not configured (GATEPASS_SMTP_HOST)")
@@ -58,11 +67,13 @@ def send(settings: Settings, message: EmailMessage) -> None:
         else:
             smtp = smtplib.SMTP(host, settings.smtp_port, timeout=timeout)
         with smtp:
+            smtp.ehlo()
             if settings.smtp_security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_username and settings.smtp_password is not None:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-            smtp.send_message(message)
+            if message is not None:
+                smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(
             f"the mail server at {host}:{settings.smtp_port} refused: {_why(exc)}"

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -277,3 +279,44 @@ def test_url_warns_when_the_server_serves_without_redis(
     assert code == 0  # a warning, not a failure: the server still serves
     assert status(checks)["server /readyz"] == "warn"
     assert "Redis" in checks["server /readyz"]["hint"]
+
+
+def test_email_is_checked_with_a_session_that_sends_nothing(cli: Cli) -> None:
+    received: list[bytes] = []
+
+    class Inbox:
+        async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+            received.append(envelope.original_content or b"")
+            return "250 OK"
+
+    port = free_port()
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        code, checks, _ = doctor(
+            cli,
+            GATEPASS_SMTP_HOST="127.0.0.1",
+            GATEPASS_SMTP_PORT=str(port),
+            GATEPASS_SMTP_SECURITY="none",
+        )
+    finally:
+        smtp.stop()
+    assert code == 0
+    assert status(checks)["email"] == "ok"
+    assert f"127.0.0.1:{port}" in checks["email"]["detail"]
+    assert received == []
+
+
+def test_an_unreachable_mail_server_fails(cli: Cli) -> None:
+    code, checks, _ = doctor(
+        cli, GATEPASS_SMTP_HOST="127.0.0.1", GATEPASS_SMTP_PORT=str(closed_port())
+    )
+    assert code == 1
+    assert status(checks)["email"] == "fail"
+    assert "GATEPASS_SMTP_HOST" in checks["email"]["hint"]
+
+
+def test_email_not_configured_is_fine(cli: Cli) -> None:
+    _, checks, _ = doctor(cli)
+    assert status(checks)["email"] == "ok"
+    assert 'no "Email to"' in checks["email"]["detail"]
