@@ -140,7 +140,9 @@ async def user_action(request: Request, tenant: str, user_id: str, action: str) 
     if isinstance(viewer, Response):
         return viewer
     back = f"/console/{tenant}/users"
-    if action not in USER_ACTIONS or not user_id.isdigit():
+    if action not in USER_ACTIONS or not (
+        user_id.isascii() and user_id.isdigit() and len(user_id) <= 18
+    ):
         return failed(request, viewer, "No such user or action.", back, status=404)
     actor = actor_of(request, viewer)
     role = field(form, "role")

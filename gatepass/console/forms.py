@@ -72,7 +72,10 @@ class CredentialForm:
     def rate_limit(self) -> RateLimit | None:
         if not self.rate_requests:
             return None
-        if not self.rate_requests.isdigit() or not 1 <= int(self.rate_requests) <= 1_000_000:
+        digits = self.rate_requests
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 7) or not (
+            1 <= int(digits) <= 1_000_000
+        ):
             raise InvalidInputError("the rate limit must be a whole number from 1 to 1000000")
         if self.rate_period not in PERIODS:
             raise InvalidInputError("the rate limit period must be second, minute, hour or day")

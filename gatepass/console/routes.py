@@ -32,6 +32,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 SIGN_IN_FAILED = "Wrong email or password."
 TOO_MANY = "Too many sign-in attempts. Wait a few minutes and try again."
+NO_TENANT = 0  # the throttle's account bucket for emails with no account anywhere
 CHOOSE = "Your email has an account in several organisations. Choose one and sign in again."
 
 
@@ -100,8 +101,7 @@ async def _organisation(request: Request, slug: str, email: str, password: str) 
 
     found = await threaded(candidates)
     if not found:
-        await threaded(lambda: sessions.dummy_verify(password))
-        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+        return await _no_account(request, email, password)
     for tenant_id, _ in found:
         if await sessions.throttled(svc.limiter, tenant_id, email, ip):
             return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
@@ -120,11 +120,20 @@ async def _choose(request: Request, slugs: list[str], email: str, password: str)
     return _sign_in_form(request, email=email, error=CHOOSE, choices=choices, status=409)
 
 
+async def _no_account(request: Request, email: str, password: str) -> Response:
+    """No such account: counted and timed like a wrong password, so that neither the throttle
+    nor the clock tells a stranger whether the email has an account."""
+    ip, _ = source(request)
+    if await sessions.throttled(services(request).limiter, NO_TENANT, email, ip):
+        return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
+    await threaded(lambda: sessions.dummy_verify(password))
+    return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+
+
 async def _named(request: Request, slug: str, email: str, password: str) -> str | Response:
     entry = await threaded(lambda: _tenant_id(request, slug))
     if entry is None:
-        await threaded(lambda: sessions.dummy_verify(password))
-        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
+        return await _no_account(request, email, password)
     ip, _ = source(request)
     if await sessions.throttled(services(request).limiter, entry, email, ip):
         return _sign_in_form(request, email=email, error=TOO_MANY, status=429)

@@ -207,7 +207,12 @@ def start_of_day(value: str, *, next_day: bool = False) -> datetime | None:
     except ValueError:
         raise InvalidInputError("dates look like 2026-11-22") from None
     start = datetime.combine(day, time(0, 0), tzinfo=UTC)
-    return start + timedelta(days=1) if next_day else start
+    if not next_day:
+        return start
+    try:
+        return start + timedelta(days=1)
+    except OverflowError:  # 9999-12-31: "until the end of time"
+        return None
 
 
 # --- the one-time reveal of a new secret -----------------------------------------------------

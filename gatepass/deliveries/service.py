@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
@@ -28,6 +28,7 @@ from gatepass.users.service import EMAIL
 
 NONCE = 12
 TOKEN_BYTES = 32
+MAX_EMAIL = 320
 FAMILY = {"oauth_client": "client", "api_key": "apikey"}
 
 
@@ -68,7 +69,7 @@ class Opened:
 
 def check_recipient(email: str) -> str:
     email = email.strip().lower()
-    if not EMAIL.match(email):
+    if len(email) > MAX_EMAIL or not EMAIL.match(email):
         raise InvalidInputError("'Email to' must be an email address such as ana@example.com")
     return email
 
@@ -141,8 +142,16 @@ def open_delivery(
         plain = keys.cipher(token).decrypt(sealed[:NONCE], sealed[NONCE:], digest)
     except InvalidTag:  # the server secret changed since the link was made
         return None
-    delivery.sealed = None
-    delivery.opened_at = utcnow()
+    # Erase only if nobody else has: the condition makes a concurrent second open find no row,
+    # on every backend (a row lock alone does not hold on SQLite, which locks at the first write).
+    erased = session.execute(
+        update(SecretDelivery)
+        .where(SecretDelivery.id == delivery.id, SecretDelivery.sealed.is_not(None))
+        .values(sealed=None, opened_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(erased, "rowcount", 0) != 1:
+        return None
     slug = session.scalar(select(Tenant.slug).where(Tenant.id == delivery.tenant_id)) or ""
     record(
         session,

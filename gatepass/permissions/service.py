@@ -18,6 +18,7 @@ from gatepass.users.roles import role_can_grant
 # A scope token (RFC 6749 §3.3) restricted to characters that read well in URLs and shells.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}\Z")
 OPENID_SCOPES = frozenset({"openid", "profile", "email"})
+MAX_LABEL = 200
 
 
 def create_permission(
@@ -36,6 +37,8 @@ def create_permission(
             f"invalid permission name '{mask(name)}': use letters, digits and _ . : / -"
             " (openid, profile and email are reserved)"
         )
+    if label is not None and len(label.strip()) > MAX_LABEL:
+        raise InvalidInputError(f"label must be at most {MAX_LABEL} characters")
     if _find(session, tenant.id, name) is not None:
         raise ConflictError(f"permission '{name}' already exists in tenant '{tenant.slug}'")
     permission = Permission(

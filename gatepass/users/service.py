@@ -21,6 +21,8 @@ from gatepass.users.models import ROLES, User
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}\Z")
 MIN_PASSWORD = 12
+MAX_EMAIL = 320
+MAX_NAME = 200
 MAX_PASSWORD = 1024
 
 
@@ -36,8 +38,10 @@ def create_user(
     hasher: PasswordHasher | None = None,
 ) -> User:
     email = email.strip().lower()
-    if not EMAIL.match(email):
-        raise InvalidInputError(f"invalid email address '{mask(email)}'")
+    if len(email) > MAX_EMAIL or not EMAIL.match(email):
+        raise InvalidInputError(f"invalid email address '{mask(email[:MAX_EMAIL])}'")
+    if len(display_name.strip()) > MAX_NAME:
+        raise InvalidInputError(f"display name must be at most {MAX_NAME} characters")
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from gatepass.errors import InvalidInputError
+from gatepass.apikeys import service as apikeys
+from gatepass.audit.service import Actor
+from gatepass.errors import ForbiddenError, InvalidInputError
 from tests.apikeys.support import (
     create_key,
     create_user,
@@ -16,6 +18,7 @@ from tests.apikeys.support import (
 )
 from tests.cli.harness import dump_tables
 from tests.factories import Factory
+from tests.http.support import tenant_session
 
 
 def test_viewer_personal_key_cannot_carry_permissions(factory: Factory, client: TestClient) -> None:
@@ -55,3 +58,35 @@ def test_key_of_an_owner_demoted_to_viewer_loses_its_scopes(
 
     answer = verify_until(client, caller, key.secret, lambda a: a.get("scopes") != [])
     assert sorted(answer["scopes"]) == ["nql", "workflows"]
+
+
+def test_only_the_owner_or_the_operator_regenerates_a_personal_key(
+    factory: Factory, client: TestClient
+) -> None:
+    factory.tenant()
+    owner = create_user(factory, "root@acme.example", "admin")
+    key = create_key(factory, owner=owner, scopes=("tenant:admin",))
+    before = dump_tables(factory.settings.effective_database_url)
+
+    for other in (
+        Actor(kind="user", id="cam@acme.example", role="credentials_manager"),
+        Actor(kind="user", id="ada@acme.example", role="admin"),
+        Actor(kind="client", id="automation", role="admin"),
+    ):
+        with (
+            tenant_session(factory, "acme") as (session, tenant),
+            pytest.raises(ForbiddenError, match="only its owner"),
+        ):
+            apikeys.regenerate(
+                session, tenant, key.key_id, grace=None, actor=other, hasher=factory.hasher
+            )
+    assert dump_tables(factory.settings.effective_database_url) == before
+    assert verify(client, verifier(factory), key.secret)["code"] == "VALID"
+
+    for allowed in (Actor(kind="user", id=owner, role="admin"), Actor.cli()):
+        with tenant_session(factory, "acme") as (session, tenant):
+            _, secret = apikeys.regenerate(
+                session, tenant, key.key_id, grace=None, actor=allowed, hasher=factory.hasher
+            )
+        answer = verify_until(client, verifier(factory), secret.reveal(), lambda a: a["valid"])
+        assert answer["owner"] == {"email": owner}

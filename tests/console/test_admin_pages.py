@@ -9,6 +9,7 @@ from sqlalchemy import select
 from gatepass.console.forms import ADMINS_ONLY
 from gatepass.sessions.models import ConsoleSession
 from gatepass.users.models import User
+from tests.cli.harness import dump_tables
 from tests.console.conftest import PASSWORD, Console
 from tests.console.pages import confirm, row
 from tests.factories import Factory
@@ -165,3 +166,35 @@ def test_only_admins_see_and_reach_users_and_permissions(
     assert answer.status == 403
     with factory.db.read() as session:
         assert session.scalars(select(User).where(User.email == "eve@example.com")).all() == []
+
+
+def test_odd_form_values_get_a_clear_answer_and_change_nothing(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    csrf = page.locator("input[name=csrf_token]").first.input_value()
+    before = dump_tables(factory.settings.effective_database_url)
+    refused = {
+        "/console/acme/users": (
+            {
+                "email": "bea@example.com",
+                "display_name": "B" * 300,
+                "role": "viewer",
+                "password": PASSWORD,
+            },
+            422,
+            "at most 200",
+        ),
+        "/console/acme/permissions": ({"name": "reports", "label": "R" * 300}, 422, "at most 200"),
+        "/console/acme/users/²/disable": ({}, 404, "No such user"),
+        "/console/acme/users/99999999999999999999999/disable": ({}, 404, "No such user"),
+        "/console/acme/api-keys": ({"name": "Kiosk", "rate_requests": "²"}, 422, "whole number"),
+    }
+    for path, (form, status, says) in refused.items():
+        answer = page.request.post(console.url(path), form={"csrf_token": csrf, **form})
+        assert answer.status == status, (path, answer.status)
+        assert says in answer.text(), path
+    assert dump_tables(factory.settings.effective_database_url) == before
+    audit = page.request.get(console.url("/console/acme/audit?since=0001-01-01&until=9999-12-31"))
+    assert audit.status == 200

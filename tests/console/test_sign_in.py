@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -132,3 +134,28 @@ def test_unknown_console_pages_are_pages_not_json(console: Console, factory: Fac
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     api = requests.get(console.url("/api/v1/realms/acme/no-such-thing"), timeout=5)
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_and_real_emails_are_throttled_alike(console: Console, factory: Factory) -> None:
+    """The 11th attempt in 5 minutes is refused for an email with an account and for one
+    without, so the throttle does not tell a stranger which emails exist."""
+    factory.user("acme", email="ada@example.com", role="admin")
+    answers: dict[str, list[int]] = {}
+    for email in ("ada@example.com", "nobody@example.com"):
+        http = requests.Session()
+        form = http.get(console.url("/console/sign-in"), timeout=5).text
+        statuses = []
+        for _ in range(11):
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert csrf is not None
+            answer = http.post(
+                console.url("/console/sign-in"),
+                data={"email": email, "password": "not the password", "csrf_token": csrf[1]},
+                allow_redirects=False,
+                timeout=10,
+            )
+            statuses.append(answer.status_code)
+            form = answer.text
+        answers[email] = statuses
+    assert answers["ada@example.com"] == [401] * 10 + [429]
+    assert answers["nobody@example.com"] == [401] * 10 + [429]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from gatepass.audit.models import AuditEvent
 from gatepass.audit.service import Actor
@@ -153,3 +155,44 @@ def test_a_bad_recipient_stores_nothing(
             session.scalars(select(AuditEvent).where(AuditEvent.action.like("apikey.%"))).all()
             == []
         )
+
+
+def test_two_opens_at_once_reveal_the_secret_once(
+    factory: Factory, keys: deliveries.DeliveryKeys
+) -> None:
+    """The first open pauses after reading the link until the second has finished (or, where
+    the database locks the row, for a while); exactly one of them gets the secret."""
+    link = make(factory, keys)
+    second_done = threading.Event()
+    first = threading.local()
+
+    def pause(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if getattr(first, "on", False) and "FROM secret_deliveries" in statement:
+            first.on = False
+            second_done.wait(timeout=2)
+
+    results: dict[str, deliveries.Opened | None] = {}
+
+    def open_first() -> None:
+        first.on = True
+        results["first"] = open_(factory, keys, link.token)
+
+    event.listen(factory.db.engine, "after_cursor_execute", pause)
+    try:
+        racing = threading.Thread(target=open_first)
+        racing.start()
+        time.sleep(0.2)  # the first has read the link and waits
+        results["second"] = open_(factory, keys, link.token)
+        second_done.set()
+        racing.join(timeout=10)
+    finally:
+        event.remove(factory.db.engine, "after_cursor_execute", pause)
+    opened = [r for r in results.values() if r is not None]
+    assert len(results) == 2
+    assert len(opened) == 1
+    assert opened[0].payload["secret"] == SECRET
+    with factory.db.read() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "apikey.email_opened")
+        ).all()
+    assert len(events) == 1
