@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy.orm import Session
 
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError
@@ -18,6 +19,17 @@ MAX_GRACE = timedelta(days=30)
 
 class SecretVersion(Protocol):
     expires_at: datetime | None
+
+
+def revoke_every(session: Session, model: Any, tenant_id: int) -> int:
+    """Revoke every active credential of ``model`` in the tenant in one statement; how many."""
+    revoked = session.execute(
+        update(model)
+        .where(model.tenant_id == tenant_id, model.status == "active")
+        .values(status="revoked", revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(revoked, "rowcount", 0) or 0)
 
 
 def end_secrets(versions: Iterable[SecretVersion], grace: timedelta | None) -> None:

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -21,7 +21,13 @@ from gatepass.cache import feed
 from gatepass.db import utcnow
 from gatepass.errors import ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.lifecycle import end_secrets, grace_details, listing_conditions, status_condition
+from gatepass.lifecycle import (
+    end_secrets,
+    grace_details,
+    listing_conditions,
+    revoke_every,
+    status_condition,
+)
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
@@ -158,13 +164,7 @@ def revoke_key(session: Session, tenant: Tenant, key_id: str, *, actor: Actor) -
 def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
     """Revoke every active API key of the tenant in one statement; one change entry tells
     every process to drop all of the tenant's cached keys (100k keys: one row, one notice)."""
-    revoked = session.execute(
-        update(ApiKey)
-        .where(ApiKey.tenant_id == tenant.id, ApiKey.status == "active")
-        .values(status="revoked", revoked_at=utcnow())
-        .execution_options(synchronize_session="fetch")
-    )
-    count = int(getattr(revoked, "rowcount", 0) or 0)
+    count = revoke_every(session, ApiKey, tenant.id)
     if count:
         feed.publish(session, tenant.id, feed.KIND_APIKEY, feed.EVERY)
     record(

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -22,7 +22,13 @@ from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
-from gatepass.lifecycle import end_secrets, grace_details, listing_conditions, status_condition
+from gatepass.lifecycle import (
+    end_secrets,
+    grace_details,
+    listing_conditions,
+    revoke_every,
+    status_condition,
+)
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
@@ -134,13 +140,7 @@ def revoke_client(session: Session, tenant: Tenant, client_id: str, *, actor: Ac
 
 def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
     """Revoke every active client of the tenant; returns how many were revoked."""
-    revoked = session.execute(
-        update(OAuthClient)
-        .where(OAuthClient.tenant_id == tenant.id, OAuthClient.status == "active")
-        .values(status="revoked", revoked_at=utcnow())
-        .execution_options(synchronize_session="fetch")
-    )
-    count = int(getattr(revoked, "rowcount", 0) or 0)
+    count = revoke_every(session, OAuthClient, tenant.id)
     if count:
         feed.publish(session, tenant.id, feed.KIND_CLIENT, feed.EVERY)
     record(

@@ -7,22 +7,19 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import PermissionOut, UserOut
 from gatepass.console.web import (
     Viewer,
     actor_of,
-    csrf_ok,
-    current_viewer,
     failed,
     field,
-    forbidden,
+    posted,
     redirect,
     render,
     services,
-    to_sign_in,
+    signed_in,
 )
 from gatepass.errors import DomainError
 from gatepass.pagination import PageRequest
@@ -38,25 +35,6 @@ ROLE_LABELS = {
     "viewer": "Viewer (read-only)",
 }
 USER_ACTIONS = ("role", "disable", "enable")
-
-
-async def _admin(request: Request, tenant: str) -> Viewer | Response:
-    """The signed-in administrator, or the response to send instead."""
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    if not viewer.can("administer"):
-        return forbidden(request, viewer)
-    return viewer
-
-
-async def _posted(request: Request, tenant: str) -> tuple[Viewer | Response, FormData]:
-    """The administrator behind a form post with a valid CSRF token, and the form."""
-    viewer = await _admin(request, tenant)
-    form = await request.form()
-    if isinstance(viewer, Viewer) and not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer), form
-    return viewer, form
 
 
 async def _change(
@@ -78,7 +56,7 @@ async def _change(
 
 @router.get("/{tenant}/users")
 async def users_page(request: Request, tenant: str) -> Response:
-    viewer = await _admin(request, tenant)
+    viewer = await signed_in(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     return await _users(request, viewer, {}, None)
@@ -109,7 +87,7 @@ async def _users(
 
 @router.post("/{tenant}/users")
 async def add_user(request: Request, tenant: str) -> Response:
-    viewer, form = await _posted(request, tenant)
+    viewer, form = await posted(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     values = {k: field(form, k) for k in ("email", "display_name", "role")}
@@ -136,7 +114,7 @@ async def add_user(request: Request, tenant: str) -> Response:
 
 @router.post("/{tenant}/users/{user_id}/{action}")
 async def user_action(request: Request, tenant: str, user_id: str, action: str) -> Response:
-    viewer, form = await _posted(request, tenant)
+    viewer, form = await posted(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     back = f"/console/{tenant}/users"
@@ -161,7 +139,7 @@ async def user_action(request: Request, tenant: str, user_id: str, action: str) 
 
 @router.get("/{tenant}/permissions")
 async def permissions_page(request: Request, tenant: str) -> Response:
-    viewer = await _admin(request, tenant)
+    viewer = await signed_in(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     return await _permissions(request, viewer, {}, None)
@@ -190,7 +168,7 @@ async def _permissions(
 
 @router.post("/{tenant}/permissions")
 async def add_permission(request: Request, tenant: str) -> Response:
-    viewer, form = await _posted(request, tenant)
+    viewer, form = await posted(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     values = {k: field(form, k) for k in ("name", "label", "description")}
@@ -218,7 +196,7 @@ async def add_permission(request: Request, tenant: str) -> Response:
 @router.post("/{tenant}/permissions/edit")
 async def edit_permission(request: Request, tenant: str) -> Response:
     """Change how a permission reads (label, description); its name, the scope, never changes."""
-    viewer, form = await _posted(request, tenant)
+    viewer, form = await posted(request, tenant, "administer")
     if isinstance(viewer, Response):
         return viewer
     actor = actor_of(request, viewer)

@@ -19,17 +19,16 @@ from gatepass.console.web import (
     Viewer,
     actor_of,
     clear_reveal,
-    csrf_ok,
-    current_viewer,
     end_of_day,
     failed,
     field,
     forbidden,
+    posted,
     redirect,
     render,
     services,
+    signed_in,
     take_reveal,
-    to_sign_in,
 )
 from gatepass.deliveries import mail
 from gatepass.errors import DomainError, NotFoundError
@@ -79,9 +78,9 @@ def _page(request: Request, viewer: Viewer, template: str, context: dict[str, ob
 
 @router.get("/{tenant}/api-keys")
 async def keys_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
+    viewer = await signed_in(request, tenant)
+    if isinstance(viewer, Response):
+        return viewer
     listed = await _listing(request, viewer, apikeys.ApiKeyFilter())
     return _page(
         request,
@@ -102,11 +101,9 @@ def _key_form(viewer: Viewer) -> FormPage:
 
 @router.get("/{tenant}/api-keys/new")
 async def new_key_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    if not viewer.can("manage"):
-        return forbidden(request, viewer)
+    viewer = await signed_in(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     return await form_page(
         request, viewer, _key_form(viewer), forms.CredentialForm(), None, active="api-keys"
     )
@@ -114,12 +111,9 @@ async def new_key_page(request: Request, tenant: str) -> Response:
 
 @router.post("/{tenant}/api-keys")
 async def create_key(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, form = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     values = forms.CredentialForm.read(form)
     try:
         spec = apikeys.NewApiKey(
@@ -157,12 +151,9 @@ def _creator(request: Request, viewer: Viewer, spec: apikeys.NewApiKey) -> Work:
 
 @router.post("/{tenant}/api-keys/{key_id}/{action}")
 async def key_action(request: Request, tenant: str, key_id: str, action: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, form = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     back = f"/console/{tenant}/api-keys"
     return await _act(
         request, viewer, key_id, action, ACTIONS, back, email_to=field(form, "email_to").strip()
@@ -227,9 +218,9 @@ async def _act(
 
 @router.get("/{tenant}/settings")
 async def settings_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
+    viewer = await signed_in(request, tenant)
+    if isinstance(viewer, Response):
+        return viewer
     mine = await _listing(request, viewer, apikeys.ApiKeyFilter(owner=viewer.email, personal=True))
     return _page(request, viewer, "settings.html", {"keys": mine, "active": "settings"})
 
@@ -241,11 +232,9 @@ def _personal_form(viewer: Viewer) -> FormPage:
 
 @router.get("/{tenant}/settings/keys/new")
 async def new_personal_key_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    if not viewer.can("manage"):
-        return forbidden(request, viewer)
+    viewer = await signed_in(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     return await form_page(
         request,
         viewer,
@@ -259,12 +248,9 @@ async def new_personal_key_page(request: Request, tenant: str) -> Response:
 
 @router.post("/{tenant}/settings/keys")
 async def create_personal_key(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, form = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     values = forms.CredentialForm.read(form)
     try:
         spec = apikeys.NewApiKey(
@@ -297,12 +283,9 @@ async def create_personal_key(request: Request, tenant: str) -> Response:
 @router.post("/{tenant}/settings/keys/{key_id}/{action}")
 async def personal_key_action(request: Request, tenant: str, key_id: str, action: str) -> Response:
     """A user's own key: anyone may delete theirs; regenerating needs a role that holds keys."""
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, _ = await posted(request, tenant)
+    if isinstance(viewer, Response):
+        return viewer
     if action != "delete" and not viewer.can("manage"):
         return forbidden(request, viewer)
     back = f"/console/{tenant}/settings"

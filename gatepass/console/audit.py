@@ -16,11 +16,10 @@ from gatepass.api.schemas import AuditEventOut
 from gatepass.audit import service as audit
 from gatepass.console.web import (
     Viewer,
-    current_viewer,
     render,
     services,
+    signed_in,
     start_of_day,
-    to_sign_in,
 )
 from gatepass.errors import DomainError
 
@@ -39,9 +38,9 @@ async def audit_page(
     cursor: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """Who did what, when and from where; filtered by actor, action, credential and dates."""
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
+    viewer = await signed_in(request, tenant)
+    if isinstance(viewer, Response):
+        return viewer
     filters = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
     try:
         where = audit.AuditFilter(

@@ -17,17 +17,14 @@ from gatepass.console.web import (
     Viewer,
     actor_of,
     clear_reveal,
-    csrf_ok,
-    current_viewer,
     end_of_day,
     failed,
-    field,
-    forbidden,
+    posted,
     redirect,
     render,
     services,
+    signed_in,
     take_reveal,
-    to_sign_in,
 )
 from gatepass.deliveries import mail
 from gatepass.errors import DomainError
@@ -57,9 +54,9 @@ def token_url(request: Request, tenant: str) -> str:
 
 @router.get("/{tenant}/credentials")
 async def credentials_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
+    viewer = await signed_in(request, tenant)
+    if isinstance(viewer, Response):
+        return viewer
     reveal = take_reveal(request, viewer)
 
     def load() -> list[ClientOut]:
@@ -127,11 +124,9 @@ async def form_page(
 
 @router.get("/{tenant}/credentials/new")
 async def new_credential_page(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    if not viewer.can("manage"):
-        return forbidden(request, viewer)
+    viewer = await signed_in(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     return await form_page(
         request, viewer, client_form(viewer), forms.CredentialForm(), None, active="credentials"
     )
@@ -139,12 +134,9 @@ async def new_credential_page(request: Request, tenant: str) -> Response:
 
 @router.post("/{tenant}/credentials")
 async def create_credential(request: Request, tenant: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, form = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     values = forms.CredentialForm.read(form)
     actor = actor_of(request, viewer)
     hasher = services(request).hasher
@@ -190,12 +182,9 @@ def client_issued(client_id: str, name: str, secret: str) -> Issued:
 
 @router.post("/{tenant}/credentials/{client_id}/{action}")
 async def credential_action(request: Request, tenant: str, client_id: str, action: str) -> Response:
-    viewer = await current_viewer(request, tenant)
-    if viewer is None:
-        return to_sign_in(tenant)
-    form = await request.form()
-    if not viewer.can("manage") or not csrf_ok(request, viewer, field(form, "csrf_token")):
-        return forbidden(request, viewer)
+    viewer, _ = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
     back = f"/console/{tenant}/credentials"
     if action not in ACTIONS:
         return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)

@@ -137,6 +137,28 @@ async def current_viewer(request: Request, tenant: str) -> Viewer | None:
     return await threaded(load)
 
 
+async def signed_in(request: Request, tenant: str, need: str = "read") -> Viewer | Response:
+    """The user signed in to ``tenant`` who holds ``need``, or the answer to send instead
+    (the sign-in page, or "not allowed")."""
+    viewer = await current_viewer(request, tenant)
+    if viewer is None:
+        return to_sign_in(tenant)
+    if not viewer.can(need):
+        return forbidden(request, viewer)
+    return viewer
+
+
+async def posted(
+    request: Request, tenant: str, need: str = "read"
+) -> tuple[Viewer | Response, FormData]:
+    """``signed_in`` for a form post, which must also carry the session's CSRF token."""
+    viewer = await signed_in(request, tenant, need)
+    form = await request.form()
+    if isinstance(viewer, Viewer) and not csrf_ok(request, viewer, field(form, "csrf_token")):
+        return forbidden(request, viewer), form
+    return viewer, form
+
+
 def to_sign_in(tenant: str) -> RedirectResponse:
     return redirect(f"/console/sign-in?tenant={tenant}")
 
