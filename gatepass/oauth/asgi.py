@@ -22,9 +22,11 @@ from gatepass.oauth.errors import (
     MethodNotAllowedError,
     OAuthError,
     PayloadTooLargeError,
+    RealmNotFoundError,
     ServerError,
 )
 from gatepass.oauth.requests import check_content_type, parse_form
+from gatepass.tenants.service import SLUG
 
 log = structlog.get_logger("gatepass.oauth")
 
@@ -74,6 +76,8 @@ class ProtocolApp:
     async def _dispatch(
         self, scope: Scope, receive: Receive, slug: str, endpoint: str
     ) -> tuple[int, list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...], bytes]:
+        if not SLUG.match(slug):  # a control character, a NUL: no realm has such a name
+            raise RealmNotFoundError("realm does not exist")
         method = scope["method"]
         if endpoint in ("jwks", "discovery"):
             if method not in ("GET", "HEAD"):

@@ -13,11 +13,13 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from gatepass.credential_secrets import mask
 from gatepass.oauth.errors import InvalidClientError, InvalidRequestError, InvalidScopeError
+from gatepass.text import is_plain
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 # RFC 8707 §2: "resource" may be repeated; every other parameter must not be (RFC 6749 §3.2).
 REPEATABLE = frozenset({"resource"})
 MAX_FIELD = 4096
+CLIENT_AUTH_FAILED = "client authentication failed"
 
 
 class AuthMethod(Enum):
@@ -63,7 +65,18 @@ def parse_form(body: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
 def client_credentials(
     authorization: str | None, form: dict[str, str], *, realm: str
 ) -> ClientCredentials:
-    """The client's id and secret from exactly one of HTTP Basic or the request body."""
+    """The client's id and secret from exactly one of HTTP Basic or the request body.
+
+    A client ID with a control character names no client (``gatepass.text``): refused here as
+    any unknown client would be, before a lookup that PostgreSQL could not even make with a NUL.
+    """
+    creds = _credentials(authorization, form, realm)
+    if not is_plain(creds.client_id):
+        raise InvalidClientError(CLIENT_AUTH_FAILED, realm=realm)
+    return creds
+
+
+def _credentials(authorization: str | None, form: dict[str, str], realm: str) -> ClientCredentials:
     in_body = "client_id" in form or "client_secret" in form
     if authorization is not None:
         if in_body and "client_secret" in form:
