@@ -116,10 +116,12 @@ def oidc(world: World, endpoint: str) -> str:
     return f"{world.base}/realms/{world.tenant}/protocol/openid-connect/{endpoint}"
 
 
-def get_token(http: requests.Session, world: World, cred: Credential) -> requests.Response:
+def get_token(
+    http: requests.Session, world: World, cred: Credential, **form: str
+) -> requests.Response:
     return http.post(
         oidc(world, "token"),
-        data={"grant_type": "client_credentials"},
+        data={"grant_type": "client_credentials", **form},
         auth=(cred.client_id, cred.secret),
         timeout=15,
     )
@@ -128,14 +130,14 @@ def get_token(http: requests.Session, world: World, cred: Credential) -> request
 class Bearer:
     """An access token of one client, renewed half-way through its lifetime like a real client."""
 
-    def __init__(self, http: requests.Session, world: World, cred: Credential) -> None:
-        self.http, self.world, self.cred = http, world, cred
+    def __init__(self, http: requests.Session, world: World, cred: Credential, **form: str) -> None:
+        self.http, self.world, self.cred, self.form = http, world, cred, form
         self.renew_at = 0.0
         self.token = ""
 
     def value(self) -> str:
         if time.monotonic() >= self.renew_at:
-            answer = get_token(self.http, self.world, self.cred)
+            answer = get_token(self.http, self.world, self.cred, **self.form)
             answer.raise_for_status()
             body = answer.json()
             self.token = body["access_token"]
@@ -190,7 +192,9 @@ def verify_worker(world: World, tally: Tally, stop: threading.Event) -> None:
 
 def management_worker(world: World, tally: Tally, stop: threading.Event, pause: float) -> None:
     with requests.Session() as http:
-        bearer = Bearer(http, world, world.admin)
+        # The management API takes tokens for Gatepass's own audience: the tenant's issuer.
+        issuer = f"{world.base}/realms/{world.tenant}"
+        bearer = Bearer(http, world, world.admin, resource=issuer)
         api = f"{world.base}/api/v1/realms/{world.tenant}"
         expect = {"POST": 200, "DELETE": 204}
         round_no = 0

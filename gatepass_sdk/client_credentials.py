@@ -28,7 +28,9 @@ class _Token:
 class ClientCredentialsAuth(httpx.Auth):
     """``httpx.Client(auth=ClientCredentialsAuth(token_url, client_id, client_secret))``.
 
-    ``margin`` is how long before its expiry a token is renewed (at most half its lifetime).
+    ``resource`` (RFC 8707) names the API the tokens are for; Gatepass's own management API and
+    verify endpoint take only tokens asked for its issuer. ``margin`` is how long before its
+    expiry a token is renewed (at most half its lifetime).
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class ClientCredentialsAuth(httpx.Auth):
         client_secret: str,
         *,
         scope: str | None = None,
+        resource: str | None = None,
         margin: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -45,6 +48,8 @@ class ClientCredentialsAuth(httpx.Auth):
         self.client_id = client_id
         self._basic = basic_authorization(client_id, client_secret)
         self._form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        if resource:
+            self._form["resource"] = resource
         self._margin = margin
         self._clock = clock
         self._token: _Token | None = None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from gatepass.migrations import runner
+from tests.conftest import BACKENDS, PG_URL
 
 
 def test_tenants_from_before_the_management_api_get_its_builtin_permissions(
@@ -45,3 +52,61 @@ def test_tenants_from_before_the_management_api_get_its_builtin_permissions(
         ("tenant:admin", 1, 1),
     ]
     assert not runner.pending(create_engine(url))
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a PostgreSQL database made for the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    assert PG_URL is not None
+    name = f"gatepass_migration_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_clients_from_before_client_uids_each_get_their_own(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    config = runner.alembic_config(empty_database)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.execute(
+            text(
+                "INSERT INTO tenants (id, slug, name, token_lifetime, audience, allowed_audiences,"
+                " signing_alg, created_at) VALUES (1, 'old', 'Old', 600, 'api://old', '[]',"
+                " 'ES256', '2026-01-01 00:00:00')"
+            )
+        )
+        for pk in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO oauth_clients (id, tenant_id, client_id, name, description,"
+                    " status, created_by, created_at) VALUES (:pk, 1, :client_id, 'old', '',"
+                    " 'active', 'cli', '2026-01-01 00:00:00')"
+                ),
+                {"pk": pk, "client_id": f"old-{pk}"},
+            )
+    runner.upgrade(engine)
+    with engine.connect() as connection:
+        uids = connection.execute(text("SELECT uid FROM oauth_clients ORDER BY id")).scalars()
+        found = list(uids)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO oauth_clients (id, tenant_id, client_id, name, description, status,"
+                " created_by, created_at, uid) VALUES (4, 1, 'new', 'new', '', 'active', 'cli',"
+                " '2026-01-01 00:00:00', :uid)"
+            ),
+            {"uid": found[0]},
+        )
+    assert not runner.pending(engine)
+    engine.dispose()
+    assert len(set(found)) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{32}", uid) for uid in found)

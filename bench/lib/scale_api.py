@@ -18,9 +18,15 @@ from scale_setup import Instance, log, pg_dsn
 
 
 def bearer(server: Server, tenant: str, admin: tuple[str, str]) -> dict[str, str]:
+    # The management API takes tokens for Gatepass's own audience: the tenant's issuer.
+    issuer = f"{server.base}/realms/{tenant}"
     token = httpx.post(
-        f"{server.base}/realms/{tenant}/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "scope": "credentials:manage"},
+        f"{issuer}/protocol/openid-connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": "credentials:manage",
+            "resource": issuer,
+        },
         auth=admin,
         timeout=30,
     )

@@ -2,9 +2,11 @@
 
 Two ways in:
 
-- ``Authorization: Bearer <access token>`` from the tenant's own token endpoint. The token must
-  still be active (introspection's rules) and carry ``tenant:admin``, ``credentials:manage`` or
-  ``credentials:read``; the strongest of these is the caller's role.
+- ``Authorization: Bearer <access token>`` from the tenant's own token endpoint, requested with
+  ``resource`` = the tenant's issuer (a token for any other audience could have been replayed by
+  the API it was meant for). The token must still be active (introspection's rules) and carry
+  ``tenant:admin``, ``credentials:manage`` or ``credentials:read``; the strongest of these is the
+  caller's role.
 - The console session cookie. Requests that change anything must also send the session's CSRF
   token in ``X-CSRF-Token``.
 
@@ -27,7 +29,7 @@ from gatepass.audit.service import Actor, record
 from gatepass.cache.entries import TenantEntry
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.errors import RealmNotFoundError, ServiceUnavailableError
-from gatepass.oauth.introspection import active_token
+from gatepass.oauth.introspection import gatepass_token
 from gatepass.sessions import service as sessions
 from gatepass.users.roles import Capability, role_for_scopes, role_has
 
@@ -114,7 +116,7 @@ async def _bearer(request: Request, entry: TenantEntry, authorization: str) -> P
             entry.slug, "use a Bearer access token from this tenant's token endpoint"
         )
     try:
-        active = await active_token(ctx, entry, token.strip())
+        active = await gatepass_token(ctx, entry, token.strip())
     except ServiceUnavailableError:
         raise unavailable() from None
     if active is None:
@@ -125,11 +127,23 @@ async def _bearer(request: Request, entry: TenantEntry, authorization: str) -> P
             "api.auth_failed",
             {"reason": "invalid_token"},
         )
-        raise _unauthenticated(entry.slug, "the access token is not valid", error="invalid_token")
+        raise _unauthenticated(
+            entry.slug,
+            "the access token is not valid: use an active token requested with"
+            f" resource={entry.issuer}",
+            error="invalid_token",
+        )
     claims, client = active
     scopes = tuple(str(claims.get("scope", "")).split())
     role = role_for_scopes([s for s in scopes if s in client.scopes])
-    actor = Actor(kind="client", id=client.client_id, source_ip=ip, user_agent=agent, role=role)
+    actor = Actor(
+        kind="client",
+        id=client.client_id,
+        source_ip=ip,
+        user_agent=agent,
+        role=role,
+        subject=f"client:{client.uid}",
+    )
     if role is None:
         await _audit(request, entry.id, actor, "api.access_denied", {"reason": "no_api_scope"})
         raise ProblemError(
@@ -160,7 +174,12 @@ async def _session(request: Request, entry: TenantEntry, token: str) -> Principa
                 tenant_slug=entry.slug,
                 role=user.role,
                 actor=Actor(
-                    kind="user", id=user.email, source_ip=ip, user_agent=agent, role=user.role
+                    kind="user",
+                    id=user.email,
+                    source_ip=ip,
+                    user_agent=agent,
+                    role=user.role,
+                    subject=f"user:{user.id}",  # user rows are never deleted: ids never reused
                 ),
                 user_id=user.id,
                 session_token=token,

@@ -88,7 +88,11 @@ class IdempotencyStore:
                 status, body = work(session)
             return Outcome(status, body, replayed=False)
         key = parse_key(key)
-        key_hash = self.index.digest(f"{tenant_id}\x00{actor.kind}:{actor.id}\x00{key}")
+        if not actor.subject:
+            raise ValueError("an Idempotency-Key needs an actor with a subject")
+        # Bound to the never-reused subject: a client created later under a deleted client's ID
+        # must not replay (and so read the secrets in) the deleted client's answers.
+        key_hash = self.index.digest(f"{tenant_id}\x00{actor.subject}\x00{key}")
         for _ in range(3):
             try:
                 with db.transaction() as session:

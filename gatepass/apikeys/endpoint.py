@@ -1,7 +1,8 @@
 """``POST {base}/realms/{tenant}/api-keys/verify``: any API, in any language, checks a key here.
 
 The caller authenticates as a client of the tenant holding ``api_keys:verify``, with HTTP Basic
-client credentials or a Bearer access token from the tenant's token endpoint. The answer is
+client credentials or a Bearer access token from the tenant's token endpoint requested with
+``resource`` = the tenant's issuer (Gatepass's own audience). The answer is
 always 200 with a verify code once the caller is authenticated; only a bad request is an error.
 """
 
@@ -21,7 +22,7 @@ from gatepass.oauth.errors import (
     InvalidBearerTokenError,
     InvalidRequestError,
 )
-from gatepass.oauth.introspection import active_token
+from gatepass.oauth.introspection import gatepass_token
 
 VERIFY_SCOPE = "api_keys:verify"
 MAX_KEY = 256
@@ -76,9 +77,13 @@ async def authorize_caller(
 async def _bearer(
     ctx: ProtocolContext, tenant: TenantEntry, token: str
 ) -> tuple[ClientEntry, tuple[str, ...]]:
-    active = await active_token(ctx, tenant, token)
+    active = await gatepass_token(ctx, tenant, token)
     if active is None:
-        raise InvalidBearerTokenError("the access token is not valid", realm=tenant.slug)
+        raise InvalidBearerTokenError(
+            f"the access token is not valid: use an active token requested with"
+            f" resource={tenant.issuer}",
+            realm=tenant.slug,
+        )
     claims, client = active
     return client, tuple(str(claims.get("scope", "")).split())
 

@@ -19,6 +19,8 @@ class Actor:
     """Who acts: a console user, an OAuth client, or an operator at the CLI.
 
     ``role`` bounds what the actor may grant; an operator (``None``) is not bounded.
+    ``subject`` names the actor for good: unlike ``id`` (a client ID can be deleted and chosen
+    again) it is never reused. Idempotency records are bound to it; audit records show ``id``.
     """
 
     kind: str
@@ -26,6 +28,7 @@ class Actor:
     source_ip: str = ""
     user_agent: str = ""
     role: str | None = None
+    subject: str = ""
 
     @classmethod
     def cli(cls) -> Actor:

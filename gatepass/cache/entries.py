@@ -11,10 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from gatepass.clients.models import OAuthClient
+from gatepass.clients.models import (
+    ClientSecret,
+    OAuthClient,
+    client_group_links,
+    client_permissions,
+)
 from gatepass.db import utcnow
+from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
 from gatepass.signing_keys.material import KeyCipher, PublicKey, public_key_from_jwk
@@ -34,6 +40,7 @@ class ClientEntry:
     pk: int
     tenant_id: int
     client_id: str
+    uid: str  # never reused, unlike client_id: what tokens are bound to
     active: bool
     expires_at: float | None
     scopes: tuple[str, ...]
@@ -76,30 +83,55 @@ def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
+NO_CLIENT = 0  # a primary key no row has
+
+
 def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry | None:
-    client = session.scalar(
-        select(OAuthClient)
-        .where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
-        .options(
-            selectinload(OAuthClient.permissions),
-            selectinload(OAuthClient.groups),
-            selectinload(OAuthClient.secrets),
-        )
-    )
-    if client is None:
+    """The client's snapshot, or ``None``.
+
+    An unknown client ID runs the same four queries as a known one (on a primary key no row
+    has), so the time of a first lookup does not tell whether the client exists.
+    """
+    row = session.execute(
+        select(
+            OAuthClient.id,
+            OAuthClient.uid,
+            OAuthClient.status,
+            OAuthClient.expires_at,
+            OAuthClient.token_lifetime,
+        ).where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
+    ).one_or_none()
+    pk = row.id if row is not None else NO_CLIENT
+    scopes = session.scalars(
+        select(Permission.name)
+        .join(client_permissions, client_permissions.c.permission_id == Permission.id)
+        .where(client_permissions.c.client_pk == pk)
+        .order_by(Permission.name)
+    ).all()
+    groups = session.scalars(
+        select(ClientGroup.name)
+        .join(client_group_links, client_group_links.c.group_id == ClientGroup.id)
+        .where(client_group_links.c.client_pk == pk)
+        .order_by(ClientGroup.name)
+    ).all()
+    secrets = session.execute(
+        select(ClientSecret.id, ClientSecret.secret_hash, ClientSecret.expires_at)
+        .where(ClientSecret.client_pk == pk)
+        .order_by(ClientSecret.id)
+    ).all()
+    if row is None:
         return None
     return ClientEntry(
-        pk=client.id,
+        pk=pk,
         tenant_id=tenant_id,
-        client_id=client.client_id,
-        active=client.status == "active",
-        expires_at=_ts(client.expires_at),
-        scopes=tuple(p.name for p in client.permissions),
-        groups=tuple(g.name for g in client.groups),
-        token_lifetime=client.token_lifetime,
-        secrets=tuple(
-            SecretVersion(s.id, s.secret_hash, _ts(s.expires_at)) for s in client.secrets
-        ),
+        client_id=client_id,
+        uid=row.uid,
+        active=row.status == "active",
+        expires_at=_ts(row.expires_at),
+        scopes=tuple(scopes),
+        groups=tuple(groups),
+        token_lifetime=row.token_lifetime,
+        secrets=tuple(SecretVersion(s.id, s.secret_hash, _ts(s.expires_at)) for s in secrets),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
@@ -26,11 +27,19 @@ client_group_links = Table(
 )
 
 
+def new_uid() -> str:
+    """128 random bits: an identity that no later client can have, whatever its client ID."""
+    return secrets.token_hex(16)
+
+
 class OAuthClient(Base):
     __tablename__ = "oauth_clients"
     __table_args__ = (UniqueConstraint("tenant_id", "client_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A client ID can be chosen, so a deleted client's ID can come back; tokens and idempotency
+    # records are bound to this instead (the ``client_uid`` claim), which never comes back.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))

@@ -1,7 +1,8 @@
 """Token introspection (RFC 7662) and revocation (RFC 7009) of Gatepass access tokens.
 
 Introspection answers ``active: false`` as soon as the token, or the client it was issued to,
-is revoked, deleted or expired, even though the JWT itself would still verify.
+is revoked, deleted or expired, even though the JWT itself would still verify, and a client
+created later under a deleted client's ID does not inherit its tokens.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens import revocation
+from gatepass.tokens.claims import CLIENT_UID, for_gatepass
 
 INACTIVE = b'{"active":false}'
 
@@ -38,7 +40,11 @@ async def introspect(
 async def active_token(
     ctx: ProtocolContext, tenant: TenantEntry, token: str
 ) -> tuple[dict[str, Any], ClientEntry] | None:
-    """The claims of a token of ours that is still good, and the client it was issued to."""
+    """The claims of a token of ours that is still good, and the client it was issued to.
+
+    That client must be the very one the token was issued to (its uid), not a later client
+    created under the same client ID.
+    """
     try:
         claims = tokens.verify(tenant, token)
     except tokens.InvalidTokenError:
@@ -46,9 +52,26 @@ async def active_token(
     if ctx.cache.is_revoked(str(claims["jti"])):
         return None
     client = await ctx.client(tenant.id, str(claims["client_id"]))
-    if client is None or not client.usable(time.time()):
+    if client is None or not client.usable(time.time()) or not issued_to(claims, client):
         return None
     return claims, client
+
+
+async def gatepass_token(
+    ctx: ProtocolContext, tenant: TenantEntry, token: str
+) -> tuple[dict[str, Any], ClientEntry] | None:
+    """An active token minted for Gatepass itself (``resource`` = the issuer), as the management
+    API and the verify endpoint require. A token for any other audience is refused there, even
+    the tenant's default one: the resource server it was sent to could replay it to Gatepass.
+    """
+    active = await active_token(ctx, tenant, token)
+    if active is None or not for_gatepass(active[0], tenant.issuer):
+        return None
+    return active
+
+
+def issued_to(claims: dict[str, Any], client: ClientEntry) -> bool:
+    return claims.get("client_id") == client.client_id and claims.get(CLIENT_UID) == client.uid
 
 
 async def revoke(
@@ -62,7 +85,7 @@ async def revoke(
         claims = tokens.verify(tenant, token)
     except tokens.InvalidTokenError:
         return b""  # RFC 7009 §2.2: invalid tokens do not cause an error
-    if claims["client_id"] != client.client_id:
+    if not issued_to(claims, client):
         raise InvalidRequestError("the token was not issued to this client")
     jti, expires = str(claims["jti"]), float(claims["exp"])
     await from_db(revocation.revoke_token, ctx.cache.db, tenant.id, client.client_id, jti, expires)

@@ -35,6 +35,7 @@ async def token(
     claims = access_token_claims(
         issuer=tenant.issuer,
         client_id=client.client_id,
+        client_uid=client.uid,
         grant=grant,
         groups=client.groups,
         now=int(time.time()),
@@ -56,7 +57,9 @@ def decide_grant(
     tenant: TenantEntry, client: ClientEntry, form: dict[str, str], multi: dict[str, list[str]]
 ) -> TokenGrant:
     scopes = grant_scopes(split_scope(form.get("scope")), client.scopes, tenant.available_scopes)
-    audience = choose_audience(multi.get("resource", []), tenant.audience, tenant.allowed_audiences)
+    audience = choose_audience(
+        multi.get("resource", []), tenant.audience, tenant.allowed_audiences, own=tenant.issuer
+    )
     return TokenGrant(
         scopes=scopes,
         audience=audience,

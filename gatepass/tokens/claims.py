@@ -16,6 +16,9 @@ from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
 
 # Accepted and ignored so that OpenID-flavoured scripts (Keycloak's curl examples) work as is.
 IGNORED_SCOPES = frozenset({"openid", "profile", "email"})
+# A private claim (RFC 9068 §2.2 allows more): the client's never-reused uid. A client ID can
+# be deleted and chosen again; Gatepass honours a token only for the client that holds this uid.
+CLIENT_UID = "client_uid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,15 @@ def grant_scopes(
     return tuple(wanted)
 
 
-def choose_audience(resources: list[str], default: str, allowed: frozenset[str]) -> str | list[str]:
-    """RFC 8707: ``resource`` picks among the tenant's audiences; without it, the default."""
+def choose_audience(
+    resources: list[str], default: str, allowed: frozenset[str], *, own: str = ""
+) -> str | list[str]:
+    """RFC 8707: ``resource`` picks among the tenant's audiences; without it, the default.
+
+    ``own`` is Gatepass's own audience (the issuer: its management API and verify endpoint).
+    It is granted alone only: a token that also names another resource server would let that
+    server replay it to Gatepass.
+    """
     if not resources:
         return default
     for resource in resources:
@@ -50,18 +60,28 @@ def choose_audience(resources: list[str], default: str, allowed: frozenset[str])
             raise InvalidTargetError("resource is not a valid URI") from None
         if not parts.scheme or parts.fragment:
             raise InvalidTargetError("resource must be an absolute URI without a fragment")
-        if resource not in allowed:
+        if resource not in allowed and resource != own:
             raise InvalidTargetError(
                 f"resource '{mask(resource)}' is not an audience of this realm"
             )
     unique = list(dict.fromkeys(resources))
+    if own in unique and len(unique) > 1:
+        raise InvalidTargetError(
+            "the issuer's own audience cannot be combined with other resources"
+        )
     return unique[0] if len(unique) == 1 else unique
+
+
+def for_gatepass(claims: dict[str, Any], issuer: str) -> bool:
+    """Whether a token was minted for Gatepass itself: its audience is the issuer, alone."""
+    return claims.get("aud") in (issuer, [issuer])
 
 
 def access_token_claims(
     *,
     issuer: str,
     client_id: str,
+    client_uid: str,
     grant: TokenGrant,
     groups: tuple[str, ...],
     now: int,
@@ -77,4 +97,5 @@ def access_token_claims(
         "client_id": client_id,
         "scope": " ".join(grant.scopes),
         "groups": list(groups),
+        CLIENT_UID: client_uid,
     }

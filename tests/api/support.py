@@ -9,7 +9,7 @@ import httpx2
 from starlette.testclient import TestClient
 
 from tests.factories import Factory
-from tests.http.support import token_path
+from tests.http.support import issuer, token_path
 
 PASSWORD = "correct horse battery"
 ROLE_SCOPES = {
@@ -48,7 +48,7 @@ def bearer_caller(http: TestClient, factory: Factory, tenant: str, role: str = "
     credential = factory.client(tenant, scopes=(scope,), name=f"automation ({role})")
     answer = http.post(
         token_path(tenant),
-        data={"grant_type": "client_credentials", "scope": scope},
+        data={"grant_type": "client_credentials", "scope": scope, "resource": issuer(tenant)},
         headers={"authorization": credential.basic},
     )
     assert answer.status_code == 200, answer.text

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.factories import Factory
-from tests.http.support import poll, request_token, status_is
+from tests.http.support import issuer, poll, request_token, status_is
 
 ROBOT_AGENT = "audit-tests/2.0 (automation)"
 CONSOLE_AGENT = "audit-tests/2.0 (console)"
@@ -146,7 +146,7 @@ def test_failed_bearer_authentication_is_audited(factory: Factory, client: TestC
     admin = bearer_caller(client, factory, "acme")
     stranger = bearer_caller(client, factory, "globex")
     victim = factory.client("acme", scopes=("credentials:read",), name="soon revoked")
-    answer = request_token(client, victim, scope="credentials:read")
+    answer = request_token(client, victim, scope="credentials:read", resource=issuer("acme"))
     victim_token = answer.json()["access_token"]
     reader = Caller("victim", {"authorization": f"Bearer {victim_token}"}, {})
     assert reader.request(client, "GET", api("acme", "/clients")).status_code == 200

@@ -39,7 +39,7 @@ from gatepass.oauth.asgi import ProtocolApp
 from gatepass.settings import Settings
 from tests.api.support import PASSWORD, ROLE_SCOPES, api, assert_problem, bearer_caller
 from tests.factories import Factory
-from tests.http.support import token_path
+from tests.http.support import issuer, token_path
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 Case = schemathesis.Case[Any]
@@ -113,7 +113,7 @@ def admin(app: ProtocolApp, factory: Factory) -> dict[str, str]:
     with http(app) as session:
         answer = session.post(
             token_path(TENANT),
-            data={"grant_type": "client_credentials", "scope": scope},
+            data={"grant_type": "client_credentials", "scope": scope, "resource": issuer(TENANT)},
             headers={"authorization": credential.basic},
         )
     assert answer.status_code == 200, answer.text

@@ -183,7 +183,7 @@ def test_a_token_without_an_api_scope_is_a_403(factory: Factory, client: TestCli
     plain = factory.client("acme", scopes=("nql",), name="data client")
     answer = client.post(
         "/realms/acme/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials"},
+        data={"grant_type": "client_credentials", "resource": "http://testserver/realms/acme"},
         headers={"authorization": plain.basic},
     )
     caller = Caller("plain", {"authorization": f"Bearer {answer.json()['access_token']}"}, {})

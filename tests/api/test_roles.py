@@ -38,7 +38,7 @@ from tests.api.support import (
     session_caller,
 )
 from tests.factories import Factory
-from tests.http.support import issue_token
+from tests.http.support import gatepass_token
 
 ROLES = ("admin", "credentials_manager", "viewer")
 WAYS = ("token", "session")
@@ -154,10 +154,10 @@ def test_token_without_an_api_scope_is_403_insufficient_scope(
     # May hold tenant:admin, but this token was asked for nql alone.
     narrowed = factory.client("acme", scopes=("nql", "tenant:admin"), name="narrowed")
     callers = [
-        Caller("nql token", {"authorization": f"Bearer {issue_token(client, only_nql)}"}, {}),
+        Caller("nql token", {"authorization": f"Bearer {gatepass_token(client, only_nql)}"}, {}),
         Caller(
             "narrowed token",
-            {"authorization": f"Bearer {issue_token(client, narrowed, scope='nql')}"},
+            {"authorization": f"Bearer {gatepass_token(client, narrowed, scope='nql')}"},
             {},
         ),
     ]

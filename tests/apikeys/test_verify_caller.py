@@ -11,7 +11,7 @@ from tests.factories import Factory
 from tests.http.support import (
     assert_oauth_error,
     basic,
-    issue_token,
+    gatepass_token,
     poll,
     revoke_path,
     status_is,
@@ -38,7 +38,7 @@ def test_verifier_is_accepted_with_basic_or_bearer(factory: Factory, client: Tes
     factory.tenant()
     key = create_key(factory)
     caller = verifier(factory)
-    token = issue_token(client, caller)
+    token = gatepass_token(client, caller)
 
     for authorization in (caller.basic, bearer(token), f"bearer   {token}"):
         response = call_verify(client, authorization, key=key.secret)
@@ -83,10 +83,10 @@ def test_invalid_or_revoked_bearer_token_is_401(factory: Factory, client: TestCl
     factory.tenant("globex")
     key = create_key(factory)
     caller = verifier(factory)
-    token = issue_token(client, caller)
+    token = gatepass_token(client, caller)
     head, payload, signature = token.split(".")
     tampered = f"{head}.{payload}.{signature[:-4]}AAAA"
-    foreign = issue_token(client, verifier(factory, "globex"))
+    foreign = gatepass_token(client, verifier(factory, "globex"))
 
     for invalid in ("not-a-token", tampered, foreign, ""):
         response = call_verify(client, bearer(invalid), key=key.secret)
@@ -109,7 +109,7 @@ def test_client_without_the_verify_permission_is_403(factory: Factory, client: T
     caller = factory.client(scopes=("nql", "workflows"))
 
     assert_insufficient_scope(call_verify(client, caller.basic, key=key.secret))
-    token = issue_token(client, caller)
+    token = gatepass_token(client, caller)
     assert_insufficient_scope(call_verify(client, bearer(token), key=key.secret))
 
 
@@ -120,9 +120,9 @@ def test_token_narrowed_to_exclude_the_verify_permission_is_403(
     key = create_key(factory)
     caller = verifier(factory, scopes=("nql",))
 
-    narrowed = issue_token(client, caller, scope="nql")
+    narrowed = gatepass_token(client, caller, scope="nql")
     assert_insufficient_scope(call_verify(client, bearer(narrowed), key=key.secret))
 
     # The same client, with a token that does carry the permission, is let in.
-    full = issue_token(client, caller, scope=f"nql {VERIFY_SCOPE}")
+    full = gatepass_token(client, caller, scope=f"nql {VERIFY_SCOPE}")
     assert call_verify(client, bearer(full), key=key.secret).status_code == 200

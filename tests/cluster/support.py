@@ -48,6 +48,13 @@ def access_token(base: str, cred: Credential, **form: str) -> str:
     return value
 
 
+def issuer(base: str, tenant: str) -> str:
+    answer = requests.get(f"{base}/realms/{tenant}/.well-known/openid-configuration", timeout=10)
+    assert answer.status_code == 200, answer.text
+    value: str = answer.json()["issuer"]
+    return value
+
+
 def introspect(http: requests.Session, base: str, caller: Credential, value: str) -> bool:
     answer = http.post(
         f"{base}/realms/{caller.tenant}/protocol/openid-connect/token/introspect",
@@ -80,7 +87,11 @@ class Admin:
 
     @classmethod
     def of(cls, base: str, cred: Credential) -> Admin:
-        return cls(cred.tenant, access_token(base, cred, scope="tenant:admin"))
+        # The management API takes tokens for Gatepass's own audience: the tenant's issuer.
+        return cls(
+            cred.tenant,
+            access_token(base, cred, scope="tenant:admin", resource=issuer(base, cred.tenant)),
+        )
 
     def call(
         self, base: str, method: str, path: str, *, key: str | None = None, **kwargs: Any

@@ -109,6 +109,12 @@ def issue_token(client: TestClient, cred: Credential, **form: str) -> str:
     return token
 
 
+def gatepass_token(client: TestClient, cred: Credential, **form: str) -> str:
+    """A token for Gatepass's own audience (the issuer), as the management API and the verify
+    endpoint take."""
+    return issue_token(client, cred, resource=issuer(cred.tenant), **form)
+
+
 def introspect(
     client: TestClient, caller: Credential, token: str, *, tenant: str | None = None
 ) -> httpx2.Response:

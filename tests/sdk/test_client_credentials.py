@@ -1,13 +1,15 @@
 """``ClientCredentialsAuth`` against a real Gatepass: one token for many calls, a new one when it
 is about to expire, and one more try with a new token after a 401.
 
-The "API" called is Gatepass's own verify endpoint, which takes a Bearer token and, unlike an
-offline JWT check, refuses a revoked one (RFC 7009) at once.
+The "API" called is Gatepass's own verify endpoint, which takes a Bearer token asked for its
+issuer (RFC 8707 ``resource``) and, unlike an offline JWT check, refuses a revoked one (RFC 7009)
+at once.
 """
 
 from __future__ import annotations
 
 import time
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -47,7 +49,13 @@ class Calls:
 
 def auth_for(realm: Realm, client: Credential, **options: object) -> ClientCredentialsAuth:
     token_url = realm.server.token_url(realm.slug)
-    return ClientCredentialsAuth(token_url, client.client_id, client.secret, **options)  # type: ignore[arg-type]
+    return ClientCredentialsAuth(
+        token_url,
+        client.client_id,
+        client.secret,
+        resource=realm.issuer,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def call_api(http: httpx.Client, realm: Realm) -> httpx.Response:
@@ -144,3 +152,16 @@ async def test_the_async_flow_gets_renews_and_retries(realm: Realm) -> None:
     assert (first.status_code, after.status_code) == (200, 200)
     assert len(calls.tokens) == 2
     assert calls.api_tokens[3] != calls.api_tokens[0]
+
+
+def test_the_resource_goes_into_every_token_request(realm: Realm) -> None:
+    client = realm.client(scopes=(VERIFY,))
+    sent: list[bytes] = []
+
+    def note(request: httpx.Request) -> None:
+        if str(request.url) == realm.server.token_url(realm.slug):
+            sent.append(request.read())
+
+    with httpx.Client(auth=auth_for(realm, client), event_hooks={"request": [note]}) as http:
+        assert call_api(http, realm).status_code == 200
+    assert sent == [b"grant_type=client_credentials&resource=" + quote_plus(realm.issuer).encode()]

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
-from gatepass.tokens.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
+from gatepass.tokens.claims import (
+    TokenGrant,
+    access_token_claims,
+    choose_audience,
+    for_gatepass,
+    grant_scopes,
+)
 
 AVAILABLE = frozenset({"nql", "workflows", "campaigns"})
 GRANTED = ("nql", "workflows")
@@ -103,6 +109,41 @@ def test_one_bad_resource_among_good_ones_is_invalid_target() -> None:
         choose_audience(["https://api.example.com", "https://x.example"], DEFAULT, ALLOWED)
 
 
+ISSUER = "https://gp.example/realms/acme"
+
+
+def test_the_issuer_can_be_asked_for_as_gatepass_s_own_audience() -> None:
+    assert choose_audience([ISSUER], DEFAULT, ALLOWED, own=ISSUER) == ISSUER
+
+
+def test_the_issuer_is_not_an_audience_unless_named_as_gatepass_s_own() -> None:
+    with pytest.raises(InvalidTargetError):
+        choose_audience([ISSUER], DEFAULT, ALLOWED)
+
+
+def test_gatepass_s_own_audience_cannot_be_combined_with_another_resource() -> None:
+    with pytest.raises(InvalidTargetError):
+        choose_audience([ISSUER, "https://api.example.com"], DEFAULT, ALLOWED, own=ISSUER)
+
+
+@pytest.mark.parametrize(
+    ("audience", "accepted"),
+    [
+        pytest.param(ISSUER, True, id="issuer"),
+        pytest.param([ISSUER], True, id="issuer-in-a-list"),
+        pytest.param(DEFAULT, False, id="default"),
+        pytest.param("https://api.example.com", False, id="third-party"),
+        pytest.param([ISSUER, "https://api.example.com"], False, id="issuer-and-third-party"),
+        pytest.param(ISSUER + "/", False, id="trailing-slash"),
+        pytest.param(None, False, id="none"),
+    ],
+)
+def test_only_a_token_for_the_issuer_alone_is_for_gatepass(
+    audience: object, accepted: bool
+) -> None:
+    assert for_gatepass({"aud": audience}, ISSUER) is accepted
+
+
 # -- access_token_claims --------------------------------------------------------------------
 
 
@@ -111,6 +152,7 @@ def test_access_token_claims_follow_rfc_9068() -> None:
     claims = access_token_claims(
         issuer="https://gp.example/realms/acme",
         client_id="my-client",
+        client_uid="5f0c6b1e9d2a4c7b8e3f1a2b3c4d5e6f",
         grant=grant,
         groups=("emea",),
         now=1_000_000,
@@ -128,13 +170,16 @@ def test_access_token_claims_follow_rfc_9068() -> None:
         "client_id": "my-client",
         "scope": "nql workflows",
         "groups": ["emea"],
+        "client_uid": "5f0c6b1e9d2a4c7b8e3f1a2b3c4d5e6f",
     }
 
 
 def test_every_token_gets_its_own_jti() -> None:
     grant = TokenGrant(scopes=(), audience=DEFAULT, lifetime=600)
     jtis = {
-        access_token_claims(issuer="i", client_id="c", grant=grant, groups=(), now=0)["jti"]
+        access_token_claims(
+            issuer="i", client_id="c", client_uid="u", grant=grant, groups=(), now=0
+        )["jti"]
         for _ in range(100)
     }
     assert len(jtis) == 100
