@@ -40,6 +40,9 @@ log = logging.getLogger("gatepass.cache")
 STALE_AFTER = 5.0
 TENANT_TTL = 60.0
 MAX_CLIENTS = 200_000
+# Client IDs known not to exist, kept apart so that a flood of made-up IDs cannot push real
+# clients out of the cache (a created client's change notice drops its ID from here).
+MAX_UNKNOWN_CLIENTS = 50_000
 GAP_PATIENCE = 10.0
 LAST_USED_RESOLUTION = 60.0
 # A token revoked by a notice is remembered this long until the feed gives its real expiry.
@@ -132,7 +135,8 @@ class CredentialCache:
         self.poll = poll
         self.flush_every = flush_every  # seconds between writes of last-use times
         self.tenants: _Slots[str, TenantEntry | None] = _Slots(10_000)
-        self.clients: _Slots[tuple[int, str], ClientEntry | None] = _Slots(MAX_CLIENTS)
+        self.clients: _Slots[tuple[int, str], ClientEntry] = _Slots(MAX_CLIENTS)
+        self.unknown_clients: _Slots[tuple[int, str], None] = _Slots(MAX_UNKNOWN_CLIENTS)
         self.api_keys: _Slots[tuple[int, bytes], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
         self._digests: dict[tuple[int, str], set[bytes]] = {}
         self.revoked_jtis: dict[str, float] = {}
@@ -164,7 +168,12 @@ class CredentialCache:
         return hit, entry
 
     def cached_client(self, tenant_id: int, client_id: str) -> tuple[bool, ClientEntry | None]:
-        return self.clients.get((tenant_id, client_id), self._trusted_since())
+        """Whether the client's snapshot is cached, and it; a cached ``None``: no such client."""
+        key, trusted = (tenant_id, client_id), self._trusted_since()
+        hit, entry = self.clients.get(key, trusted)
+        if hit:
+            return hit, entry
+        return self.unknown_clients.get(key, trusted)
 
     # -- loads (worker threads) ----------------------------------------------------------
 
@@ -176,10 +185,13 @@ class CredentialCache:
         return entry
 
     def load_client(self, tenant_id: int, client_id: str) -> ClientEntry | None:
-        started = self.clients.counter
+        started, started_unknown = self.clients.counter, self.unknown_clients.counter
         with self.db.read() as session:
             entry = load_client(session, tenant_id, client_id)
-        self.clients.put((tenant_id, client_id), entry, started)
+        if entry is None:
+            self.unknown_clients.put((tenant_id, client_id), None, started_unknown)
+        else:
+            self.clients.put((tenant_id, client_id), entry, started)
         return entry
 
     def cached_api_key(self, tenant_id: int, digest: bytes) -> tuple[bool, ApiKeyEntry | None]:
@@ -295,10 +307,12 @@ class CredentialCache:
     def _invalidate(self, tenant_id: int, kind: str, ref: str, expires: float | None) -> None:
         if kind == feed.KIND_CLIENT and ref == feed.EVERY:
             self.clients.cancel_loads()
+            self.unknown_clients.cancel_loads()
             for key in [k for k in list(self.clients.values) if k[0] == tenant_id]:
                 self.clients.invalidate(key)
         elif kind == feed.KIND_CLIENT:
             self.clients.invalidate((tenant_id, ref))
+            self.unknown_clients.invalidate((tenant_id, ref))
         elif kind == feed.KIND_APIKEY:
             # Loads still in flight were never recorded under the key id: cancel them all.
             self.api_keys.cancel_loads()
