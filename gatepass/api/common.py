@@ -15,11 +15,16 @@ from sqlalchemy.orm import Session
 from gatepass.api.auth import Principal
 from gatepass.api.idempotency import IdempotencyStore, fingerprint
 from gatepass.api.problems import ProblemError
+from gatepass.apikeys.service import CREATE_REFUSAL, check_owner_acts
+from gatepass.errors import ForbiddenError
 from gatepass.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
+from gatepass.permissions.service import check_may_reveal
 from gatepass.services import Services
 from gatepass.tenants.models import Tenant
 
 NO_STORE = {"cache-control": "no-store"}
+# The fields of an answer that hold a secret shown once (ClientIssued, ApiKeyIssued).
+SECRET_FIELDS = frozenset({"client_secret", "key"})
 
 Cursor = Annotated[
     str | None,
@@ -101,7 +106,9 @@ def write(
 ) -> Response:
     """Do ``work`` in one transaction (audit included) and answer with what it returns.
 
-    POST requests honour ``Idempotency-Key``: a retry replays the stored response.
+    POST requests honour ``Idempotency-Key``: a retry replays the stored response. A stored
+    response holding a secret is replayed only to a caller who may still see it
+    (``check_replay``).
     """
     svc = services(request)
     store: IdempotencyStore = request.app.state.idempotency
@@ -123,10 +130,29 @@ def write(
     )
     headers = dict(NO_STORE)
     if outcome.replayed:
+        check_replay(principal, outcome.body)
         headers["idempotent-replayed"] = "true"
     if outcome.status == 204:
         return Response(status_code=204, headers=headers)
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+def check_replay(principal: Principal, body: dict[str, Any]) -> None:
+    """Refuse to replay a secret to a caller who could not be shown it now.
+
+    The first answer was checked when it was made, but the caller's role is read afresh on each
+    request: a user demoted since then must not read the secret of a credential they could no
+    longer create or rotate, nor of a personal key that is not theirs.
+    """
+    if not SECRET_FIELDS & body.keys():
+        return
+    owner = body.get("owner")
+    if isinstance(owner, str):
+        check_owner_acts(principal.actor, owner, refusal=CREATE_REFUSAL)
+    scopes = body.get("scopes")
+    if not isinstance(scopes, list):  # every answer with a secret names its scopes
+        raise ForbiddenError("this stored answer cannot be replayed: retry without the key")
+    check_may_reveal(principal.actor, [str(s) for s in scopes])
 
 
 def names(items: Sequence[Any]) -> list[str]:

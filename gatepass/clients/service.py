@@ -101,8 +101,12 @@ def rotate_secret(
     actor: Actor,
     hasher: cs.SecretHasher,
 ) -> tuple[OAuthClient, cs.Plaintext]:
-    """Issue a new secret; older secrets keep working for ``grace`` (or stop at once)."""
+    """Issue a new secret; older secrets keep working for ``grace`` (or stop at once).
+
+    The new secret is shown to ``actor``, so only to one who could grant all the client holds.
+    """
     client = get_client(session, tenant, client_id)
+    permissions.check_may_reveal(actor, (p.name for p in client.permissions))
     if client.status != "active":
         raise InvalidInputError(
             f"client '{client_id}' is {client.status}: cannot rotate its secret"

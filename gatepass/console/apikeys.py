@@ -13,7 +13,7 @@ from gatepass.api.schemas import ApiKeyOut
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.models import ApiKey
 from gatepass.console import forms
-from gatepass.console.credentials import LISTED, FormPage, form_page
+from gatepass.console.credentials import LISTED, FormPage, form_page, refusal_status, revealer
 from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
     Viewer,
@@ -67,7 +67,11 @@ async def _listing(
 
 def _page(request: Request, viewer: Viewer, template: str, context: dict[str, object]) -> Response:
     reveal = take_reveal(request, viewer)
-    response = render(request, template, {"viewer": viewer, "reveal": reveal, **context})
+    response = render(
+        request,
+        template,
+        {"viewer": viewer, "reveal": reveal, "may_reveal": revealer(viewer), **context},
+    )
     if reveal is not None:
         clear_reveal(response, viewer)
     return response
@@ -134,7 +138,13 @@ async def create_key(request: Request, tenant: str) -> Response:
         )
     except DomainError as exc:
         return await form_page(
-            request, viewer, _key_form(viewer), values, str(exc), active="api-keys", status=422
+            request,
+            viewer,
+            _key_form(viewer),
+            values,
+            str(exc),
+            active="api-keys",
+            status=refusal_status(exc),
         )
 
 
@@ -209,7 +219,7 @@ async def _act(
             return await issue(request, viewer, work, email_to=recipient, then=back)
         await threaded(change)
     except DomainError as exc:
-        return failed(request, viewer, str(exc), back)
+        return failed(request, viewer, str(exc), back, status=refusal_status(exc))
     return redirect(back)
 
 
@@ -276,7 +286,7 @@ async def create_personal_key(request: Request, tenant: str) -> Response:
             str(exc),
             active="settings",
             personal=True,
-            status=422,
+            status=refusal_status(exc),
         )
 
 

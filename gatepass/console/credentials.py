@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -27,10 +28,11 @@ from gatepass.console.web import (
     take_reveal,
 )
 from gatepass.deliveries import mail
-from gatepass.errors import DomainError
+from gatepass.errors import DomainError, ForbiddenError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
+from gatepass.users.roles import ungrantable
 
 router = APIRouter()
 LISTED = 200
@@ -46,6 +48,17 @@ class FormPage:
     submit: str
     back: str
     rate_limit: bool = False
+
+
+def revealer(viewer: Viewer) -> Callable[[list[str]], bool]:
+    """For a page's row menus: may ``viewer`` see a new secret of a credential with these
+    scopes (the services enforce it; the page only leaves out what would be refused)."""
+    return lambda scopes: not ungrantable(viewer.role, scopes)
+
+
+def refusal_status(exc: DomainError) -> int:
+    """403 when the role or the person may not do it; 422 for anything else."""
+    return 403 if isinstance(exc, ForbiddenError) else 422
 
 
 def token_url(request: Request, tenant: str) -> str:
@@ -77,6 +90,7 @@ async def credentials_page(request: Request, tenant: str) -> Response:
             "token_url": token_url(request, tenant),
             "clients": listed,
             "more": len(listed) >= LISTED,
+            "may_reveal": revealer(viewer),
         },
     )
     if reveal is not None:
@@ -165,7 +179,7 @@ async def create_credential(request: Request, tenant: str) -> Response:
             values,
             str(exc),
             active="credentials",
-            status=422,
+            status=refusal_status(exc),
         )
 
 
@@ -212,5 +226,5 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
             return await issue(request, viewer, work, email_to=None, then=back)
         await threaded(change)
     except DomainError as exc:
-        return failed(request, viewer, str(exc), back)
+        return failed(request, viewer, str(exc), back, status=refusal_status(exc))
     return redirect(back)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
-from gatepass.users.roles import role_can_grant
+from gatepass.users.roles import ungrantable
 
 # A scope token (RFC 6749 §3.3) restricted to characters that read well in URLs and shells.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}\Z")
@@ -149,9 +150,23 @@ def resolve_grantable(
             raise InvalidInputError(
                 f"permission '{name}' cannot be granted: {permission.unavailable_reason}"
             )
-        if actor.role is not None and not role_can_grant(actor.role, name):
-            raise ForbiddenError(f"a {actor.role} cannot grant permission '{name}'")
+    check_may_reveal(actor, wanted)
     return [found[name] for name in wanted]
+
+
+def check_may_reveal(actor: Actor, permission_names: Iterable[str]) -> None:
+    """Refuse to show ``actor`` the secret of a credential holding ``permission_names`` unless
+    their role could grant every one of them (the operator at the CLI always may).
+
+    The one rule for every way a secret appears: creating a credential, rotating or regenerating
+    its secret, emailing it, and replaying a stored answer that holds it.
+    """
+    refused = ungrantable(actor.role, permission_names)
+    if refused:
+        raise ForbiddenError(
+            f"a {actor.role} cannot grant permission '{mask(refused[0])}', so may not create a"
+            " credential that holds it or see its secret"
+        )
 
 
 def _find(session: Session, tenant_id: int, name: str) -> Permission | None:

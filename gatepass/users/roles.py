@@ -12,10 +12,15 @@ access token's scopes name (``tenant:admin``, ``credentials:manage``, ``credenti
 
 Nobody hands out more than they hold: only an admin may grant ``tenant:admin``, and a personal
 API key never carries a permission its owner's role could not grant (viewers: none).
+
+Seeing a secret is holding the credential: whoever reads a new client secret or API key can act
+with every permission of that credential. So creating, rotating or regenerating a credential (each
+shows its secret) is for a role that could grant every permission the credential holds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 ROLES = ("admin", "credentials_manager", "viewer")
@@ -65,6 +70,13 @@ def role_can_grant(role: str, permission: str) -> bool:
     if role == "credentials_manager":
         return permission != ADMIN_SCOPE
     return False
+
+
+def ungrantable(role: str | None, permissions: Iterable[str]) -> list[str]:
+    """The permissions ``role`` may not grant, in order; none for the operator (``None``)."""
+    if role is None:
+        return []
+    return [p for p in permissions if not role_can_grant(role, p)]
 
 
 def ceiling(role: str, scopes: tuple[str, ...]) -> tuple[str, ...]:

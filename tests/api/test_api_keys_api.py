@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.api.support import Caller, api, assert_problem, bearer_caller
+from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.apikeys.support import code_is, verifier, verify, verify_until
 from tests.factories import Factory
 
@@ -174,10 +174,11 @@ def test_revoke_all_counts_and_revokes_every_key(factory: Factory, client: TestC
 
 def test_personal_key_names_its_owner(factory: Factory, client: TestClient) -> None:
     factory.tenant()
-    factory.user("acme", email="dev@acme.example.com", role="credentials_manager")
-    admin = bearer_caller(client, factory, "acme")
+    dev = session_caller(
+        client, factory, "acme", "credentials_manager", email="dev@acme.example.com"
+    )
     checker = verifier(factory)
-    issued = create(client, admin, name="my laptop", owner="Dev@Acme.example.com")
+    issued = create(client, dev, name="my laptop", owner="Dev@Acme.example.com")
     assert issued["kind"] == "personal"
     assert issued["owner"] == "dev@acme.example.com"
 
@@ -193,21 +194,26 @@ def test_a_personal_key_its_owner_could_not_hold_is_refused(
 ) -> None:
     factory.tenant()
     factory.user("acme", email="viewer@acme.example.com", role="viewer")
-    factory.user("acme", email="manager@acme.example.com", role="credentials_manager")
+    manager = session_caller(
+        client, factory, "acme", "credentials_manager", email="manager@acme.example.com"
+    )
     admin = bearer_caller(client, factory, "acme")
+    # Only the owner themself creates a personal key: a token never does, whoever the owner is
+    # (an unknown one included: the answer does not tell which users exist).
     cases = [
-        ("nobody@acme.example.com", ["nql"]),  # no such user
-        ("viewer@acme.example.com", ["nql"]),  # a viewer holds no permission
-        ("manager@acme.example.com", ["tenant:admin"]),  # beyond the owner's role
+        (admin, "nobody@acme.example.com", ["nql"]),
+        (admin, "viewer@acme.example.com", ["nql"]),
+        (admin, "manager@acme.example.com", ["tenant:admin"]),
+        (manager, "manager@acme.example.com", ["tenant:admin"]),  # beyond the owner's role
     ]
-    for owner, scopes in cases:
-        response = admin.request(
+    for caller, owner, scopes in cases:
+        response = caller.request(
             client,
             "POST",
             api("acme", "/api-keys"),
             json={"name": "refused", "owner": owner, "scopes": scopes},
         )
-        assert_problem(response, 422, "invalid_input")
+        assert_problem(response, 403, "forbidden")
     assert all_keys(client, admin) == []
 
 

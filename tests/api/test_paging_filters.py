@@ -144,12 +144,15 @@ def test_client_filters(factory: Factory, client: TestClient) -> None:
 
 def test_api_key_filters(factory: Factory, client: TestClient) -> None:
     factory.tenant()
-    factory.user("acme", email="dev@acme.example.com", role="credentials_manager")
     robot = bearer_caller(client, factory, "acme")
+    dev = session_caller(
+        client, factory, "acme", "credentials_manager", email="dev@acme.example.com"
+    )
     person = session_caller(client, factory, "acme", "admin")
-    make(client, robot, "/api-keys", name="alpha", scopes=["nql"], groups=["emea"])
-    make(client, robot, "/api-keys", name="beta", scopes=["nql"], owner="dev@acme.example.com")
-    make(client, person, "/api-keys", name="gamma", owner="dev@acme.example.com")
+    make(client, person, "/api-keys", name="alpha", scopes=["nql"], groups=["emea"])
+    # A personal key is created by its owner.
+    make(client, dev, "/api-keys", name="beta", scopes=["nql"], owner="dev@acme.example.com")
+    make(client, dev, "/api-keys", name="gamma", owner="dev@acme.example.com")
     delta = make(client, robot, "/api-keys", name="delta")
     revoked = robot.request(client, "POST", api("acme", f"/api-keys/{delta['id']}/revoke"))
     assert revoked.status_code == 200
@@ -161,7 +164,8 @@ def test_api_key_filters(factory: Factory, client: TestClient) -> None:
     assert find(kind="service") == ["delta", "alpha"]
     assert find(owner="DEV@acme.example.com") == ["gamma", "beta"]
     assert find(owner="admin@acme.example.com") == []
-    assert find(created_by="admin@acme.example.com") == ["gamma"]
+    assert find(created_by="dev@acme.example.com") == ["gamma", "beta"]
+    assert find(created_by="admin@acme.example.com") == ["alpha"]
     assert find(permission="nql") == ["beta", "alpha"]
     assert find(permission="nql", kind="service") == ["alpha"]
     assert find(group="emea") == ["alpha"]

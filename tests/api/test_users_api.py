@@ -155,7 +155,7 @@ def test_disabling_a_user_ends_their_session_and_disables_their_keys(
     member = session_caller(client, factory, "acme", "credentials_manager")
     email = "credentials-manager@acme.example.com"
     assert member.request(client, "GET", api("acme", "/clients")).status_code == 200
-    key = admin.request(
+    key = member.request(  # a personal key is created by its owner
         client,
         "POST",
         api("acme", "/api-keys"),
@@ -186,10 +186,12 @@ def test_a_demoted_owner_s_personal_key_loses_what_the_owner_lost(
     factory: Factory, client: TestClient
 ) -> None:
     factory.tenant()
-    factory.user("acme", email="dev@acme.example.com", role="credentials_manager")
+    dev = session_caller(
+        client, factory, "acme", "credentials_manager", email="dev@acme.example.com"
+    )
     admin = bearer_caller(client, factory, "acme")
     checker = verifier(factory)
-    key = admin.request(
+    key = dev.request(  # a personal key is created by its owner
         client,
         "POST",
         api("acme", "/api-keys"),
