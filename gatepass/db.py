@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -48,12 +49,28 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """Connections per process (``size`` kept open, ``overflow`` more on demand) and how long a
+    request waits for one before ``sqlalchemy.exc.TimeoutError`` (answered 503 by the edges)."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 10.0
+
+
+def make_engine(url: str, pool: PoolLimits | None = None) -> Engine:
+    pool = pool or PoolLimits()
+    limits = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        if make_url(url).database in (None, "", ":memory:"):
+            limits = {}  # one connection per thread, no queue
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **limits
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **limits)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,9 +85,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """An engine and its session factory; one per process, made by the app factory or the CLI."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolLimits | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.cache.bus import NoticeKey, Publisher, Subscriber
 from gatepass.cache.store import CredentialCache
-from gatepass.db import Database
+from gatepass.db import Database, PoolLimits
 from gatepass.ops.metrics import Metrics
+from gatepass.sessions.signing_in import SignIns
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
 
@@ -26,11 +28,13 @@ class Services:
     metrics: Metrics
     limiter: RateLimiter
     notices: Publisher
+    sign_ins: SignIns
 
 
 def build_services(settings: Settings) -> Services:
     master = settings.master_key()
-    db = Database(settings.effective_database_url)
+    pool = PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
+    db = Database(settings.effective_database_url, pool)
     cipher = KeyCipher.from_master_key(master)
     cache = CredentialCache(
         db,
@@ -44,6 +48,7 @@ def build_services(settings: Settings) -> Services:
     notices.attach(db)
     if settings.redis_url:
         cache.subscriber = Subscriber(settings.redis_url, notice_key, cache.apply_notice)
+    limiter = RateLimiter(settings.redis_url, namespace=notice_key.namespace)
     return Services(
         settings=settings,
         db=db,
@@ -51,6 +56,7 @@ def build_services(settings: Settings) -> Services:
         cipher=cipher,
         cache=cache,
         metrics=Metrics(),
-        limiter=RateLimiter(settings.redis_url, namespace=notice_key.namespace),
+        limiter=limiter,
         notices=notices,
+        sign_ins=SignIns(limiter, max_hashes=settings.max_password_hashes or os.cpu_count() or 1),
     )

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     smtp_from: str = "Gatepass <gatepass@localhost>"
     smtp_timeout: float = Field(default=10.0, gt=0, le=120)
     email_link_lifetime: int = Field(default=86400, ge=300, le=7 * 86400)
+    # Password checks (argon2) this process runs at once; a sign-in that finds them all busy is
+    # answered 503 with Retry-After at once, never queued. Unset: one per CPU.
+    max_password_hashes: int | None = Field(default=None, ge=1, le=256)
+    # Database connections per process, and how long a request waits for one before it is
+    # answered 503 with Retry-After (the wait would otherwise pile up behind a flood).
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("public_url")
     @classmethod

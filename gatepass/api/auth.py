@@ -23,6 +23,7 @@ import anyio.to_thread
 from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from gatepass.api.problems import ProblemError
 from gatepass.audit.service import Actor, record
@@ -88,6 +89,7 @@ async def tenant_entry(request: Request, slug: str) -> TenantEntry:
 
 
 def unavailable() -> ProblemError:
+    """503 with Retry-After: the database is down, or no pooled connection came free in time."""
     return ProblemError(
         503,
         "unavailable",
@@ -246,8 +248,9 @@ async def _audit(
 
 
 async def threaded(work: Callable[[], T]) -> T:
-    """Run blocking database work off the event loop; a database outage answers 503."""
+    """Run blocking database work off the event loop; a database outage answers 503, and so
+    does a pool with no connection free in time (``TimeoutError`` is no ``OperationalError``)."""
     try:
         return await anyio.to_thread.run_sync(work)
-    except OperationalError:
+    except (OperationalError, PoolTimeoutError):
         raise unavailable() from None

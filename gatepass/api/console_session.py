@@ -22,7 +22,7 @@ from gatepass.api.common import NO_STORE, json_response, services
 from gatepass.api.problems import ProblemError, responses
 from gatepass.sessions import service as sessions
 from gatepass.sessions.models import ConsoleSession
-from gatepass.tenants import service as tenants
+from gatepass.sessions.signing_in import Outcome
 
 router = APIRouter(tags=["Console session"])
 
@@ -34,49 +34,35 @@ SIGN_IN_FAILED = "wrong email or password"
 )
 async def sign_in(request: Request, tenant: TenantSlug, body: schemas.SignInIn) -> Response:
     """Sign in with email and password. Sets an HttpOnly session cookie; the answer holds the
-    CSRF token to send as `X-CSRF-Token` with every request that changes data."""
+    CSRF token to send as `X-CSRF-Token` with every request that changes data.
+
+    Too many attempts from one address (for any email, or for this one) are answered 429 with
+    `Retry-After`; an email tried from many addresses is only slowed down, never locked. When
+    the server is busy checking other passwords the answer is 503 with `Retry-After`."""
     svc = services(request)
     keys: sessions.SessionKeys = request.app.state.session_keys
     ip, agent = source(request)
     entry = await tenant_entry(request, tenant)
-    wait = await sessions.throttled(svc.limiter, entry.id, body.email, ip)
-    if wait:
-
-        def note() -> None:
-            with svc.db.transaction() as session:
-                found = tenants.get_tenant(session, tenant)
-                sessions.record_throttled(
-                    session, found, email=body.email, source_ip=ip, user_agent=agent
-                )
-
-        await threaded(note)
+    attempt = sessions.Attempt(body.email, body.password, ip, agent, slug=entry.slug)
+    result = await svc.sign_ins.attempt(svc.db, keys, attempt)
+    if result.outcome is Outcome.THROTTLED:
         raise ProblemError(
             429,
             "too_many_attempts",
             "too many sign-in attempts; try again later",
-            headers={"retry-after": str(wait)},
+            headers={"retry-after": str(result.retry_after)},
         )
-
-    def work() -> tuple[schemas.SessionOut, str] | None:
-        with svc.db.transaction() as session:
-            found = tenants.get_tenant(session, tenant)
-            signed_in = sessions.sign_in(
-                session,
-                found,
-                email=body.email,
-                password=body.password,
-                source_ip=ip,
-                user_agent=agent,
-                keys=keys,
-            )
-            if signed_in is None:
-                return None
-            return _view(signed_in.session, keys, signed_in.token), signed_in.token
-
-    result = await threaded(work)
-    if result is None:
+    if result.outcome is Outcome.BUSY:
+        raise ProblemError(
+            503,
+            "busy",
+            "the server is busy with other sign-ins; retry shortly",
+            headers={"retry-after": str(result.retry_after)},
+        )
+    if result.signed_in is None:
         raise ProblemError(401, "sign_in_failed", SIGN_IN_FAILED)
-    view, token = result
+    token = result.signed_in.token
+    view = _view(result.signed_in.session, keys, token)
     response = json_response(view.model_dump(mode="json"), status=201)
     set_session_cookie(response, token, secure=svc.settings.public_url.startswith("https://"))
     return response

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -156,6 +157,16 @@ def install(app: FastAPI, *, pages: PageMaker | None = None) -> None:
             headers={"retry-after": "2"},
         )
 
+    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+        # Every pooled connection stayed busy past the pool timeout: overload, not an outage.
+        log.warning("no database connection free in time", path=request.url.path[:200])
+        return problem_response(
+            503,
+            "unavailable",
+            "the server is overloaded; retry shortly",
+            headers={"retry-after": "2"},
+        )
+
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.error("management request failed", path=request.url.path[:200], exc_info=exc)
         return problem_response(500, "server_error", "the server failed; it has been logged")
@@ -181,6 +192,7 @@ def install(app: FastAPI, *, pages: PageMaker | None = None) -> None:
     app.add_exception_handler(RequestValidationError, html(on_validation))
     app.add_exception_handler(StarletteHTTPException, html(on_http))
     app.add_exception_handler(OperationalError, html(on_database_down))
+    app.add_exception_handler(PoolTimeoutError, html(on_pool_timeout))
     app.add_exception_handler(Exception, html(on_crash))
     _document_problems_only(app)
 

@@ -26,13 +26,15 @@ from gatepass.console.web import (
     services,
 )
 from gatepass.sessions import service as sessions
-from gatepass.tenants import service as tenants
+from gatepass.sessions.signing_in import Outcome, Result
+from gatepass.text import is_plain
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 SIGN_IN_FAILED = "Wrong email or password."
 TOO_MANY = "Too many sign-in attempts. Wait a few minutes and try again."
-NO_TENANT = 0  # the throttle's account bucket for emails with no account anywhere
+BUSY = "The server is busy signing other people in. Try again in a moment."
+NOT_PLAIN = "The email address must not contain control characters or line separators."
 CHOOSE = "Your email has an account in several organisations. Choose one and sign in again."
 
 
@@ -55,121 +57,44 @@ async def sign_in(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Sign in to the organisation named by ``tenant`` (a link's ``?tenant=``, or the choice
-    offered when an email has accounts in several), else to the one where the email has one."""
+    offered when an email has accounts in several), else to the one where the email has one.
+
+    The same attempt, throttle and password check as the management API's sign-in."""
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _sign_in_form(request, error="Your sign-in form expired. Try again.", status=400)
+    # Refused before any query (PostgreSQL cannot compare a NUL), and before ``strip``, which
+    # would quietly drop the controls that Python counts as white space (U+001C-U+001F, U+0085).
+    if not (is_plain(email) and is_plain(tenant)):
+        return _sign_in_form(request, error=NOT_PLAIN, status=400)
+    email, slug = email.strip(), tenant.strip()
     svc = services(request)
     ip, agent = source(request)
-    email = email.strip()
-    chosen = await _organisation(request, tenant.strip(), email, password)
-    if isinstance(chosen, Response):
-        return chosen
-
-    def work() -> sessions.SignedIn | None:
-        with svc.db.transaction() as session:
-            return sessions.sign_in(
-                session,
-                tenants.get_tenant(session, chosen),
-                email=email,
-                password=password,
-                source_ip=ip,
-                user_agent=agent,
-                keys=keys(request),
-            )
-
-    signed_in = await threaded(work)
-    if signed_in is None:
-        return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
-    response = redirect(f"/console/{chosen}/credentials")
-    set_session_cookie(response, signed_in.token, secure=secure(request))
-    response.delete_cookie(SIGN_IN_COOKIE, path="/console", httponly=True, samesite="strict")
-    return response
+    attempt = sessions.Attempt(email, password, ip, agent, slug=slug or None)
+    result = await svc.sign_ins.attempt(svc.db, keys(request), attempt)
+    if result.signed_in is not None:
+        response = redirect(f"/console/{result.slug}/credentials")
+        set_session_cookie(response, result.signed_in.token, secure=secure(request))
+        response.delete_cookie(SIGN_IN_COOKIE, path="/console", httponly=True, samesite="strict")
+        return response
+    return _refused(request, email, result)
 
 
-async def _organisation(request: Request, slug: str, email: str, password: str) -> str | Response:
-    """The tenant to sign in to, or the answer to send instead (throttled, refused, or the
-    choice of organisation for an email with accounts in several)."""
-    svc = services(request)
-    ip, _ = source(request)
-    if slug:
-        return await _named(request, slug, email, password)
-
-    def candidates() -> list[tuple[int, str]]:
-        with svc.db.read() as session:
-            return [(t.id, t.slug) for t in sessions.organisations_of(session, email)]
-
-    found = await threaded(candidates)
-    if not found:
-        return await _no_account(request, email, password)
-    for tenant_id, _ in found:
-        if await sessions.throttled(svc.limiter, tenant_id, email, ip):
-            return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
-    if len(found) == 1:
-        return found[0][1]
-    return await _choose(request, [s for _, s in found], email, password)
-
-
-async def _choose(request: Request, slugs: list[str], email: str, password: str) -> str | Response:
-    """Several accounts for one email: offer the organisations where the password is right."""
-    choices = await threaded(lambda: _accepting(request, slugs, email, password))
-    if not choices:
-        return await _refuse_everywhere(request, slugs, email, password)
-    if len(choices) == 1:
-        return choices[0][0]
-    return _sign_in_form(request, email=email, error=CHOOSE, choices=choices, status=409)
-
-
-async def _no_account(request: Request, email: str, password: str) -> Response:
-    """No such account: counted and timed like a wrong password, so that neither the throttle
-    nor the clock tells a stranger whether the email has an account."""
-    ip, _ = source(request)
-    if await sessions.throttled(services(request).limiter, NO_TENANT, email, ip):
-        return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
-    await threaded(lambda: sessions.dummy_verify(password))
-    return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
-
-
-async def _named(request: Request, slug: str, email: str, password: str) -> str | Response:
-    entry = await threaded(lambda: _tenant_id(request, slug))
-    if entry is None:
-        return await _no_account(request, email, password)
-    ip, _ = source(request)
-    if await sessions.throttled(services(request).limiter, entry, email, ip):
-        return _sign_in_form(request, email=email, error=TOO_MANY, status=429)
-    return slug
-
-
-def _accepting(
-    request: Request, slugs: list[str], email: str, password: str
-) -> list[tuple[str, str]]:
-    with services(request).db.read() as session:
-        found = [tenants.get_tenant(session, s) for s in slugs]
-        return [
-            (t.slug, t.name or t.slug) for t in sessions.accepting(session, found, email, password)
-        ]
-
-
-async def _refuse_everywhere(
-    request: Request, slugs: list[str], email: str, password: str
-) -> Response:
-    """Wrong password for every account of this email: each tenant audits its failed attempt."""
-    ip, agent = source(request)
-
-    def work() -> None:
-        with services(request).db.transaction() as session:
-            for slug in slugs:
-                sessions.sign_in(
-                    session,
-                    tenants.get_tenant(session, slug),
-                    email=email,
-                    password=password,
-                    source_ip=ip,
-                    user_agent=agent,
-                    keys=keys(request),
-                )
-
-    await threaded(work)
+def _refused(request: Request, email: str, result: Result) -> Response:
+    """The sign-in form again, saying why (and, for several organisations, offering them)."""
+    if result.outcome is Outcome.CHOOSE:
+        choices = list(result.choices)
+        return _sign_in_form(request, email=email, error=CHOOSE, choices=choices, status=409)
+    if result.outcome in (Outcome.THROTTLED, Outcome.BUSY):
+        throttled = result.outcome is Outcome.THROTTLED
+        page = _sign_in_form(
+            request,
+            email=email,
+            error=TOO_MANY if throttled else BUSY,
+            status=429 if throttled else 503,
+        )
+        page.headers["retry-after"] = str(result.retry_after)
+        return page
     return _sign_in_form(request, email=email, error=SIGN_IN_FAILED, status=401)
 
 
@@ -225,12 +150,6 @@ def _sign_in_form(
         samesite="strict",
     )
     return response
-
-
-def _tenant_id(request: Request, slug: str) -> int | None:
-    with services(request).db.read() as session:
-        found = sessions.organisation(session, slug)
-        return found.id if found is not None else None
 
 
 router.include_router(credentials.router)

@@ -3,43 +3,45 @@
 A session token is 256 random bits in an HttpOnly cookie; the database holds only its keyed
 hash. The CSRF token is a second keyed hash of the session token, so it needs no storage and
 is worthless without the cookie. Every sign-in, successful or not, is audited.
+
+The functions here are the database steps of a sign-in, each a short transaction of its own:
+the password is checked between them, with no connection held (``gatepass.sessions.signing_in``).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.service import Actor, record
 from gatepass.credential_secrets import SecretHasher, derive_key
 from gatepass.db import utcnow
 from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
-from gatepass.users.service import EMAIL, MAX_PASSWORD
-
-# Sign-in attempts allowed per window, per account and per source address.
-ACCOUNT_ATTEMPTS, IP_ATTEMPTS, ATTEMPT_WINDOW = 10, 50, 300
+from gatepass.users.service import EMAIL
 
 IDLE_TIMEOUT = timedelta(hours=1)
 MAX_AGE = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_TOKEN = 100
 
-_PASSWORDS = PasswordHasher()
-# Verified against when the email is unknown, so that both cases take as long.
-_DUMMY_HASH = _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sign-in attempt: to the tenant ``slug``, or wherever the email has an account."""
+
+    email: str
+    password: str = field(repr=False)
+    source_ip: str
+    user_agent: str
+    slug: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,55 +71,84 @@ class SignedIn:
     token: str  # goes into the cookie, never stored
 
 
-def sign_in(
+@dataclass(frozen=True)
+class Account:
+    """A console user an email may sign in as, read before its password is checked."""
+
+    tenant_id: int
+    tenant_slug: str
+    tenant_name: str
+    user_id: int
+    password_hash: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The accounts an attempt may open, and the tenants that audit it if it fails."""
+
+    accounts: tuple[Account, ...]
+    audit_in: tuple[int, ...]
+
+
+def lookup(session: Session, email: str, slug: str | None) -> Lookup:
+    """The accounts of ``email`` in the tenant ``slug``, or in every tenant when it is None.
+
+    A named tenant audits a failed attempt even for an email with no account in it; an email
+    with no account anywhere is audited nowhere (there is no tenant to tell).
+    """
+    query = (
+        select(User, Tenant)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.email == email.strip().lower())
+        .order_by(Tenant.name, Tenant.slug)
+    )
+    if slug is not None:
+        query = query.where(Tenant.slug == slug)
+    accounts = tuple(
+        Account(t.id, t.slug, t.name or t.slug, u.id, u.password_hash, u.status)
+        for u, t in session.execute(query).all()
+    )
+    if slug is not None and not accounts:
+        tenant = organisation(session, slug)
+        return Lookup((), (tenant.id,) if tenant is not None else ())
+    return Lookup(accounts, tuple(a.tenant_id for a in accounts))
+
+
+def open_session(
     session: Session,
-    tenant: Tenant,
+    account: Account,
     *,
-    email: str,
-    password: str,
-    source_ip: str,
-    user_agent: str,
+    new_hash: str | None,
+    attempt: Attempt,
     keys: SessionKeys,
 ) -> SignedIn | None:
-    """A new session, or ``None`` when email or password is wrong (audited either way).
-
-    The caller commits in both cases, so that a failed attempt leaves its audit record.
-    """
-    email = email.strip().lower()
-    user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
-    ok = _password_ok(user, password)
-    actor = _attempt_actor(email, source_ip, user_agent)
-    if user is None or not ok or user.status != "active":
-        reason = "unknown_user" if user is None else ("bad_password" if not ok else user.status)
-        record(
-            session,
-            tenant_id=tenant.id,
-            actor=actor,
-            action="session.sign_in_failed",
-            target_type="user",
-            target=actor.id,
-            details={"reason": reason},
-        )
+    """A new session for ``account``, whose password was checked against ``account.password_hash``
+    outside this transaction; ``None`` (audited) if the account changed meanwhile."""
+    user = session.get(User, account.user_id, with_for_update=True)
+    if user is None or user.password_hash != account.password_hash or user.status != "active":
+        reason = "changed" if user is None or user.status == "active" else user.status
+        record_failures(session, {account.tenant_id: reason}, attempt)
         return None
-    if _PASSWORDS.check_needs_rehash(user.password_hash):
-        user.password_hash = _PASSWORDS.hash(password)
+    if new_hash is not None:
+        user.password_hash = new_hash
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = ConsoleSession(
-        tenant_id=tenant.id,
+        tenant_id=account.tenant_id,
         user=user,
         token_hash=keys.tokens.digest(token),
         created_at=now,
         last_seen_at=now,
         expires_at=now + MAX_AGE,
-        source_ip=source_ip[:64],
-        user_agent=user_agent[:400],
+        source_ip=attempt.source_ip[:64],
+        user_agent=attempt.user_agent[:400],
     )
     session.add(row)
     record(
         session,
-        tenant_id=tenant.id,
-        actor=actor,
+        tenant_id=account.tenant_id,
+        actor=_attempt_actor(attempt),
         action="session.sign_in",
         target_type="user",
         target=user.email,
@@ -125,70 +156,23 @@ def sign_in(
     return SignedIn(row, token)
 
 
-def organisations_of(session: Session, email: str) -> list[Tenant]:
-    """The tenants where this email has an account (a console user may be in several)."""
-    return list(
-        session.scalars(
-            select(Tenant)
-            .join(User, User.tenant_id == Tenant.id)
-            .where(User.email == email.strip().lower())
-            .order_by(Tenant.name, Tenant.slug)
+def record_failures(session: Session, reasons: dict[int, str], attempt: Attempt) -> None:
+    """Audit a failed attempt in each tenant of ``reasons`` (tenant id -> why it failed)."""
+    actor = _attempt_actor(attempt)
+    for tenant_id, reason in reasons.items():
+        record(
+            session,
+            tenant_id=tenant_id,
+            actor=actor,
+            action="session.sign_in_failed",
+            target_type="user",
+            target=actor.id,
+            details={"reason": reason},
         )
-    )
 
 
 def organisation(session: Session, slug: str) -> Tenant | None:
     return session.scalar(select(Tenant).where(Tenant.slug == slug))
-
-
-def accepting(session: Session, tenants: list[Tenant], email: str, password: str) -> list[Tenant]:
-    """Of ``tenants``, those where this email and password would sign in (an active account).
-
-    Used to offer a choice of organisation only to someone who has proved the password, so the
-    list never tells a stranger where an email has accounts. No session is made here.
-    """
-    email = email.strip().lower()
-    found: list[Tenant] = []
-    for tenant in tenants:
-        user = session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
-        if _password_ok(user, password) and user is not None and user.status == "active":
-            found.append(tenant)
-    return found
-
-
-def dummy_verify(password: str) -> None:
-    """Spend the time of a password check, for an email with no account anywhere."""
-    _password_ok(None, password)
-
-
-async def throttled(limiter: RateLimiter, tenant_id: int, email: str, source_ip: str) -> int:
-    """Seconds to wait before another sign-in attempt for this account or address, or 0.
-
-    Counted in Redis when configured (shared by every process), in memory otherwise. Every
-    attempt counts, so guessing is bounded whether or not the guesses fail.
-    """
-    account = hashlib.sha256(f"{tenant_id}:{email.strip().lower()}".encode()).hexdigest()[:32]
-    by_account = await limiter.hit(f"signin:a:{account}", ACCOUNT_ATTEMPTS, ATTEMPT_WINDOW)
-    by_ip = await limiter.hit(f"signin:ip:{source_ip}", IP_ATTEMPTS, ATTEMPT_WINDOW)
-    refused = [state for state in (by_account, by_ip) if not state.allowed]
-    if not refused:
-        return 0
-    return max(1, max(state.reset for state in refused) - int(time.time()))
-
-
-def record_throttled(
-    session: Session, tenant: Tenant, *, email: str, source_ip: str, user_agent: str
-) -> None:
-    actor = _attempt_actor(email, source_ip, user_agent)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="session.sign_in_failed",
-        target_type="user",
-        target=actor.id,
-        details={"reason": "throttled"},
-    )
 
 
 def resolve(
@@ -233,20 +217,9 @@ def purge_expired(session: Session) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= utcnow()))
 
 
-def _attempt_actor(email: str, source_ip: str, user_agent: str) -> Actor:
+def _attempt_actor(attempt: Attempt) -> Actor:
     """Who tried to sign in. Something typed in the email field that is no address (it could be
     a password typed in the wrong field) is not recorded."""
-    email = email.strip().lower()
+    email = attempt.email.strip().lower()
     shown = email if EMAIL.match(email) else "(not an email address)"
-    return Actor(kind="user", id=shown, source_ip=source_ip, user_agent=user_agent)
-
-
-def _password_ok(user: User | None, password: str) -> bool:
-    if len(password) > MAX_PASSWORD:
-        password = password[:MAX_PASSWORD]  # still verify, so the timing says nothing
-    try:
-        return _PASSWORDS.verify(user.password_hash if user else _DUMMY_HASH, password) and (
-            user is not None
-        )
-    except (VerificationError, InvalidHashError):
-        return False
+    return Actor(kind="user", id=shown, source_ip=attempt.source_ip, user_agent=attempt.user_agent)
