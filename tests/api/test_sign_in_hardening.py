@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
+from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.app import create_app
 from gatepass.sessions import passwords, signing_in
@@ -22,6 +23,7 @@ from gatepass.users.models import User
 from tests.api.support import PASSWORD, api, assert_problem, bearer_caller
 from tests.controls import CHARS, captured_logs, stored
 from tests.factories import Factory
+from tests.http.support import basic, token_path
 from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, services_of
 
 ALICE = "alice@acme.example.com"
@@ -224,6 +226,7 @@ def test_an_exhausted_connection_pool_answers_503_not_500(
     tiny = settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.2}
     )
+    unknown_secret = cs.generate(cs.SecretKind.CLIENT_SECRET).reveal()
     with TestClient(create_app(tiny), raise_server_exceptions=False) as http:
         admin = bearer_caller(http, factory, "acme")
         services = services_of(http)
@@ -237,6 +240,15 @@ def test_an_exhausted_connection_pool_answers_503_not_500(
                 "list": admin.request(http, "GET", api("acme", "/clients")),
                 "create": admin.request(http, "POST", api("acme", "/clients"), json={"name": "x"}),
             }
+            # The protocol endpoints answered this already: temporarily_unavailable, not 500.
+            token = http.post(
+                token_path("acme"),
+                data={"grant_type": "client_credentials"},
+                headers={"authorization": basic("not-cached", unknown_secret)},
+            )
+        assert token.status_code == 503, token.text
+        assert token.json()["error"] == "temporarily_unavailable"
+        assert int(token.headers["retry-after"]) > 0
         for what, answer in answers.items():
             problem = assert_problem(answer, 503, "unavailable")
             assert int(answer.headers["retry-after"]) > 0, what
