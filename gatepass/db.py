@@ -49,6 +49,11 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
+# A database error's message and traceback never carry the statement's parameters: they can
+# be a password's hash or a value a caller pasted in the wrong field.
+HIDE_PARAMETERS = True
+
+
 @dataclass(frozen=True)
 class PoolLimits:
     """Connections per process (``size`` kept open, ``overflow`` more on demand) and how long a
@@ -61,10 +66,15 @@ class PoolLimits:
 
 def make_engine(url: str, pool: PoolLimits | None = None) -> Engine:
     pool = pool or PoolLimits()
-    limits = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
+    limits = {
+        "pool_size": pool.size,
+        "max_overflow": pool.overflow,
+        "pool_timeout": pool.timeout,
+        "hide_parameters": HIDE_PARAMETERS,
+    }
     if url.startswith("sqlite"):
         if make_url(url).database in (None, "", ":memory:"):
-            limits = {}  # one connection per thread, no queue
+            limits = {"hide_parameters": HIDE_PARAMETERS}  # one connection per thread, no queue
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **limits
         )

@@ -19,6 +19,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from gatepass import text
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.models import AuditEvent
@@ -58,16 +59,16 @@ When = Annotated[
         }
     ),
 ]
-# One line of text: no control characters.
-Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# One line of text: no control characters (the one rule of gatepass.text).
+Line = Annotated[str, StringConstraints(pattern=text.LINE_PATTERN)]
 # Text that may span lines.
-Paragraph = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Paragraph = Annotated[str, StringConstraints(pattern=text.PARAGRAPH_PATTERN)]
 Name = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[Paragraph, StringConstraints(max_length=2000)]
 # The services' own rules for names, stated here so that the document says what is accepted.
 # Group names and emails may come with spaces around them: the services strip them.
-_SPACES = r"[^\S\x00-\x1f\x7f]*"
-_ADDRESS = r"[^@\s\x00-\x1f\x7f]"
+_SPACES = r"[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*"
+_ADDRESS = r"[^@\s\x00-\x1f\x7f-\x9f]"
 Scope = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
 GroupName = Annotated[str, StringConstraints(max_length=100, pattern=rf"^{_SPACES}\w[\w .:/-]*$")]
 Email = Annotated[

@@ -31,6 +31,7 @@ from gatepass.services import Services
 from gatepass.sessions import service as sessions
 from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
+from gatepass.text import is_plain
 from gatepass.users.roles import Capability, role_has
 
 HERE = Path(__file__).parent
@@ -38,6 +39,7 @@ REVEAL_COOKIE = "gatepass_reveal"
 SIGN_IN_COOKIE = "gatepass_sign_in"
 REVEAL_SECONDS = 120
 NONCE = 12
+MULTILINE_FIELDS = frozenset({"description"})
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
@@ -151,12 +153,29 @@ async def signed_in(request: Request, tenant: str, need: str = "read") -> Viewer
 async def posted(
     request: Request, tenant: str, need: str = "read"
 ) -> tuple[Viewer | Response, FormData]:
-    """``signed_in`` for a form post, which must also carry the session's CSRF token."""
+    """``signed_in`` for a form post, which must also carry the session's CSRF token.
+
+    Every field is one line of plain text but a description (``gatepass.text``): a form with a
+    control character anywhere is refused here, before any action reads it.
+    """
     viewer = await signed_in(request, tenant, need)
     form = await request.form()
     if isinstance(viewer, Viewer) and not csrf_ok(request, viewer, field(form, "csrf_token")):
         return forbidden(request, viewer), form
+    bad = _unplain_field(form)
+    if isinstance(viewer, Viewer) and bad is not None:
+        message = f"The field “{bad}” must not contain control characters or line separators."
+        return failed(request, viewer, message, request.url.path), form
     return viewer, form
+
+
+def _unplain_field(form: FormData) -> str | None:
+    """The name of the first field that holds a control character, if any."""
+    for name, value in form.multi_items():
+        text = value if isinstance(value, str) else ""
+        if not (is_plain(name) and is_plain(text, multiline=name in MULTILINE_FIELDS)):
+            return name if is_plain(name) else "(unnamed)"
+    return None
 
 
 def to_sign_in(tenant: str) -> RedirectResponse:
@@ -191,7 +210,10 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     if status == 404:
         detail = "There is no console page at this address."
     elif status == 422:
-        detail = "The form had invalid fields (a value may be too long). Go back and try again."
+        detail = (
+            "The form or the address had invalid fields (a value may be too long, or hold a"
+            " control character). Go back and try again."
+        )
     return render(
         request,
         "error.html",

@@ -16,6 +16,7 @@ from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
 from gatepass.signing_keys.material import ALGORITHMS, KeyCipher
 from gatepass.tenants.models import Tenant
+from gatepass.text import check_plain
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 MIN_LIFETIME, MAX_LIFETIME = 30, 86400
@@ -67,6 +68,7 @@ def create_tenant(
             "tenant slug must be 1-63 lowercase letters, digits or '-', not starting or ending"
             " with '-'"
         )
+    check_plain(name or "", "tenant name")
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise ConflictError(f"tenant '{slug}' already exists")
     audience = audience or f"api://{slug}"
@@ -124,7 +126,7 @@ def update_settings(
     session: Session, tenant: Tenant, changes: TenantSettings, *, actor: Actor, cipher: KeyCipher
 ) -> Tenant:
     if changes.name is not None:
-        tenant.name = changes.name.strip() or tenant.name
+        tenant.name = check_plain(changes.name, "tenant name").strip() or tenant.name
     if changes.token_lifetime is not None:
         if not MIN_LIFETIME <= changes.token_lifetime <= MAX_LIFETIME:
             raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")

@@ -17,6 +17,7 @@ from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
+from gatepass.text import check_plain
 from gatepass.users.models import ROLES, User
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}\Z")
@@ -38,6 +39,10 @@ def create_user(
     hasher: PasswordHasher | None = None,
 ) -> User:
     email = email.strip().lower()
+    # Checked before anything is hashed or stored: a NUL would fail in the database, with
+    # the new password's hash among the statement's parameters.
+    check_plain(email, "an email address")
+    check_plain(display_name, "display name")
     if len(email) > MAX_EMAIL or not EMAIL.match(email):
         raise InvalidInputError(f"invalid email address '{mask(email[:MAX_EMAIL])}'")
     if len(display_name.strip()) > MAX_NAME:
@@ -99,7 +104,7 @@ def get_user_by_id(session: Session, tenant: Tenant, user_id: int) -> User:
 def set_display_name(
     session: Session, tenant: Tenant, user: User, name: str, *, actor: Actor
 ) -> User:
-    name = name.strip()
+    name = check_plain(name, "display name").strip()
     if len(name) > 200:
         raise InvalidInputError("display name must be at most 200 characters")
     user.display_name = name
