@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gatepass.api import problems
+from gatepass.api import docs, problems
 from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
+from gatepass.api.plain import plain_request
 from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
@@ -19,13 +20,14 @@ from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
+from gatepass.ops.limits import BodyLimit
 from gatepass.ops.logging import configure as configure_logging
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
 
 
-def create_app(settings: Settings) -> ProtocolApp:
+def create_app(settings: Settings) -> BodyLimit:
     configure_logging(settings.log_level)
     services = build_services(settings)
 
@@ -44,7 +46,8 @@ def create_app(settings: Settings) -> ProtocolApp:
         title="Gatepass",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by gatepass.api.docs, from this server only
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/openapi.json",
     )
     ctx = ProtocolContext(
@@ -53,7 +56,6 @@ def create_app(settings: Settings) -> ProtocolApp:
         metrics=services.metrics,
         limiter=services.limiter,
         throttle=ClientThrottle(services.limiter, services.metrics.registry),
-        max_body=settings.max_body_bytes,
     )
     api.state.services = services
     api.state.protocol = ctx
@@ -63,13 +65,19 @@ def create_app(settings: Settings) -> ProtocolApp:
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     management.install(api)
     api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")
-    api.include_router(console.router)
+    api.include_router(console.router, dependencies=[Depends(plain_request)])
+    docs.install(api, openapi_url="/openapi.json")
     problems.install(api, pages=error_page)
-    app = ProtocolApp(ctx, api)
+    app = BodyLimit(
+        ProtocolApp(ctx, api),
+        protocol_limit=settings.max_body_bytes,
+        management_limit=settings.max_management_body_bytes,
+        pages=error_page,
+    )
     app.services = services  # type: ignore[attr-defined]
     return app
 
 
-def create_app_from_env() -> ProtocolApp:
+def create_app_from_env() -> BodyLimit:
     """Entry point for ASGI servers that import the app themselves (``serve --workers N``)."""
     return create_app(Settings())

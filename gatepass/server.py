@@ -8,12 +8,16 @@ everything the CLI imported. Each worker builds its own app with ``create_app_fr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import tempfile
+from functools import partial
+from typing import cast
 
 import uvicorn
 
+from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol
 from gatepass.ops.logging import configure
 
 
@@ -23,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--trusted-proxies", default=None)  # validated by Settings already
+    parser.add_argument("--max-request-head-bytes", type=int, default=HeadLimits.max_bytes)
+    parser.add_argument("--max-request-headers", type=int, default=HeadLimits.max_headers)
     args = parser.parse_args(argv)
     configure(os.environ.get("GATEPASS_LOG_LEVEL", "info"))
     metrics_dir = None
@@ -38,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             workers=args.workers,
             loop="uvloop",
-            http="httptools",
+            http=protocol(HeadLimits(args.max_request_head_bytes, args.max_request_headers)),
             access_log=False,
             log_config=None,
             server_header=False,
@@ -49,6 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def protocol(limits: HeadLimits) -> type[asyncio.Protocol]:
+    """httptools with limits on request heads; uvicorn builds it like a class, and a partial of
+    a module-level class can be sent to the ``--workers`` processes."""
+    return cast(type[asyncio.Protocol], partial(LimitedHttpToolsProtocol, limits=limits))
 
 
 if __name__ == "__main__":

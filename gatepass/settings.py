@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     auto_migrate: bool = True
     max_body_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # The management API and the console take bigger bodies than the protocol endpoints: a
+    # credential with a 2000-character description, 100 scopes and 100 group names in a non-Latin
+    # script comes to about 110 KiB as a form or escaped JSON; 256 KiB leaves room above that.
+    max_management_body_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    # The request line and headers together, and how many headers (answered 431 past either).
+    max_request_head_bytes: int = Field(default=16 * 1024, ge=4 * 1024, le=1024 * 1024)
+    max_request_headers: int = Field(default=100, ge=20, le=1000)
     cache_poll_interval: float = Field(default=0.25, gt=0, le=1.0)
     last_used_flush_interval: float = Field(default=15.0, gt=0)
     default_token_lifetime: int = Field(default=600, ge=30, le=86400)  # of new tenants

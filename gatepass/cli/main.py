@@ -59,6 +59,8 @@ def serve(
     argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
     if rt.settings.trusted_proxies:
         argv += ["--trusted-proxies", rt.settings.trusted_proxies]
+    argv += ["--max-request-head-bytes", str(rt.settings.max_request_head_bytes)]
+    argv += ["--max-request-headers", str(rt.settings.max_request_headers)]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "gatepass.server", *argv])  # noqa: S606

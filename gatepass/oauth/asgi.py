@@ -21,7 +21,6 @@ from gatepass.oauth.errors import (
     InvalidRequestError,
     MethodNotAllowedError,
     OAuthError,
-    PayloadTooLargeError,
     RealmNotFoundError,
     ServerError,
 )
@@ -90,7 +89,7 @@ class ProtocolApp:
         headers = _headers(scope)
         if endpoint != "verify":  # the verify endpoint takes JSON, the OAuth endpoints forms
             check_content_type(headers.get("content-type"))
-        raw = await _read_body(receive, headers, self.ctx.max_body)
+        raw = await _read_body(receive, headers)
         tenant = await self.ctx.tenant(slug)
         caller = Caller(headers.get("authorization"), _source(scope))
         if endpoint == "verify":
@@ -137,23 +136,18 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
-async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+async def _read_body(receive: Receive, headers: dict[str, str]) -> bytes:
+    """The whole body. Its size is limited around the whole app (``gatepass.ops.limits``): past
+    the limit ``receive`` raises ``PayloadTooLargeError``, answered like any OAuth error."""
     declared = headers.get("content-length")
     if declared is not None and not (declared.isascii() and declared.isdigit()):
         raise InvalidRequestError("Content-Length is not a number")
-    if declared is not None and int(declared) > limit:
-        raise PayloadTooLargeError(f"the request body must be at most {limit} bytes")
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnectedError
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the request body must be at most {limit} bytes")
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 

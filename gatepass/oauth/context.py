@@ -49,7 +49,6 @@ class ProtocolContext:
     metrics: Metrics
     limiter: RateLimiter
     throttle: ClientThrottle
-    max_body: int
 
     async def tenant(self, slug: str) -> TenantEntry:
         hit, entry = self.cache.cached_tenant(slug)

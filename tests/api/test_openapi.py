@@ -36,6 +36,7 @@ from starlette.testclient import TestClient
 
 from gatepass.app import create_app
 from gatepass.oauth.asgi import ProtocolApp
+from gatepass.ops.limits import BodyLimit
 from gatepass.settings import Settings
 from tests.api.support import PASSWORD, ROLE_SCOPES, api, assert_problem, bearer_caller
 from tests.factories import Factory
@@ -74,7 +75,7 @@ def openapi_document() -> dict[str, Any]:
             _env_file=None,
         )
         app = create_app(settings)
-        document: dict[str, Any] = cast(FastAPI, app.fallback).openapi()
+        document: dict[str, Any] = cast(FastAPI, cast(ProtocolApp, app.app).fallback).openapi()
         app.services.db.dispose()  # type: ignore[attr-defined]
     return document
 
@@ -92,13 +93,13 @@ def operations() -> list[Operation]:
     return found
 
 
-def http(app: ProtocolApp) -> asgi.ASGIClient:
+def http(app: BodyLimit) -> asgi.ASGIClient:
     """A client on the app, in the event loop and lifespan that schemathesis's calls use."""
     return asgi.get_client(cast(Any, app))
 
 
 @pytest.fixture
-def app(settings: Settings, factory: Factory) -> Iterator[ProtocolApp]:
+def app(settings: Settings, factory: Factory) -> Iterator[BodyLimit]:
     """The real app, with tenant ``acme``; its lifespan runs from the first request on."""
     factory.tenant(TENANT)
     yield create_app(settings)
@@ -106,7 +107,7 @@ def app(settings: Settings, factory: Factory) -> Iterator[ProtocolApp]:
 
 
 @pytest.fixture
-def admin(app: ProtocolApp, factory: Factory) -> dict[str, str]:
+def admin(app: BodyLimit, factory: Factory) -> dict[str, str]:
     """The headers of a client of ``acme`` whose token carries the administrator's scope."""
     scope = ROLE_SCOPES["admin"]
     credential = factory.client(TENANT, scopes=(scope,), name="conformance run")
@@ -121,7 +122,7 @@ def admin(app: ProtocolApp, factory: Factory) -> dict[str, str]:
 
 
 @pytest.fixture
-def existing(app: ProtocolApp, factory: Factory, admin: dict[str, str]) -> dict[str, str]:
+def existing(app: BodyLimit, factory: Factory, admin: dict[str, str]) -> dict[str, str]:
     """Path parameters naming a client, an API key, a user and a permission that exist."""
     client = factory.client(TENANT, client_id="existing-client", name="existing")
     email = factory.user(TENANT, email="existing@acme.example.com", role="viewer")
@@ -142,7 +143,7 @@ def existing(app: ProtocolApp, factory: Factory, admin: dict[str, str]) -> dict[
 @FUZZ
 @schema.parametrize()
 def test_every_operation_answers_as_documented(
-    case: Case, app: ProtocolApp, admin: dict[str, str]
+    case: Case, app: BodyLimit, admin: dict[str, str]
 ) -> None:
     case.call_and_validate(app=app, headers=admin, checks=CHECKS)
 
@@ -154,7 +155,7 @@ def on_one_resource() -> list[Operation]:
 
 @pytest.mark.parametrize("operation", on_one_resource(), ids=lambda operation: operation.label)
 def test_operations_on_existing_resources_answer_as_documented(
-    operation: Operation, app: ProtocolApp, admin: dict[str, str], existing: dict[str, str]
+    operation: Operation, app: BodyLimit, admin: dict[str, str], existing: dict[str, str]
 ) -> None:
     """Generated ids almost never exist: here the path names real rows, so that the handlers
     run to the end and their successful answers are checked too."""
@@ -168,7 +169,7 @@ def test_operations_on_existing_resources_answer_as_documented(
     answers_as_documented()
 
 
-def test_a_console_session_answers_as_documented(app: ProtocolApp, factory: Factory) -> None:
+def test_a_console_session_answers_as_documented(app: BodyLimit, factory: Factory) -> None:
     """Signing in, reading the session and signing out with a real session cookie: the
     answers the Bearer-token run cannot reach."""
     path = "/api/v1/realms/{tenant}/session"
