@@ -32,7 +32,7 @@ from tests.factories import ACTOR, Factory
 from tests.http.support import tenant_session
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-SHOWN = re.compile(r'id="reveal-secret" readonly value="(gp(?:cs|k)_[0-9A-Za-z]+)"')
+SHOWN = re.compile(r'id="reveal-(?:secret|key)" readonly value="(gp(?:cs|k)_[0-9A-Za-z]+)"')
 ROLES = ("admin", "credentials_manager", "viewer")
 RECIPIENT = "integrator@partner.example"
 
@@ -119,11 +119,11 @@ def owner_with_role(factory: Factory, email: str, role: str) -> None:
 
 def prepare(factory: Factory, case: Case, email: str) -> str:
     """The credential the action works on (none for a create); returns its ID."""
-    if case.action.makes:
-        return ""
     if not case.action.personal:
-        return make_target(factory, case.action.kind, HELD[case.held])
-    target = make_target(factory, "api_key", HELD[case.held], owner=email)
+        return "" if case.action.makes else make_target(factory, case.action.kind, HELD[case.held])
+    target = (
+        "" if case.action.makes else make_target(factory, "api_key", HELD[case.held], owner=email)
+    )
     owner_with_role(factory, email, case.role)
     return target
 
