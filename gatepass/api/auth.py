@@ -10,7 +10,8 @@ Two ways in:
 - The console session cookie. Requests that change anything must also send the session's CSRF
   token in ``X-CSRF-Token``.
 
-Failed authentication with a token and every refusal for want of a role are audited.
+Failed authentication with a token and every refusal for want of a role are audited, counted
+in one row per tenant, source address, action, reason and minute.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from gatepass.api.problems import ProblemError
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_failure
 from gatepass.cache.entries import TenantEntry
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.errors import RealmNotFoundError, ServiceUnavailableError
@@ -239,10 +240,18 @@ async def _audit(
 ) -> None:
     services = request.app.state.services
     details = {"method": request.method, "path": request.url.path[:200], **details}
+    reason = details.pop("reason")
 
     def write() -> None:
         with services.db.transaction() as db:
-            record(db, tenant_id=tenant_id, actor=actor, action=action, details=details)
+            record_failure(
+                db,
+                tenant_id=tenant_id,
+                actor=actor,
+                action=action,
+                reason=reason,
+                details=details,
+            )
 
     await threaded(write)
 

@@ -394,6 +394,10 @@ class AuditEventOut(BaseModel):
     source_ip: str
     user_agent: str
     details: dict[str, Any]
+    count: int = Field(
+        description="how many times it happened: repeated failures from one source share a row"
+        " per minute"
+    )
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventOut:
@@ -407,6 +411,7 @@ class AuditEventOut(BaseModel):
             target=event.target,
             source_ip=event.source_ip,
             user_agent=event.user_agent,
+            count=event.count,
             details=event.details,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatepass.db import Base, utcnow
@@ -27,3 +27,7 @@ class AuditEvent(Base):
     source_ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(400), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Repeated failures share one row per (tenant, source, action, reason, minute): ``count``
+    # says how many; ``aggregate_key`` names that row (null for every other event).
+    count: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    aggregate_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gatepass.audit.models import AuditEvent
+from gatepass.db import utcnow
 from gatepass.pagination import Page, PageRequest, fetch
 
 
@@ -62,6 +65,56 @@ def record(
             details=details or {},
         )
     )
+
+
+def record_failure(
+    session: Session,
+    *,
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    reason: str,
+    target_type: str = "",
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    count: int = 1,
+) -> None:
+    """Count a failure in the one row of its (tenant, source, action, reason, minute).
+
+    A flood of failed calls would otherwise write a row per request. The first failure of the
+    minute inserts the row (with its details); later ones add to ``count`` atomically, so
+    concurrent writers in other processes neither lose counts nor make a second row.
+    """
+    now = utcnow()
+    key = aggregate_key(tenant_id, actor.source_ip[:64], action, reason, now)
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "at": now,
+        "actor_type": actor.kind,
+        "actor": actor.id,
+        "action": action,
+        "target_type": target_type,
+        "target": target,
+        "source_ip": actor.source_ip[:64],
+        "user_agent": actor.user_agent[:400],
+        "details": {**(details or {}), "reason": reason},
+        "count": count,
+        "aggregate_key": key,
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(AuditEvent).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[AuditEvent.aggregate_key],
+        set_={"count": AuditEvent.count + stmt.excluded.count},
+    )
+    session.execute(stmt)
+
+
+def aggregate_key(tenant_id: int, source_ip: str, action: str, reason: str, at: datetime) -> str:
+    """The name of the row that counts this failure: one per source, action, reason, minute."""
+    minute = at.strftime("%Y-%m-%dT%H:%M")
+    raw = "\x1f".join((str(tenant_id), source_ip, action, reason, minute))
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

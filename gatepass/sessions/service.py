@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record, record_failure
 from gatepass.credential_secrets import SecretHasher, derive_key
 from gatepass.db import utcnow
 from gatepass.sessions.models import ConsoleSession
@@ -160,14 +160,14 @@ def record_failures(session: Session, reasons: dict[int, str], attempt: Attempt)
     """Audit a failed attempt in each tenant of ``reasons`` (tenant id -> why it failed)."""
     actor = _attempt_actor(attempt)
     for tenant_id, reason in reasons.items():
-        record(
+        record_failure(
             session,
             tenant_id=tenant_id,
             actor=actor,
             action="session.sign_in_failed",
+            reason=reason,
             target_type="user",
             target=actor.id,
-            details={"reason": reason},
         )
 
 

@@ -165,12 +165,11 @@ def test_failed_bearer_authentication_is_audited(factory: Factory, client: TestC
     assert_problem(refused, 401, "unauthenticated")
 
     failures = events(client, admin, action="api.auth_failed")
-    assert len(failures) == 3
+    assert sum(e["count"] for e in failures) == 3  # one row per source and minute
     for event in failures:
         assert event["details"]["reason"] == "invalid_token"
         assert event["details"]["path"] == api("acme", "/clients")
         assert event["source_ip"] == "testclient"
-    assert [e["user_agent"] for e in failures][1:] == ["intruder/0.1", "intruder/0.1"]
     logged = str(failures)
     assert victim_token not in logged
     assert "gpcs_not-a-token-at-all" not in logged

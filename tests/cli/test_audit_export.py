@@ -39,6 +39,7 @@ def test_export_writes_each_event_of_the_tenant_as_json_lines(cli: Cli, acme: st
         "source_ip",
         "user_agent",
         "details",
+        "count",
     }
     assert events[-1]["target"] == created["client_id"]
     assert events[-1]["actor_type"] == "operator"
