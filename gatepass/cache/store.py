@@ -30,6 +30,7 @@ from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache import feed
 from gatepass.cache.bus import Notice, Subscriber
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
+from gatepass.cache.key_filter import KeyFilter, digests_of
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Database, utcnow
 from gatepass.signing_keys.material import KeyCipher
@@ -139,6 +140,7 @@ class CredentialCache:
         self.unknown_clients: _Slots[tuple[int, str], None] = _Slots(MAX_UNKNOWN_CLIENTS)
         self.api_keys: _Slots[tuple[int, bytes], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
         self._digests: dict[tuple[int, str], set[bytes]] = {}
+        self.key_filter = KeyFilter()
         self.revoked_jtis: dict[str, float] = {}
         self.last_poll_ok = time.monotonic()
         self._last_id = 0
@@ -147,6 +149,8 @@ class CredentialCache:
         self._key_uses = _UseLog(ApiKeySecret, ApiKey)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sync = threading.RLock()  # one feed read at a time
+        self._synced_from = 0.0  # when the last completed feed read began
         self._changes = threading.Lock()  # the poll thread and the notice thread both invalidate
         self.subscriber: Subscriber | None = None
 
@@ -195,9 +199,12 @@ class CredentialCache:
         return entry
 
     def cached_api_key(self, tenant_id: int, digest: bytes) -> tuple[bool, ApiKeyEntry | None]:
+        """A cached snapshot; a cached ``None`` also for a digest no stored secret has."""
         return self.api_keys.get((tenant_id, digest), self._trusted_since())
 
     def load_api_key(self, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
+        if self._surely_absent(digest):
+            return None
         started = self.api_keys.counter
         with self.db.read() as session:
             entry = load_api_key(session, tenant_id, digest)
@@ -208,6 +215,21 @@ class CredentialCache:
             self._digests.setdefault((tenant_id, entry.key_id), set()).add(digest)
         self.api_keys.put((tenant_id, digest), entry, started)
         return entry
+
+    def _surely_absent(self, digest: bytes) -> bool:
+        """No stored secret has this digest: the filter says so after a feed read begun now.
+
+        A key committed anywhere before this request has its change row committed with it, so
+        one feed read started after the request arrived teaches the filter its digest; every
+        miss waiting meanwhile shares the next read, so a flood costs one query per read.
+        """
+        if self.key_filter.may_exist(digest) or self._trusted_since() > 0.0:
+            return False
+        arrived = time.monotonic()
+        with self._sync:
+            if self._synced_from < arrived:
+                self.poll_once()
+        return not self.key_filter.may_exist(digest)
 
     def note_key_use(self, key_pk: int, secret_id: int, now: float) -> None:
         self._key_uses.note(key_pk, secret_id, now)
@@ -244,6 +266,7 @@ class CredentialCache:
             with self.db.read() as session:
                 self._last_id = feed.newest_id(session)
                 self._load_revoked(session)
+                self.key_filter.load(session)  # after newest_id: later keys come by the feed
             self.last_poll_ok = time.monotonic()
 
         self._guard(prime)
@@ -268,11 +291,21 @@ class CredentialCache:
             log.warning("cache maintenance failed: %s", type(exc).__name__)
 
     def poll_once(self) -> None:
+        with self._sync:
+            started = time.monotonic()
+            self._poll()
+            self._synced_from = started
+
+    def _poll(self) -> None:
         now = time.monotonic()
         self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_PATIENCE}
         with self.db.read() as session:
             rows = feed.read_since(session, self._last_id, tuple(self._gaps))
             expiries = self._token_expiries(session, rows)
+            self.key_filter.add(digests_of(session, _new_key_refs(rows)))
+        if not self.key_filter.ready:
+            with self.db.read() as session:
+                self.key_filter.load(session)
         with self._changes:
             for row in rows:
                 self._invalidate(row.tenant_id, row.kind, row.ref, expiries.get(row.ref))
@@ -281,10 +314,23 @@ class CredentialCache:
 
     def apply_notice(self, notice: Notice) -> None:
         """Drop what a change notice names (from Redis, or from a commit in this process)."""
+        self._learn_key(notice)
         with self._changes:
             self._invalidate(
                 notice.tenant_id, notice.kind, notice.ref, time.time() + NOTICE_TOKEN_TTL
             )
+
+    def _learn_key(self, notice: Notice) -> None:
+        """A created or regenerated key's digests join the filter before its creator answers."""
+        refs = _new_key_refs([notice])
+        if not refs:
+            return
+        try:
+            with self.db.read() as session:
+                self.key_filter.add(digests_of(session, refs))
+        except Exception as exc:  # the poll thread reloads the whole filter
+            self.key_filter.fail()
+            log.warning("key filter update failed: %s", type(exc).__name__)
 
     def _advance(self, ids: list[int], now: float) -> None:
         for change_id in ids:
@@ -352,3 +398,10 @@ class CredentialCache:
         self.revoked_jtis = {j: e for j, e in self.revoked_jtis.items() if e > now}
         with self.db.transaction() as session:
             feed.prune(session)
+
+
+def _new_key_refs(changes: list[Any]) -> list[tuple[int, str]]:
+    """(tenant id, key id) of each key a change names: it may have a new secret."""
+    return [
+        (c.tenant_id, c.ref) for c in changes if c.kind == feed.KIND_APIKEY and c.ref != feed.EVERY
+    ]
