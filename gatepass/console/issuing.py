@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -70,12 +71,12 @@ async def issue(
     lifetime = timedelta(seconds=svc.settings.email_link_lifetime)
     keys = delivery_keys(request)
 
-    def store() -> tuple[Issued, deliveries.Link | None, str]:
+    def store() -> tuple[Issued, deliveries.Link | None, EmailMessage | None]:
         with svc.db.transaction() as session:
             tenant = tenants.get_tenant(session, viewer.tenant_slug)
             issued = work(session, tenant)
             if email_to is None:
-                return issued, None, ""
+                return issued, None, None
             link = deliveries.create_delivery(
                 session,
                 tenant,
@@ -87,24 +88,28 @@ async def issue(
                 actor=actor,
                 keys=keys,
             )
-            return issued, link, tenant.name or tenant.slug
+            # Built inside the transaction: a mail that cannot be built rolls everything back.
+            message = mail.link_message(
+                svc.settings,
+                recipient=email_to,
+                link=f"{svc.settings.public_url}{LINK_PATH}#{link.token}",
+                what="API key" if issued.kind == "api_key" else "OAuth client credentials",
+                organisation=tenant.name or tenant.slug,
+                sender=viewer.name,
+                expires=_expires(link),
+            )
+            return issued, link, message
 
-    issued, link, organisation = await threaded(store)
+    try:
+        issued, link, message = await threaded(store)
+    except mail.MailError as exc:
+        raise InvalidInputError(f"{exc}; nothing was created") from None
     response = redirect(then)
-    if link is None or email_to is None:
+    if link is None or message is None or email_to is None:
         set_reveal(request, response, viewer, issued.payload())
         return response
     token = link.token
-    expires = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    message = mail.link_message(
-        svc.settings,
-        recipient=email_to,
-        link=f"{svc.settings.public_url}{LINK_PATH}#{token}",
-        what="API key" if issued.kind == "api_key" else "OAuth client credentials",
-        organisation=organisation,
-        sender=viewer.name,
-        expires=expires,
-    )
+    expires = _expires(link)
     try:
         await threaded(lambda: mail.send(svc.settings, message))
     except mail.MailError as exc:
@@ -127,3 +132,7 @@ async def issue(
         {"kind": "emailed", "name": issued.name, "recipient": email_to, "expires": expires},
     )
     return response
+
+
+def _expires(link: deliveries.Link) -> str:
+    return link.expires_at.strftime("%Y-%m-%d %H:%M UTC")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -28,19 +29,34 @@ def link_message(
     sender: str,
     expires: str,
 ) -> EmailMessage:
+    """The whole mail, built before anything is stored; ``MailError`` if it cannot be."""
     message = EmailMessage()
-    message["Subject"] = f"Your {what} for {organisation}"
-    message["From"] = settings.smtp_from
-    message["To"] = recipient
-    message["Message-ID"] = make_msgid(domain="gatepass")
-    message.set_content(
-        f"{sender} created {what} for you in {organisation}.\n\n"
-        f"Open this link to see it. The link works once, until {expires}:\n\n"
-        f"{link}\n\n"
-        "After you open it, the link stops working; copy the secret then and keep it safe.\n"
-        "If you did not expect this mail, do not open the link and tell the sender.\n"
-    )
+    try:
+        message["Subject"] = header_text(f"Your {what} for {organisation}")
+        message["From"] = header_text(settings.smtp_from)
+        message["To"] = header_text(recipient)
+        message["Message-ID"] = make_msgid(domain="gatepass")
+        message.set_content(
+            f"{sender} created {what} for you in {organisation}.\n\n"
+            f"Open this link to see it. The link works once, until {expires}:\n\n"
+            f"{link}\n\n"
+            "After you open it, the link stops working; copy the secret then and keep it safe.\n"
+            "If you did not expect this mail, do not open the link and tell the sender.\n"
+        )
+        message.as_bytes()  # serialise now: a header the policy refuses fails here, not later
+    except (ValueError, TypeError, IndexError, UnicodeError) as exc:
+        raise MailError(f"the mail could not be built: {type(exc).__name__}") from None
     return message
+
+
+def header_text(text: str) -> str:
+    """``text`` fit for one mail header line: control characters and line or paragraph
+    separators (U+0085, U+2028, ...) become spaces; the policy then encodes non-ASCII itself."""
+    return " ".join("".join(" " if _breaks_header(c) else c for c in text).split())
+
+
+def _breaks_header(char: str) -> bool:
+    return unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Cs"}
 
 
 def send(settings: Settings, message: EmailMessage) -> None:
@@ -74,7 +90,7 @@ def _session(settings: Settings, message: EmailMessage | None) -> None:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             if message is not None:
                 smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, ValueError, UnicodeError) as exc:
         raise MailError(
             f"the mail server at {host}:{settings.smtp_port} refused: {_why(exc)}"
         ) from None
