@@ -5,14 +5,20 @@ many buckets it counts). When Redis cannot be reached, each process counts in it
 (limits then hold per process rather than globally) and goes back to Redis as soon as it
 answers again: after a failure Redis is left alone for ``RETRY_REDIS_AFTER`` seconds, so an
 outage costs one failed attempt per second rather than one per request.
+
+In memory, counts lapse when their window ends (``ExpiringMap``): a count runs on the event
+loop, so forgetting lapsed ones costs each call a few steps, never a pass over them all.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
@@ -23,7 +29,10 @@ log = logging.getLogger("gatepass.ratelimit")
 
 REDIS_TIMEOUT = 0.5  # seconds
 RETRY_REDIS_AFTER = 1.0  # seconds
-MAX_LOCAL_SLOTS = 100_000
+PURGE_STEPS = 8  # lapsed entries forgotten at most per call, more than any call adds
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,45 @@ class Bucket:
     period: int
 
 
+class ExpiringMap(Generic[K, V]):
+    """A dict whose entries lapse at their own expiry time (epoch seconds).
+
+    Expiry times wait in a heap beside the dict, soonest first, and each call forgets at most
+    ``PURGE_STEPS`` lapsed entries: many entries lapsing together cost no one caller a pass over
+    them all, and since every call forgets more than it adds, the lapsed ones are soon gone.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[K, tuple[float, V]] = {}  # key -> (expires, value)
+        self._expiries: list[tuple[float, int, K]] = []  # heap of (expires, tie-break, key)
+        self._order = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K, now: float) -> V | None:
+        """The value under ``key`` if it has not lapsed by ``now``."""
+        self._purge(now)
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > now else None
+
+    def set(self, key: K, value: V, *, expires: float, now: float) -> None:
+        self._purge(now)
+        old = self._entries.get(key)
+        self._entries[key] = (expires, value)
+        if old is None or old[0] != expires:  # else its expiry is already in the heap
+            heapq.heappush(self._expiries, (expires, next(self._order), key))
+
+    def _purge(self, now: float) -> None:
+        for _ in range(PURGE_STEPS):
+            if not self._expiries or self._expiries[0][0] > now:
+                return
+            expires, _, key = heapq.heappop(self._expiries)
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == expires:  # not set again with a later expiry
+                del self._entries[key]
+
+
 class RateLimiter:
     def __init__(self, redis_url: str | None, *, namespace: str = "") -> None:
         self._redis = (
@@ -59,9 +107,14 @@ class RateLimiter:
             else None
         )
         self._prefix = f"gatepass:rl:{namespace}:" if namespace else "gatepass:rl:"
-        self._local: dict[tuple[str, int], tuple[int, int]] = {}  # (name, period): window, count
+        self._local: ExpiringMap[tuple[str, int, int], int] = ExpiringMap()  # name, period, window
         self._redis_down_until = 0.0
         self.local_counts = 0  # how many counts were taken locally for want of Redis
+
+    @property
+    def local_slots(self) -> int:
+        """How many counts this process holds in memory (lapsed ones go a few per call)."""
+        return len(self._local)
 
     @property
     def shared(self) -> bool:
@@ -75,13 +128,13 @@ class RateLimiter:
         """Count one hit in each bucket and say, for each, whether it is within its limit."""
         now = time.time()
         windows = [int(now // b.period) for b in buckets]
-        counts = await self._count(buckets, windows)
+        counts = await self._count(buckets, windows, now)
         return [
             RateState(count <= b.limit, b.limit, max(b.limit - count, 0), (window + 1) * b.period)
             for b, window, count in zip(buckets, windows, counts, strict=True)
         ]
 
-    async def _count(self, buckets: Sequence[Bucket], windows: list[int]) -> list[int]:
+    async def _count(self, buckets: Sequence[Bucket], windows: list[int], now: float) -> list[int]:
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 counts = await self._redis_count(self._redis, buckets, windows)
@@ -97,18 +150,12 @@ class RateLimiter:
                     self._redis_down_until = 0.0
                 return counts
         self.local_counts += 1
-        return [self._local_count(b, w) for b, w in zip(buckets, windows, strict=True)]
+        return [self._local_count(b, w, now) for b, w in zip(buckets, windows, strict=True)]
 
-    def _local_count(self, bucket: Bucket, window: int) -> int:
-        if len(self._local) > MAX_LOCAL_SLOTS:
-            now = time.time()
-            self._local = {
-                slot: value for slot, value in self._local.items() if value[0] >= now // slot[1]
-            }
-        slot = (bucket.name, bucket.period)
-        last_window, count = self._local.get(slot, (window, 0))
-        count = count + 1 if last_window == window else 1
-        self._local[slot] = (window, count)
+    def _local_count(self, bucket: Bucket, window: int, now: float) -> int:
+        slot = (bucket.name, bucket.period, window)
+        count = (self._local.get(slot, now) or 0) + 1
+        self._local.set(slot, count, expires=(window + 1) * bucket.period, now=now)
         return count
 
     async def _redis_count(

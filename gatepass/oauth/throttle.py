@@ -20,9 +20,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
 
-from gatepass.apikeys.ratelimit import Bucket, RateLimiter, RateState
-
-MAX_REMEMBERED = 50_000
+from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ class ClientThrottle:
     ) -> None:
         self.limiter = limiter
         self.policy = policy or ThrottlePolicy()
-        self._blocked: dict[str, float] = {}  # bucket name -> epoch seconds when it opens again
+        self._blocked: ExpiringMap[str, float] = ExpiringMap()  # bucket name -> when it opens
         self.throttled = Counter(
             "gatepass_client_auth_throttled",
             "Client authentications refused with 429 after too many wrong secrets",
@@ -86,7 +84,7 @@ class ClientThrottle:
         self.failures.inc()
         pair = buckets(self.policy, tenant_id, client_id, source)
         now = time.time()
-        known = max(self._blocked.get(b.name, 0.0) for b in pair)
+        known = max(self._blocked.get(b.name, now) or 0.0 for b in pair)
         if known > now:  # already over a limit here: no need to ask Redis again
             self.throttled.inc()
             return Verdict(max(1, int(known - now + 0.999)), repeated=True)
@@ -94,9 +92,8 @@ class ClientThrottle:
         wait = wait_seconds(states, now)
         if wait:
             self.throttled.inc()
-            if len(self._blocked) > MAX_REMEMBERED:
-                self._blocked = {k: v for k, v in self._blocked.items() if v > now}
             for bucket, state in zip(pair, states, strict=True):
                 if not state.allowed:
-                    self._blocked[bucket.name] = float(state.reset)
+                    reset = float(state.reset)
+                    self._blocked.set(bucket.name, reset, expires=reset, now=now)
         return Verdict(wait, repeated=False)

@@ -28,9 +28,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from gatepass.apikeys.ratelimit import Bucket, RateLimiter, RateState
-
-MAX_REMEMBERED = 50_000
+from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
 
 
 @dataclass(frozen=True)
@@ -92,23 +90,22 @@ class SignInThrottle:
     def __init__(self, limiter: RateLimiter, policy: SignInPolicy | None = None) -> None:
         self.limiter = limiter
         self.policy = policy or SignInPolicy()
-        self._refused: dict[str, float] = {}  # bucket name -> epoch seconds when it opens
+        self._refused: ExpiringMap[str, float] = ExpiringMap()  # bucket name -> when it opens
 
     async def decide(self, email: str, source: str) -> Decision:
         """Count one attempt and say whether it is refused, or how long it must wait."""
         by_source, by_pair, by_account = buckets(self.policy, email, source)
         now = time.time()
-        known = max(self._refused.get(b.name, 0.0) for b in (by_source, by_pair))
+        known = max(self._refused.get(b.name, now) or 0.0 for b in (by_source, by_pair))
         if known > now:
             return Decision(refuse=_seconds(known - now), repeated=True)
         states = await self.limiter.hit_all((by_source, by_pair, by_account))
         over = [(b, s) for b, s in zip((by_source, by_pair), states, strict=False) if not s.allowed]
         if not over:
             return Decision(delay=self.policy.delay(states[2]))
-        if len(self._refused) > MAX_REMEMBERED:
-            self._refused = {k: v for k, v in self._refused.items() if v > now}
         for bucket, state in over:
-            self._refused[bucket.name] = float(state.reset)
+            reset = float(state.reset)
+            self._refused.set(bucket.name, reset, expires=reset, now=now)
         return Decision(refuse=_seconds(max(s.reset for _, s in over) - now))
 
 
