@@ -34,9 +34,11 @@ def create_app(settings: Settings) -> BodyLimit:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.cache.start()
+        services.failures.start()
         try:
             yield
         finally:
+            services.failures.stop()
             services.cache.stop()
             services.notices.close()
             await services.limiter.close()

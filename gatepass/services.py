@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
+from gatepass.audit.failures import FailureLog
 from gatepass.cache.bus import NoticeKey, Publisher, Subscriber
 from gatepass.cache.store import CredentialCache
 from gatepass.db import Database, PoolLimits
@@ -29,6 +30,7 @@ class Services:
     limiter: RateLimiter
     notices: Publisher
     sign_ins: SignIns
+    failures: FailureLog  # failed calls, counted in memory and written about once a second
 
 
 def build_services(settings: Settings) -> Services:
@@ -49,6 +51,8 @@ def build_services(settings: Settings) -> Services:
     if settings.redis_url:
         cache.subscriber = Subscriber(settings.redis_url, notice_key, cache.apply_notice)
     limiter = RateLimiter(settings.redis_url, namespace=notice_key.namespace)
+    failures = FailureLog(db)
+    max_hashes = settings.max_password_hashes or os.cpu_count() or 1
     return Services(
         settings=settings,
         db=db,
@@ -58,5 +62,6 @@ def build_services(settings: Settings) -> Services:
         metrics=Metrics(),
         limiter=limiter,
         notices=notices,
-        sign_ins=SignIns(limiter, max_hashes=settings.max_password_hashes or os.cpu_count() or 1),
+        sign_ins=SignIns(limiter, failures, max_hashes=max_hashes),
+        failures=failures,
     )

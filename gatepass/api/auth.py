@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from gatepass.api.problems import ProblemError
-from gatepass.audit.service import Actor, record_failure
+from gatepass.audit.service import Actor
 from gatepass.cache.entries import TenantEntry
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.errors import RealmNotFoundError, ServiceUnavailableError
@@ -243,15 +243,9 @@ async def _audit(
     reason = details.pop("reason")
 
     def write() -> None:
-        with services.db.transaction() as db:
-            record_failure(
-                db,
-                tenant_id=tenant_id,
-                actor=actor,
-                action=action,
-                reason=reason,
-                details=details,
-            )
+        services.failures.record(
+            tenant_id=tenant_id, actor=actor, action=action, reason=reason, details=details
+        )
 
     await threaded(write)
 

@@ -78,15 +78,17 @@ def record_failure(
     target: str = "",
     details: dict[str, Any] | None = None,
     count: int = 1,
+    minute: str | None = None,
 ) -> None:
-    """Count a failure in the one row of its (tenant, source, action, reason, minute).
+    """Add ``count`` failures to the one row of their kind and minute (see ``aggregate_key``).
 
-    A flood of failed calls would otherwise write a row per request. The first failure of the
+    A flood of failed calls would otherwise write a row per request. The first write of the
     minute inserts the row (with its details); later ones add to ``count`` atomically, so
-    concurrent writers in other processes neither lose counts nor make a second row.
+    concurrent writers in other processes neither lose counts nor make a second row. ``minute``
+    (``%Y-%m-%dT%H:%M``) names a row of an earlier minute, for counts written late.
     """
     now = utcnow()
-    key = aggregate_key(tenant_id, actor.source_ip[:64], action, reason, now)
+    key = aggregate_key(tenant_id, actor, action, reason, now, minute=minute)
     values: dict[str, Any] = {
         "tenant_id": tenant_id,
         "at": now,
@@ -110,11 +112,22 @@ def record_failure(
     session.execute(stmt)
 
 
-def aggregate_key(tenant_id: int, source_ip: str, action: str, reason: str, at: datetime) -> str:
-    """The name of the row that counts this failure: one per source, action, reason, minute."""
-    minute = at.strftime("%Y-%m-%dT%H:%M")
-    raw = "\x1f".join((str(tenant_id), source_ip, action, reason, minute))
-    return hashlib.sha256(raw.encode()).hexdigest()
+def aggregate_key(
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    reason: str,
+    at: datetime,
+    *,
+    minute: str | None = None,
+) -> str:
+    """The name of the row that counts this failure: one per tenant, source address, action,
+    reason and minute, and also per caller when the caller is authenticated (``subject``), so
+    that two users behind one address are never counted under one name. An unauthenticated
+    failure names only what the caller claimed, so it counts per address whatever it claims."""
+    minute = minute or at.strftime("%Y-%m-%dT%H:%M")
+    parts = (str(tenant_id), actor.source_ip[:64], action, reason, actor.subject or "", minute)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
@@ -158,17 +159,21 @@ def open_session(
 
 def record_failures(session: Session, reasons: dict[int, str], attempt: Attempt) -> None:
     """Audit a failed attempt in each tenant of ``reasons`` (tenant id -> why it failed)."""
-    actor = _attempt_actor(attempt)
     for tenant_id, reason in reasons.items():
-        record_failure(
-            session,
-            tenant_id=tenant_id,
-            actor=actor,
-            action="session.sign_in_failed",
-            reason=reason,
-            target_type="user",
-            target=actor.id,
-        )
+        record_failure(session, **failure_record(tenant_id, reason, attempt))
+
+
+def failure_record(tenant_id: int, reason: str, attempt: Attempt) -> dict[str, Any]:
+    """The audit record of a failed sign-in in one tenant, as ``record_failure`` takes it."""
+    actor = _attempt_actor(attempt)
+    return {
+        "tenant_id": tenant_id,
+        "actor": actor,
+        "action": "session.sign_in_failed",
+        "reason": reason,
+        "target_type": "user",
+        "target": actor.id,
+    }
 
 
 def organisation(session: Session, slug: str) -> Tenant | None:

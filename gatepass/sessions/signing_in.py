@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 
 from gatepass.apikeys.ratelimit import RateLimiter
+from gatepass.audit.failures import FailureLog
 from gatepass.db import Database
 from gatepass.sessions import passwords
 from gatepass.sessions import service as sessions
@@ -55,10 +56,16 @@ class SignIns:
     """What sign-ins share in one process: the throttle and the password-check slots."""
 
     def __init__(
-        self, limiter: RateLimiter, *, max_hashes: int, policy: SignInPolicy | None = None
+        self,
+        limiter: RateLimiter,
+        failures: FailureLog,
+        *,
+        max_hashes: int,
+        policy: SignInPolicy | None = None,
     ) -> None:
         self.throttle = SignInThrottle(limiter, policy)
         self.slots = passwords.HashSlots(max_hashes)
+        self.failures = failures
 
     async def wait(self, seconds: float) -> None:
         """Slow an attempt down (the email is under attack from many sources)."""
@@ -68,7 +75,7 @@ class SignIns:
         decision = await self.throttle.decide(attempt.email, attempt.source_ip)
         if decision.refuse:
             if not decision.repeated:
-                await _threaded(lambda: _audit_throttled(db, attempt))
+                await _threaded(lambda: self._audit_throttled(db, attempt))
             return Result(Outcome.THROTTLED, retry_after=decision.refuse)
         if decision.delay:
             await self.wait(decision.delay)
@@ -77,7 +84,22 @@ class SignIns:
                 return Result(Outcome.BUSY, retry_after=BUSY_RETRY_AFTER)
             found = await _threaded(lambda: _read(db, attempt))
             checked = await _threaded(lambda: _check(found, attempt.password))
+        if not checked.accepted:
+            await _threaded(lambda: self._record(checked.failures, attempt))
+            return Result(Outcome.FAILED)
         return await _threaded(lambda: _conclude(db, keys, attempt, checked))
+
+    def _record(self, reasons: dict[int, str], attempt: Attempt) -> None:
+        """Count a failed attempt in each tenant of ``reasons`` (tenant id -> why it failed):
+        counted in memory past the first of its kind this minute, so a flood writes little."""
+        for tenant_id, reason in reasons.items():
+            self.failures.record(**sessions.failure_record(tenant_id, reason, attempt))
+
+    def _audit_throttled(self, db: Database, attempt: Attempt) -> None:
+        """Audit a refused attempt where a failed one would be (its first refusal per window)."""
+        with db.read() as session:
+            found = sessions.lookup(session, attempt.email, attempt.slug)
+        self._record(dict.fromkeys(found.audit_in, "throttled"), attempt)
 
 
 @dataclass(frozen=True)
@@ -114,9 +136,6 @@ def _conclude(db: Database, keys: SessionKeys, attempt: Attempt, checked: _Check
         choices = tuple((a.tenant_slug, a.tenant_name) for a in checked.accepted)
         return Result(Outcome.CHOOSE, choices=choices)
     with db.transaction() as session:
-        if not checked.accepted:
-            sessions.record_failures(session, checked.failures, attempt)
-            return Result(Outcome.FAILED)
         account = checked.accepted[0]
         made = sessions.open_session(
             session, account, new_hash=checked.new_hash, attempt=attempt, keys=keys
@@ -124,13 +143,6 @@ def _conclude(db: Database, keys: SessionKeys, attempt: Attempt, checked: _Check
     if made is None:
         return Result(Outcome.FAILED)
     return Result(Outcome.SIGNED_IN, signed_in=made, slug=account.tenant_slug)
-
-
-def _audit_throttled(db: Database, attempt: Attempt) -> None:
-    """Audit a refused attempt where a failed one would be (its first refusal per window)."""
-    with db.transaction() as session:
-        found = sessions.lookup(session, attempt.email, attempt.slug)
-        sessions.record_failures(session, dict.fromkeys(found.audit_in, "throttled"), attempt)
 
 
 async def _threaded(work: Callable[[], T]) -> T:

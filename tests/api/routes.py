@@ -211,6 +211,7 @@ class Event:
     actor: str
     action: str
     details: dict[str, Any]
+    count: int = 1  # how many failures a failure's row counts
 
 
 def audit_mark(factory: Factory) -> int:
@@ -225,7 +226,7 @@ def audit_after(factory: Factory, mark: int) -> list[Event]:
         rows = session.scalars(
             select(AuditEvent).where(AuditEvent.id > mark).order_by(AuditEvent.id)
         )
-        return [Event(r.tenant_id, r.actor, r.action, dict(r.details)) for r in rows]
+        return [Event(r.tenant_id, r.actor, r.action, dict(r.details), r.count) for r in rows]
 
 
 def audit_ids(factory: Factory, slug: str) -> set[int]:

@@ -87,3 +87,9 @@ def assert_problem(
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def flush_failures(http: TestClient) -> None:
+    """Write the failure counts the app holds in memory (it does so by itself about once a
+    second): for a test that counts failures right after making them."""
+    http.app.services.failures.flush()  # type: ignore[attr-defined]

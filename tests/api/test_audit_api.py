@@ -7,7 +7,14 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
+from tests.api.support import (
+    Caller,
+    api,
+    assert_problem,
+    bearer_caller,
+    flush_failures,
+    session_caller,
+)
 from tests.factories import Factory
 from tests.http.support import issuer, poll, request_token, status_is
 
@@ -26,6 +33,7 @@ def call(
 
 
 def events(http: TestClient, caller: Caller, **params: str) -> list[dict[str, Any]]:
+    flush_failures(http)  # failure counts held in memory, written
     response = caller.request(
         http, "GET", api("acme", "/audit-events"), params={"limit": "200", **params}
     )

@@ -7,7 +7,15 @@ from typing import Any
 import httpx2
 from starlette.testclient import TestClient
 
-from tests.api.support import PASSWORD, Caller, api, assert_problem, bearer_caller, session_caller
+from tests.api.support import (
+    PASSWORD,
+    Caller,
+    api,
+    assert_problem,
+    bearer_caller,
+    flush_failures,
+    session_caller,
+)
 from tests.factories import Factory
 
 EMAIL = "ada@acme.example.com"
@@ -160,10 +168,11 @@ def test_a_change_without_the_csrf_token_is_refused(factory: Factory, client: Te
     listed = forged.request(client, "GET", api("acme", "/clients"))
     assert listed.status_code == 200
     assert listed.json()["items"] == []
+    flush_failures(client)
     denied = forged.request(
         client, "GET", api("acme", "/audit-events"), params={"action": "api.access_denied"}
     ).json()["items"]
-    assert len(denied) == 4
+    assert sum(e["count"] for e in denied) == 4  # in one row, or two across a minute boundary
     assert {e["details"]["reason"] for e in denied} == {"csrf"}
 
 
