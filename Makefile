@@ -24,7 +24,7 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-run
 
 run: $(VENV)/.stamp-run
 	$(BIN)/gatepass migrate
-	$(BIN)/gatepass demo
+	$(BIN)/gatepass demo --host $(HOST) --port $(PORT)
 	$(BIN)/gatepass serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.stamp-dev

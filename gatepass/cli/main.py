@@ -17,6 +17,7 @@ from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
 from gatepass.db import Database
 from gatepass.migrations import runner
+from gatepass.settings import Settings
 
 app = typer.Typer(
     name="gatepass",
@@ -46,15 +47,47 @@ def migrate() -> None:
     typer.echo(f"Database is up to date ({db.engine.url.render_as_string(hide_password=True)}).")
 
 
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - recognised, not bound
+HostOption = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
+PortOption = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on.")
+
+
+def served_url(host: str, port: int) -> str:
+    """``http://<host>:<port>`` of a server started with ``--host host --port port``.
+
+    A wildcard bind (``0.0.0.0`` or ``::``) is published as ``localhost``, the one name sure to
+    reach it from the machine itself; an IPv6 address is bracketed.
+    """
+    if host in WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url(settings: Settings, host: str, port: int) -> str:
+    """GATEPASS_PUBLIC_URL if it is set, else the URL of the server as started."""
+    if "public_url" in settings.model_fields_set:
+        return settings.public_url
+    return served_url(host, port)
+
+
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8080, "--port"),
+    host: str = HostOption,
+    port: int = PortOption,
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
 ) -> None:
-    """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false)."""
+    """Run the server. Migrates the database first (unless GATEPASS_AUTO_MIGRATE=false).
+
+    Issuers are ``{GATEPASS_PUBLIC_URL}/realms/{tenant}``; unless GATEPASS_PUBLIC_URL is set, its
+    base is ``http://<host>:<port>`` of this server, with ``localhost`` for a wildcard ``--host``
+    (``0.0.0.0`` or ``::``).
+    """
     rt = runtime()
     rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
+    # The server's workers read their settings from the environment.
+    os.environ["GATEPASS_PUBLIC_URL"] = public_url(rt.settings, host, port)
     # Replace this process with a lean server process (same PID, far less memory).
     argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
     if rt.settings.trusted_proxies:
@@ -67,15 +100,20 @@ def serve(
 
 
 @app.command("demo")
-def demo_setup() -> None:
-    """Create the demo tenant, an administrator and a client, the first time only."""
+def demo_setup(host: str = HostOption, port: int = PortOption) -> None:
+    """Create the demo tenant, an administrator and a client, the first time only.
+
+    The URLs it prints are those of ``gatepass serve --host HOST --port PORT`` (give the same
+    options), or GATEPASS_PUBLIC_URL's if it is set.
+    """
     rt = runtime()
     with transaction(rt) as session:
         setup = demo.create_demo(session, hasher=rt.hasher, cipher=rt.cipher)
     if setup is None:
         typer.echo("Gatepass already has tenants; the demo setup runs on a fresh install only.")
         return
-    endpoint = token_endpoint(rt.settings.public_url, demo.SLUG)
+    base = public_url(rt.settings, host, port)
+    endpoint = token_endpoint(base, demo.SLUG)
     typer.echo(
         f"""
 Created the demo tenant '{demo.SLUG}' (these secrets are shown only this once):
@@ -85,8 +123,8 @@ Created the demo tenant '{demo.SLUG}' (these secrets are shown only this once):
   client ID               {setup.client_id}
   client secret           {setup.client_secret.reveal()}
 
-Sign in to the console at {rt.settings.public_url}/console, or use the management API
-(OpenAPI at {rt.settings.public_url}/docs).
+Sign in to the console at {base}/console, or use the management API
+(OpenAPI at {base}/docs).
 
 Get an access token:
 
