@@ -6,7 +6,8 @@
   ``Authorization-PSK``, ``X-API-Key`` or ``?apikey=``) and answers RFC 6750 errors;
   ``requires("nql")`` is the FastAPI dependency that hands a handler its ``Caller``.
 - ``ClientCredentialsAuth``: an ``httpx.Auth`` that gets and renews client-credentials tokens.
-- ``ApiKeyLogFilter`` keeps ``?apikey=`` values out of server logs.
+- ``ApiKeyLogFilter`` keeps ``?apikey=`` values out of server logs; ``GatepassMiddleware``
+  installs it on uvicorn's access log by itself.
 """
 
 from gatepass_sdk.caller import Caller

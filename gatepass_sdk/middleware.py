@@ -5,7 +5,10 @@ A credential that is not valid is answered here, at once, per RFC 6750 §3: 401 
 with a ``WWW-Authenticate: Bearer`` challenge. An ``AuthError`` raised further in (by
 ``requires``) is rendered the same way, provided the middleware is installed inside the app's
 error handling (``app.add_middleware``). The ``apikey`` query parameter is removed from the
-request the application sees, so that its logs and error reports cannot repeat the key.
+request the application sees, so that its logs and error reports cannot repeat the key, and
+the middleware adds an ``ApiKeyLogFilter`` to uvicorn's access logger (once per process, however
+many middleware are built; ``redact_access_log=False`` leaves that logger alone), which logs the
+request line as the client sent it.
 
 The caller (a ``Caller``, or ``None``) is in ``request.scope["gatepass.caller"]`` for handlers
 that do not use ``requires``. WebSocket and lifespan scopes pass through untouched.
@@ -20,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gatepass_sdk import credentials
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.errors import AuthError
+from gatepass_sdk.redaction import install_log_filter
 from gatepass_sdk.verifier import GatepassVerifier
 
 log = logging.getLogger("gatepass_sdk")
@@ -29,11 +33,18 @@ CALLER_KEY = "gatepass.caller"
 
 class GatepassMiddleware:
     def __init__(
-        self, app: ASGIApp, *, verifier: GatepassVerifier, realm: str | None = None
+        self,
+        app: ASGIApp,
+        *,
+        verifier: GatepassVerifier,
+        realm: str | None = None,
+        redact_access_log: bool = True,
     ) -> None:
         self.app = app
         self.verifier = verifier
         self.realm = realm or verifier.audience
+        if redact_access_log:
+            install_log_filter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,14 +1,16 @@
 """``ApiKeyLogFilter``: keeps ``?apikey=`` values out of log lines.
 
 The SDK hides the query parameter from the application, but the HTTP server logs the request
-line itself (uvicorn's access log does, from the original request). Install the filter on such
-loggers: ``logging.getLogger("uvicorn.access").addFilter(ApiKeyLogFilter())``.
+line itself (uvicorn's access log does, from the original request). ``GatepassMiddleware``
+installs the filter on uvicorn's access logger (``uvicorn.access``) when it is built; install it
+on any other logger that repeats request lines with ``install_log_filter(name)``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from gatepass_sdk.credentials import QUERY_PARAMETER
 
@@ -33,4 +35,22 @@ class ApiKeyLogFilter(logging.Filter):
             record.args = {
                 k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
             }
+        return True
+
+
+UVICORN_ACCESS_LOGGER = "uvicorn.access"
+_installing = threading.Lock()
+
+
+def install_log_filter(name: str = UVICORN_ACCESS_LOGGER) -> bool:
+    """Add an ``ApiKeyLogFilter`` to the logger ``name`` unless it has one already.
+
+    Returns whether a filter was added. A filter belongs to one logger: records that other
+    loggers emit (propagated to this one's handlers or not) are not rewritten by it.
+    """
+    logger = logging.getLogger(name)
+    with _installing:
+        if any(isinstance(f, ApiKeyLogFilter) for f in logger.filters):
+            return False
+        logger.addFilter(ApiKeyLogFilter())
         return True
