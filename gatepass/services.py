@@ -15,6 +15,7 @@ from gatepass.ops.metrics import Metrics
 from gatepass.sessions.signing_in import SignIns
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
+from gatepass.users import passwords
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    passwords.configure(settings.password_cost())
     master = settings.master_key()
     pool = PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
     db = Database(settings.effective_database_url, pool)

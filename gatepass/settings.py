@@ -15,6 +15,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gatepass.users.passwords import DEFAULT as DEFAULT_COST
+from gatepass.users.passwords import FLOOR as PASSWORD_FLOOR
+from gatepass.users.passwords import HashCost
+
 MIN_SECRET_KEY_CHARS = 32
 
 
@@ -59,6 +63,11 @@ class Settings(BaseSettings):
     # Password checks (argon2) this process runs at once; a sign-in that finds them all busy is
     # answered 503 with Retry-After at once, never queued. Unset: one per CPU.
     max_password_hashes: int | None = Field(default=None, ge=1, le=256)
+    # The cost of a console password's argon2id hash (see gatepass.users.passwords): passes,
+    # memory and lanes. Production refuses less than 2 passes over 19 MiB (OWASP's floor).
+    password_time_cost: int = Field(default=DEFAULT_COST.time_cost, ge=1, le=20)
+    password_memory_kib: int = Field(default=DEFAULT_COST.memory_kib, ge=8, le=4 * 1024 * 1024)
+    password_parallelism: int = Field(default=DEFAULT_COST.parallelism, ge=1, le=64)
     # Database connections per process, and how long a request waits for one before it is
     # answered 503 with Retry-After (the wait would otherwise pile up behind a flood).
     db_pool_size: int = Field(default=5, ge=1, le=200)
@@ -93,6 +102,15 @@ class Settings(BaseSettings):
         return ",".join(entries)
 
     @model_validator(mode="after")
+    def _password_cost_is_possible(self) -> Settings:
+        if self.password_memory_kib < 8 * self.password_parallelism:
+            raise ValueError(
+                "GATEPASS_PASSWORD_MEMORY_KIB must be at least 8"
+                " times GATEPASS_PASSWORD_PARALLELISM"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env != "production":
             return self
@@ -105,7 +123,21 @@ class Settings(BaseSettings):
             )
         if not self.public_url.startswith("https://"):
             raise ValueError("GATEPASS_PUBLIC_URL must use https:// in production")
+        if (
+            self.password_time_cost < PASSWORD_FLOOR.time_cost
+            or self.password_memory_kib < PASSWORD_FLOOR.memory_kib
+        ):
+            raise ValueError(
+                "GATEPASS_PASSWORD_TIME_COST must be at least"
+                f" {PASSWORD_FLOOR.time_cost} and GATEPASS_PASSWORD_MEMORY_KIB at least"
+                f" {PASSWORD_FLOOR.memory_kib} in production"
+            )
         return self
+
+    def password_cost(self) -> HashCost:
+        return HashCost(
+            self.password_time_cost, self.password_memory_kib, self.password_parallelism
+        )
 
     @cached_property
     def effective_database_url(self) -> str:

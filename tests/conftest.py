@@ -27,6 +27,7 @@ from gatepass.migrations import runner
 from gatepass.models import Base
 from gatepass.settings import Settings
 from tests.factories import Factory
+from tests.password_cost import CHEAP
 
 PG_URL = os.environ.get("GATEPASS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("GATEPASS_TEST_REDIS_URL")
@@ -103,6 +104,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_url="http://testserver",
         cache_poll_interval=0.05,
         _env_file=None,  # type: ignore[call-arg]
+        **CHEAP,
     )
 
 

@@ -15,6 +15,7 @@ from gatepass.permissions import service as permissions
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
 from gatepass.tenants import service as tenants
+from gatepass.users import passwords
 from gatepass.users import service as users
 
 ACTOR = Actor(kind="operator", id="tests")
@@ -36,6 +37,7 @@ class Credential:
 class Factory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        passwords.configure(settings.password_cost())
         self.db = Database(settings.effective_database_url)
         self.hasher = cs.SecretHasher.from_master_key(settings.master_key())
         self.cipher = KeyCipher.from_master_key(settings.master_key())

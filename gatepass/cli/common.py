@@ -26,6 +26,7 @@ from gatepass.errors import DomainError
 from gatepass.migrations import runner
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
+from gatepass.users import passwords
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 TenantOption = typer.Option(..., "--tenant", "-t", help="Tenant slug.")
@@ -81,6 +82,7 @@ def runtime() -> Runtime:
         fail("invalid configuration: " + "; ".join(e["msg"] for e in exc.errors()))
     if settings.effective_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    passwords.configure(settings.password_cost())
     return Runtime(settings)
 
 

@@ -1,4 +1,5 @@
-"""Checking console passwords: argon2id, never inside a database transaction, a few at a time.
+"""Checking console passwords (``gatepass.users.passwords``): never inside a database
+transaction, a few at a time.
 
 A password check is deliberately slow (tens of milliseconds of CPU and memory). Run inside a
 transaction it would hold a pooled connection for that long, so a burst of sign-ins could starve
@@ -10,43 +11,9 @@ refused at once rather than queued: a queue would only turn a burst into a longe
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from gatepass.users.service import MAX_PASSWORD
-
-_HASHER = PasswordHasher()
-
-
-def verify(stored: str | None, password: str) -> bool:
-    """Whether ``password`` matches the ``stored`` hash. With no hash (no such account) a dummy
-    hash is checked instead, so that both cases take as long, and the answer is False."""
-    if len(password) > MAX_PASSWORD:
-        password = password[:MAX_PASSWORD]  # still verify, so the timing says nothing
-    try:
-        return _HASHER.verify(stored or _dummy_hash(), password) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def rehashed(stored: str, password: str) -> str | None:
-    """A new hash of ``password`` when ``stored`` was made with weaker parameters, else None."""
-    try:
-        needs = _HASHER.check_needs_rehash(stored)
-    except InvalidHashError:
-        return None
-    return _HASHER.hash(password[:MAX_PASSWORD]) if needs else None
-
-
-@cache
-def _dummy_hash() -> str:
-    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class HashSlots:

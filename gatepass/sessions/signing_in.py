@@ -26,10 +26,11 @@ import anyio.to_thread
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.failures import FailureLog
 from gatepass.db import Database
-from gatepass.sessions import passwords
 from gatepass.sessions import service as sessions
+from gatepass.sessions.passwords import HashSlots
 from gatepass.sessions.service import Account, Attempt, Lookup, SessionKeys, SignedIn
 from gatepass.sessions.throttle import SignInPolicy, SignInThrottle
+from gatepass.users import passwords
 
 T = TypeVar("T")
 BUSY_RETRY_AFTER = 1  # seconds: a slot frees within one password check
@@ -64,7 +65,7 @@ class SignIns:
         policy: SignInPolicy | None = None,
     ) -> None:
         self.throttle = SignInThrottle(limiter, policy)
-        self.slots = passwords.HashSlots(max_hashes)
+        self.slots = HashSlots(max_hashes)
         self.failures = failures
 
     async def wait(self, seconds: float) -> None:

@@ -19,12 +19,12 @@ from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
 from gatepass.text import check_plain
 from gatepass.users.models import ROLES, User
+from gatepass.users.passwords import MAX_PASSWORD, hash_password
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}\Z")
 MIN_PASSWORD = 12
 MAX_EMAIL = 320
 MAX_NAME = 200
-MAX_PASSWORD = 1024
 
 
 def create_user(
@@ -58,7 +58,7 @@ def create_user(
         email=email,
         display_name=display_name.strip(),
         role=role,
-        password_hash=(hasher or PasswordHasher()).hash(password),
+        password_hash=hasher.hash(password) if hasher else hash_password(password),
     )
     session.add(user)
     session.flush()

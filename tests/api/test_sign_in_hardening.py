@@ -16,9 +16,10 @@ from starlette.testclient import TestClient
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.app import create_app
-from gatepass.sessions import passwords, signing_in
+from gatepass.sessions import signing_in
 from gatepass.sessions.throttle import SignInPolicy, SignInThrottle
 from gatepass.settings import Settings
+from gatepass.users import passwords
 from gatepass.users.models import User
 from tests.api.support import PASSWORD, api, assert_problem, bearer_caller
 from tests.controls import CHARS, captured_logs, stored

@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from gatepass.cli.main import app
 from gatepass.settings import Settings
+from tests.password_cost import CHEAP_ENV
 
 PUBLIC_URL = "https://id.example.com"
 Rows = dict[str, list[tuple[Any, ...]]]
@@ -34,6 +35,7 @@ def cli_env(
         GATEPASS_SECRET_KEY=secret_key,
         GATEPASS_PUBLIC_URL=public_url,
         COLUMNS="200",  # rich folds table cells at the default 80 columns
+        **CHEAP_ENV,
     )
     return env
 

@@ -14,6 +14,7 @@ import pytest
 from gatepass.settings import Settings
 from tests.cluster.harness import Cluster, missing_binaries
 from tests.factories import Credential, Factory
+from tests.password_cost import CHEAP
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -56,6 +57,7 @@ def cluster_factory(running_cluster: Cluster) -> Iterator[Factory]:
         data_dir=running_cluster.root,
         public_url=running_cluster.url,
         _env_file=None,
+        **CHEAP,
     )
     made = Factory(settings)
     yield made

@@ -27,6 +27,8 @@ import psycopg
 import redis
 import requests
 
+from tests.password_cost import CHEAP_ENV
+
 GATEPASS = Path(sys.executable).with_name("gatepass")
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
 READY_WITHIN = 30.0
@@ -490,6 +492,7 @@ class Cluster:
             GATEPASS_DATA_DIR=str(self.root),
             GATEPASS_CACHE_POLL_INTERVAL=str(self.poll_interval),
             GATEPASS_LOG_LEVEL="warning",
+            **CHEAP_ENV,
         )
         return env
 

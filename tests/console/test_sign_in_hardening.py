@@ -10,9 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from gatepass.app import create_app
-from gatepass.sessions import passwords
 from gatepass.sessions.throttle import SignInPolicy
 from gatepass.settings import Settings
+from gatepass.users import passwords
 from tests.controls import CHARS, captured_logs, stored
 from tests.factories import Factory
 from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, console_sign_in, services_of

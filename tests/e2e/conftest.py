@@ -23,6 +23,7 @@ import requests
 
 from gatepass.settings import Settings
 from tests.cli.harness import Cli
+from tests.password_cost import CHEAP_ENV
 
 GATEPASS = Path(sys.executable).with_name("gatepass")
 READY_WITHIN = 30.0
@@ -106,6 +107,7 @@ def base_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         GATEPASS_DATABASE_URL=settings.effective_database_url,
         GATEPASS_SECRET_KEY=settings.secret_key.get_secret_value(),
         GATEPASS_DATA_DIR=str(tmp_path),
+        **CHEAP_ENV,
     )
     return env
 

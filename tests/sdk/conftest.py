@@ -20,6 +20,7 @@ from gatepass.settings import Settings
 from tests.conftest import BACKENDS
 from tests.e2e.conftest import GATEPASS, Server, free_port
 from tests.factories import Factory
+from tests.password_cost import CHEAP, CHEAP_ENV
 from tests.sdk.realm import Realm
 
 
@@ -44,6 +45,7 @@ def gatepass_settings(
         secret_key=secrets.token_hex(32),
         public_url="http://testserver",
         _env_file=None,
+        **CHEAP,
     )
 
 
@@ -62,6 +64,7 @@ def gatepass_env(settings: Settings) -> dict[str, str]:
         GATEPASS_SECRET_KEY=settings.secret_key.get_secret_value(),
         GATEPASS_DATA_DIR=str(settings.data_dir),
         GATEPASS_CACHE_POLL_INTERVAL="0.05",
+        **CHEAP_ENV,
     )
     return env
 
