@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gatepass.addresses import source_key
 from gatepass.audit.models import AuditEvent
 from gatepass.db import utcnow
 from gatepass.pagination import Page, PageRequest, fetch
@@ -121,12 +122,14 @@ def aggregate_key(
     *,
     minute: str | None = None,
 ) -> str:
-    """The name of the row that counts this failure: one per tenant, source address, action,
-    reason and minute, and also per caller when the caller is authenticated (``subject``), so
-    that two users behind one address are never counted under one name. An unauthenticated
-    failure names only what the caller claimed, so it counts per address whatever it claims."""
+    """The name of the row that counts this failure: one per tenant, source address (an IPv6
+    address by its /64), action, reason and minute, and also per caller when the caller is
+    authenticated (``subject``), so that two users behind one address are never counted under
+    one name. An unauthenticated failure names only what the caller claimed, so it counts per
+    address whatever it claims. The row shows the address of the minute's first failure."""
     minute = minute or at.strftime("%Y-%m-%dT%H:%M")
-    parts = (str(tenant_id), actor.source_ip[:64], action, reason, actor.subject or "", minute)
+    where = source_key(actor.source_ip)
+    parts = (str(tenant_id), where, action, reason, actor.subject or "", minute)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 

@@ -23,11 +23,11 @@ window ends, so a flood of refused attempts costs no Redis round trip (and is au
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import time
 from dataclasses import dataclass
 
+from gatepass.addresses import source_key
 from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
 
 
@@ -62,17 +62,6 @@ class Decision:
     refuse: int = 0
     delay: float = 0.0
     repeated: bool = False
-
-
-def source_key(source: str) -> str:
-    """The address as counted: an IPv6 address by its /64 network, anything else as given."""
-    try:
-        address = ipaddress.ip_address(source)
-    except ValueError:
-        return source[:64]
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 def buckets(policy: SignInPolicy, email: str, source: str) -> tuple[Bucket, Bucket, Bucket]:

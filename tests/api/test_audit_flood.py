@@ -192,6 +192,13 @@ def test_the_aggregate_key_changes_with_each_part_and_the_minute() -> None:
     claimed = Actor(kind="user", id="someone@else.example.com", source_ip="10.0.0.1")
     known = Actor(kind="user", id="ann@acme.example.com", source_ip="10.0.0.1", subject="user:1")
     key = aggregate_key(1, one, "api.auth_failed", "invalid_token", at)
+    # one IPv6 host commonly holds a /64: its addresses are one source, as at the throttles
+    host = Actor(kind="client", id="(unknown)", source_ip="2001:db8:1:2::1")
+    same_host = Actor(kind="client", id="(unknown)", source_ip="2001:db8:1:2:ffff::9")
+    other_host = Actor(kind="client", id="(unknown)", source_ip="2001:db8:1:3::1")
+    host_key = aggregate_key(1, host, "api.auth_failed", "invalid_token", at)
+    assert host_key == aggregate_key(1, same_host, "api.auth_failed", "invalid_token", at)
+    assert host_key != aggregate_key(1, other_host, "api.auth_failed", "invalid_token", at)
     assert key == aggregate_key(1, one, "api.auth_failed", "invalid_token", at.replace(second=59))
     # what an unauthenticated caller claims to be does not make a row of its own
     assert key == aggregate_key(1, claimed, "api.auth_failed", "invalid_token", at)
