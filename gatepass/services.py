@@ -35,7 +35,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    passwords.configure(settings.password_cost())
+    passwords.configure(passwords.HashCost.of(settings))
     master = settings.master_key()
     pool = PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout)
     db = Database(settings.effective_database_url, pool)

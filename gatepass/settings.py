@@ -15,11 +15,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gatepass.users.passwords import DEFAULT as DEFAULT_COST
-from gatepass.users.passwords import FLOOR as PASSWORD_FLOOR
-from gatepass.users.passwords import HashCost
-
 MIN_SECRET_KEY_CHARS = 32
+# argon2id cost of console passwords (passes, KiB, lanes): the default is RFC 9106's second
+# recommendation; production refuses less than OWASP's floor for argon2id (2 passes, 19 MiB).
+PASSWORD_COST = (3, 65536, 4)
+PASSWORD_FLOOR = (2, 19456)
 
 
 class SettingsError(ValueError):
@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     max_password_hashes: int | None = Field(default=None, ge=1, le=256)
     # The cost of a console password's argon2id hash (see gatepass.users.passwords): passes,
     # memory and lanes. Production refuses less than 2 passes over 19 MiB (OWASP's floor).
-    password_time_cost: int = Field(default=DEFAULT_COST.time_cost, ge=1, le=20)
-    password_memory_kib: int = Field(default=DEFAULT_COST.memory_kib, ge=8, le=4 * 1024 * 1024)
-    password_parallelism: int = Field(default=DEFAULT_COST.parallelism, ge=1, le=64)
+    password_time_cost: int = Field(default=PASSWORD_COST[0], ge=1, le=20)
+    password_memory_kib: int = Field(default=PASSWORD_COST[1], ge=8, le=4 * 1024 * 1024)
+    password_parallelism: int = Field(default=PASSWORD_COST[2], ge=1, le=64)
     # Database connections per process, and how long a request waits for one before it is
     # answered 503 with Retry-After (the wait would otherwise pile up behind a flood).
     db_pool_size: int = Field(default=5, ge=1, le=200)
@@ -123,21 +123,13 @@ class Settings(BaseSettings):
             )
         if not self.public_url.startswith("https://"):
             raise ValueError("GATEPASS_PUBLIC_URL must use https:// in production")
-        if (
-            self.password_time_cost < PASSWORD_FLOOR.time_cost
-            or self.password_memory_kib < PASSWORD_FLOOR.memory_kib
-        ):
+        floor_time, floor_memory = PASSWORD_FLOOR
+        if self.password_time_cost < floor_time or self.password_memory_kib < floor_memory:
             raise ValueError(
-                "GATEPASS_PASSWORD_TIME_COST must be at least"
-                f" {PASSWORD_FLOOR.time_cost} and GATEPASS_PASSWORD_MEMORY_KIB at least"
-                f" {PASSWORD_FLOOR.memory_kib} in production"
+                f"GATEPASS_PASSWORD_TIME_COST must be at least {floor_time} and"
+                f" GATEPASS_PASSWORD_MEMORY_KIB at least {floor_memory} in production"
             )
         return self
-
-    def password_cost(self) -> HashCost:
-        return HashCost(
-            self.password_time_cost, self.password_memory_kib, self.password_parallelism
-        )
 
     @cached_property
     def effective_database_url(self) -> str:

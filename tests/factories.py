@@ -37,7 +37,7 @@ class Credential:
 class Factory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        passwords.configure(settings.password_cost())
+        passwords.configure(passwords.HashCost.of(settings))
         self.db = Database(settings.effective_database_url)
         self.hasher = cs.SecretHasher.from_master_key(settings.master_key())
         self.cipher = KeyCipher.from_master_key(settings.master_key())

@@ -82,7 +82,7 @@ def runtime() -> Runtime:
         fail("invalid configuration: " + "; ".join(e["msg"] for e in exc.errors()))
     if settings.effective_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    passwords.configure(settings.password_cost())
+    passwords.configure(passwords.HashCost.of(settings))
     return Runtime(settings)
 
 

@@ -17,14 +17,22 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gatepass.settings import PASSWORD_COST, Settings
+
 MAX_PASSWORD = 1024
 
 
 @dataclass(frozen=True)
 class HashCost:
-    time_cost: int = 3  # passes
-    memory_kib: int = 65536
-    parallelism: int = 4  # lanes
+    time_cost: int = PASSWORD_COST[0]  # passes
+    memory_kib: int = PASSWORD_COST[1]
+    parallelism: int = PASSWORD_COST[2]  # lanes
+
+    @classmethod
+    def of(cls, settings: Settings) -> HashCost:
+        return cls(
+            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+        )
 
     def hasher(self) -> PasswordHasher:
         return PasswordHasher(
@@ -33,7 +41,6 @@ class HashCost:
 
 
 DEFAULT = HashCost()
-FLOOR = HashCost(time_cost=2, memory_kib=19456, parallelism=1)  # OWASP's least for argon2id
 
 
 class _Current:

@@ -31,7 +31,7 @@ def settings(**values: object) -> Settings:
 
 
 def test_the_default_cost_is_rfc_9106s_second_recommendation() -> None:
-    cost = settings().password_cost()
+    cost = HashCost.of(settings())
     assert cost == HashCost(time_cost=3, memory_kib=65536, parallelism=4)
     passwords.configure(cost)
     stored = passwords.hash_password(PASSWORD)
@@ -44,7 +44,7 @@ def test_the_default_cost_is_rfc_9106s_second_recommendation() -> None:
 def test_a_hash_of_another_cost_verifies_and_is_replaced() -> None:
     passwords.configure(HashCost(time_cost=1, memory_kib=8, parallelism=1))
     cheap = passwords.hash_password(PASSWORD)
-    passwords.configure(settings().password_cost())
+    passwords.configure(HashCost.of(settings()))
     assert passwords.verify(cheap, PASSWORD)
     renewed = passwords.rehashed(cheap, PASSWORD)
     assert renewed is not None
@@ -74,7 +74,7 @@ def test_production_refuses_a_cost_below_the_floor(
         "password_parallelism": 1,
     }
     if accepted:
-        assert settings(**values).password_cost().memory_kib == memory_kib
+        assert HashCost.of(settings(**values)).memory_kib == memory_kib
     else:
         with pytest.raises(ValidationError, match="GATEPASS_PASSWORD_TIME_COST"):
             settings(**values)
