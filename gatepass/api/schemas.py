@@ -25,6 +25,7 @@ from gatepass.apikeys.models import ApiKey
 from gatepass.audit.models import AuditEvent
 from gatepass.clients import service as clients
 from gatepass.clients.models import OAuthClient
+from gatepass.credentials import rules
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.lifecycle import MAX_GRACE
@@ -63,8 +64,8 @@ When = Annotated[
 Line = Annotated[str, StringConstraints(pattern=text.LINE_PATTERN)]
 # Text that may span lines.
 Paragraph = Annotated[str, StringConstraints(pattern=text.PARAGRAPH_PATTERN)]
-Name = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
-Description = Annotated[Paragraph, StringConstraints(max_length=2000)]
+Name = Annotated[Line, StringConstraints(min_length=1, max_length=rules.MAX_NAME)]
+Description = Annotated[Paragraph, StringConstraints(max_length=rules.MAX_DESCRIPTION)]
 # The services' own rules for names, stated here so that the document says what is accepted.
 # Group names and emails may come with spaces around them: the services strip them.
 _SPACES = r"[^\S\x00-\x1f\x7f-\x9f\u2028\u2029]*"
@@ -275,7 +276,7 @@ class Count(BaseModel):
 
 
 class RateLimitSpec(Input):
-    limit: int = Field(ge=1, le=1_000_000_000, description="Requests allowed per period.")
+    limit: int = Field(ge=1, le=rules.MAX_RATE_LIMIT, description="Requests allowed per period.")
     period: int = Field(ge=1, le=apikeys.MAX_RATE_PERIOD, description="Seconds.")
 
 

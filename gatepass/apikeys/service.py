@@ -18,6 +18,7 @@ from gatepass import credential_secrets as cs
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
+from gatepass.credentials import rules
 from gatepass.db import utcnow
 from gatepass.errors import ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
@@ -34,7 +35,7 @@ from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import role_can_grant
 
-MAX_RATE_PERIOD = 86400
+MAX_RATE_PERIOD = rules.MAX_RATE_PERIOD
 CREATE_REFUSAL = (
     "a personal API key is created by its owner only, signed in as that user (or by an operator"
     " at the CLI); an OAuth client never creates one"
@@ -47,8 +48,7 @@ class RateLimit:
     period: int  # seconds
 
     def __post_init__(self) -> None:
-        if not 1 <= self.limit <= 1_000_000_000 or not 1 <= self.period <= MAX_RATE_PERIOD:
-            raise InvalidInputError("rate limit must be 1-1e9 requests per 1 s to 1 day")
+        rules.check_rate_limit(self.limit, self.period)
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,8 @@ class NewApiKey:
 def create_key(
     session: Session, tenant: Tenant, spec: NewApiKey, *, actor: Actor, hasher: cs.SecretHasher
 ) -> tuple[ApiKey, cs.Plaintext]:
-    name = spec.name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInputError("name is required (at most 200 characters)")
+    name = rules.name(spec.name)
+    description = rules.description(spec.description)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise InvalidInputError("expiry must be in the future")
     if spec.owner_email is not None:
@@ -84,7 +83,7 @@ def create_key(
         tenant_id=tenant.id,
         key_id="ak_" + secrets.token_hex(8),
         name=name,
-        description=spec.description.strip()[:2000],
+        description=description,
         owner=owner,
         created_by=actor.label,
         expires_at=spec.expires_at,

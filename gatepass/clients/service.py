@@ -19,6 +19,7 @@ from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
 from gatepass.cache import feed
 from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.credentials import rules
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
@@ -52,9 +53,8 @@ class NewClient:
 def create_client(
     session: Session, tenant: Tenant, spec: NewClient, *, actor: Actor, hasher: cs.SecretHasher
 ) -> tuple[OAuthClient, cs.Plaintext]:
-    name = spec.name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInputError("name is required (at most 200 characters)")
+    name = rules.name(spec.name)
+    description = rules.description(spec.description)
     client_id = spec.client_id or _generate_client_id()
     if not CLIENT_ID.match(client_id):
         raise InvalidInputError(
@@ -69,7 +69,7 @@ def create_client(
         tenant_id=tenant.id,
         client_id=client_id,
         name=name,
-        description=spec.description.strip()[:2000],
+        description=description,
         created_by=actor.label,
         expires_at=spec.expires_at,
         token_lifetime=spec.token_lifetime,

@@ -11,6 +11,7 @@ from gatepass.api.auth import threaded
 from gatepass.apikeys.service import RateLimit
 from gatepass.console.web import Viewer, services
 from gatepass.console.web import field as form_field
+from gatepass.credentials import rules
 from gatepass.errors import InvalidInputError
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
@@ -73,10 +74,10 @@ class CredentialForm:
         if not self.rate_requests:
             return None
         digits = self.rate_requests
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 7) or not (
-            1 <= int(digits) <= 1_000_000
-        ):
-            raise InvalidInputError("the rate limit must be a whole number from 1 to 1000000")
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
+            raise InvalidInputError(
+                f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}"
+            )
         if self.rate_period not in PERIODS:
             raise InvalidInputError("the rate limit period must be second, minute, hour or day")
         return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])

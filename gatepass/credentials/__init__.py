@@ -1,0 +1,1 @@
+"""What OAuth clients and API keys share: the rules every edge applies alike."""
