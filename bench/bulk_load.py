@@ -179,18 +179,21 @@ def _load_clients(
         now = utcnow()
         pks, secret_ids = _ids(conn, "oauth_clients", n), _ids(conn, "client_secrets", n)
         client_ids = ["gp-" + secrets.token_hex(10) for _ in range(n)]
+        # uid: the client's never-reused identity (migration 0005), as new_uid() makes it
+        uids = [secrets.token_hex(16) for _ in range(n)]
         plain = [cs.generate(cs.SecretKind.CLIENT_SECRET) for _ in range(n)]
         with conn.cursor() as cur:
             with cur.copy(
-                "COPY oauth_clients (id, tenant_id, client_id, name, description, status,"
+                "COPY oauth_clients (id, tenant_id, client_id, uid, name, description, status,"
                 " created_by, created_at) FROM STDIN"
             ) as copy:
-                for i, (pk, cid) in enumerate(zip(pks, client_ids, strict=True)):
+                for i, (pk, cid, uid) in enumerate(zip(pks, client_ids, uids, strict=True)):
                     copy.write_row(
                         (
                             pk,
                             target.tenant_id,
                             cid,
+                            uid,
                             f"bulk client {done + i}",
                             "",
                             "active",

@@ -42,7 +42,7 @@ def run(cfg: Config, work: Path, raw: Path, state: Path) -> dict[str, Any]:
     for inst in (small, large):
         inst.env = base_env(cfg, secret_key, inst.url, work / "data")
     prepare(cfg, small, revoke_keys=0)
-    prepare(cfg, large, revoke_keys=cfg.revoke_keys)
+    prepare(cfg, large, revoke_keys=0 if cfg.cases else cfg.revoke_keys)
 
     # 1 vs 2 processes on the small database; small vs large with 2 processes.
     plan = [
@@ -50,6 +50,9 @@ def run(cfg: Config, work: Path, raw: Path, state: Path) -> dict[str, Any]:
         (small, 2, ("verify-hot", "token-hot", "verify-miss")),
         (large, 2, ("verify-hot", "token-hot", "verify-miss")),
     ]
+    if cfg.cases:
+        wanted = tuple(c.strip() for c in cfg.cases.split(",") if c.strip())
+        plan = [(small, 2, wanted), (large, 2, wanted)]
     runs: list[dict[str, Any]] = []
     for rnd in range(1, cfg.rounds + 1):
         for inst, workers, names in plan:
@@ -60,6 +63,16 @@ def run(cfg: Config, work: Path, raw: Path, state: Path) -> dict[str, Any]:
                     result = measure(cfg, inst, server, scenarios(inst)[name], work=work, tag=tag)
                     result.update(round=rnd, workers=workers)
                     runs.append(result)
+    if cfg.cases:
+        return {
+            "runs": runs,
+            "listings": [],
+            "revoke": {},
+            "plans": {},
+            "lookups": [],
+            "index_probe_us": {},
+            "load": {"small": small.load_seconds, "large": large.load_seconds, "revoke": None},
+        }
     lists = []
     for inst in (small, large):
         with serving(cfg, inst, 2, raw) as server:
@@ -126,6 +139,11 @@ def environment() -> dict[str, str]:
         # a copy of the tree without .git can name its revision in BENCH_GIT_REV
         "git": cmd("git", "-C", str(REPO), "describe", "--always", "--dirty")
         or os.environ.get("BENCH_GIT_REV", "?"),
+        "gatepass tree": (
+            cmd("git", "-C", os.environ["GATEPASS_TREE"], "rev-parse", "--short", "HEAD")
+            if os.environ.get("GATEPASS_TREE")
+            else "this checkout"
+        ),
         "python": platform.python_version(),
         "postgresql client": cmd("psql", "--version") or "?",
         "wrk": cmd("sh", "-c", "wrk -v 2>&1 | head -n1"),

@@ -46,6 +46,12 @@ class Config:
     prefix: str = knob("SCALE_DB_PREFIX", "gatepass_scale")
     reuse: bool = knob("REUSE", "0") == "1"
     state: str = knob("SCALE_STATE", "")
+    # CASES=verify-hot,verify-miss: only these scenarios, with 2 processes, and no listings,
+    # query plans, lookups or revoke-all. Empty: the whole benchmark.
+    cases: str = knob("CASES", "")
+    # GATEPASS_TREE=DIR: servers, CLI and loader import gatepass from another checkout (e.g. a
+    # git worktree of an older commit) through PYTHONPATH, with this virtualenv's packages.
+    tree: str = knob("GATEPASS_TREE", "")
 
 
 def log(message: str) -> None:
@@ -106,6 +112,8 @@ def base_env(cfg: Config, secret_key: str, url: str, data_dir: Path) -> dict[str
         GATEPASS_DATA_DIR=str(data_dir),
         GATEPASS_LOG_LEVEL="warning",
     )
+    if cfg.tree:
+        env["PYTHONPATH"] = str(Path(cfg.tree).resolve())
     return env
 
 
