@@ -10,7 +10,7 @@ from typing import Any
 
 LABELS = {
     "verify-hot": "verify, 1,000 keys in turn (cached after first use)",
-    "verify-miss": "verify, a new unknown key each request (one index lookup each)",
+    "verify-miss": "verify, a new unknown well-formed key each request",
     "token-hot": "token, 1,000 clients in turn (cached after first use)",
 }
 RATIOS = [
@@ -55,10 +55,17 @@ def _report(res: dict[str, Any]) -> list[str]:
         "",
         f"PostgreSQL, two databases: *small* ({cfg['keys_small']:,} API keys, "
         f"{cfg['clients_small']:,} OAuth clients) and *large* ({cfg['keys_large']:,} API keys, "
-        f"{cfg['clients_large']:,} OAuth clients in the same tenant, plus {cfg['revoke_keys']:,} "
-        "keys of a second tenant for revoke-all), filled by `bench/bulk_load.py` in "
-        f"{res['load']['small']} s and {res['load']['large']} s (+ {res['load']['revoke']} s). "
-        f"Load: `wrk -t{cfg['wrk_threads']} -c{cfg['conns']} -d{cfg['duration']}s` after a "
+        f"{cfg['clients_large']:,} OAuth clients in the same tenant"
+        + (
+            f", plus {cfg['revoke_keys']:,} keys of a second tenant for revoke-all"
+            if res["load"]["revoke"] is not None
+            else ""
+        )
+        + f"), filled by `bench/bulk_load.py` in {res['load']['small']} s and "
+        f"{res['load']['large']} s"
+        + (f" (+ {res['load']['revoke']} s). " if res["load"]["revoke"] is not None else ". ")
+        + (f"Scenarios: `CASES={cfg['cases']}`. " if cfg.get("cases") else "")
+        + f"Load: `wrk -t{cfg['wrk_threads']} -c{cfg['conns']} -d{cfg['duration']}s` after a "
         f"{cfg['warmup']} s warm-up, {cfg['rounds']} rounds; in each round every server is "
         "started anew. Every request takes the next line of a file (`bench/lib/scale.lua`).",
         "",
