@@ -175,6 +175,14 @@ def main() -> None:
                 auth=(reader["client_id"], reader["client_secret"]),
                 timeout=30,
             )
+            if answer.status_code == 400 and "invalid_target" in answer.text:
+                # older commits: the management API takes the tenant's default audience
+                answer = httpx.post(
+                    f"{inst.base}/realms/acme/protocol/openid-connect/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(reader["client_id"], reader["client_secret"]),
+                    timeout=30,
+                )
             if answer.status_code != 200:
                 sys.exit(f"no management token: {answer.status_code} {answer.text}")
             token = answer.json()["access_token"]

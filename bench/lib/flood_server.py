@@ -100,6 +100,9 @@ class Instance:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # `gatepass serve` re-executes itself as `python -m gatepass.server`, which puts the
+            # working directory first on sys.path: run it from the tree it should import.
+            cwd=self.tree or None,
         )
         try:
             for _ in range(600):

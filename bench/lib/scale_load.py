@@ -49,6 +49,9 @@ def serving(cfg: Config, inst: Instance, workers: int, raw: Path) -> Iterator[Se
             env=inst.env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # `gatepass serve` re-executes itself as `python -m gatepass.server`, which puts the
+            # working directory first on sys.path: run it from the tree it should import.
+            cwd=cfg.tree or None,
         )
     base = f"http://127.0.0.1:{cfg.port}"
     try:
