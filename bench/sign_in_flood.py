@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--max-inflight", type=int, default=2000)
     parser.add_argument("--tree", default="")
+    parser.add_argument("--server-nice", type=int, default=0, help="run the server under nice -n N")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sign-in-flood-"))
     inst = Instance(
@@ -168,7 +169,7 @@ def main() -> None:
             "credentials:read",
             "--json",
         )
-        with inst.serving(args.workers):
+        with inst.serving(args.workers, nice=args.server_nice):
             answer = httpx.post(
                 f"{inst.base}/realms/acme/protocol/openid-connect/token",
                 data={"grant_type": "client_credentials", "resource": f"{inst.base}/realms/acme"},
@@ -194,6 +195,7 @@ def main() -> None:
             rate=args.rate,
             seconds=args.seconds,
             sources=args.sources,
+            server_nice=args.server_nice,
             server_log_tracebacks=log.count("Traceback"),
             server_log_queuepool=log.count("QueuePool limit"),
         )

@@ -84,10 +84,14 @@ class Instance:
         return json.loads(proc.stdout) if "--json" in args else proc.stdout
 
     @contextmanager
-    def serving(self, workers: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    def serving(self, workers: int = 1, nice: int = 0) -> Iterator[subprocess.Popen[bytes]]:
+        """``nice`` > 0 runs the server (every thread) below the benchmark's own priority, so
+        that a CPU-bound server cannot starve the load generator and the probe on 2 cores."""
         log = (self.work / "server.log").open("ab")
+        prefix = ["nice", "-n", str(nice)] if nice else []
         proc = subprocess.Popen(  # noqa: S603 - our own server
             [
+                *prefix,
                 str(BIN),
                 "serve",
                 "--host",
