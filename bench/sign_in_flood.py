@@ -12,7 +12,8 @@ Then, for ``--seconds``:
 
 - the flood: ``POST /api/v1/realms/acme/session`` with a wrong password, ``--rate`` a second at
   a fixed pace (open loop: a slow answer does not slow the sender), taking turns over
-  ``--sources`` forwarded addresses and over the user's email and unknown ones;
+  ``--sources`` forwarded addresses and over the user's email and two unknown ones (with
+  ``--unique-emails``: a new unknown email every time);
 - the probe: ``GET /api/v1/realms/acme/clients`` with the bearer token, one every 100 ms.
 
 Every request goes on its own connection (``Connection: close``) over raw asyncio streams, so
@@ -88,7 +89,8 @@ async def run(inst: Instance, token: str, args: argparse.Namespace) -> dict[str,
 
     async def one_sign_in(n: int) -> None:
         t0 = time.perf_counter()
-        body = json.dumps({"email": emails[n % len(emails)], "password": f"wrong-{n}"}).encode()
+        email = f"u{n}@example.net" if args.unique_emails else emails[n % len(emails)]
+        body = json.dumps({"email": email, "password": f"wrong-{n}"}).encode()
         head = (
             f"POST {session_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -151,6 +153,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--tree", default="")
+    parser.add_argument(
+        "--unique-emails", action="store_true", help="a new unknown email for every attempt"
+    )
     parser.add_argument("--server-nice", type=int, default=0, help="run the server under nice -n N")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sign-in-flood-"))
@@ -210,6 +215,7 @@ def main() -> None:
             seconds=args.seconds,
             sources=args.sources,
             server_nice=args.server_nice,
+            unique_emails=args.unique_emails,
             server_log_tracebacks=log.count("Traceback"),
             server_log_queuepool=log.count("QueuePool limit"),
         )
