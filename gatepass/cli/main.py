@@ -96,7 +96,9 @@ def serve(
     argv += ["--max-request-headers", str(rt.settings.max_request_headers)]
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "gatepass.server", *argv])  # noqa: S606
+    # -P: never import from the working directory (``-m`` would put it first on sys.path, so a
+    # ``gatepass/`` directory there would run instead of the installed one); workers inherit it.
+    os.execv(sys.executable, [sys.executable, "-P", "-m", "gatepass.server", *argv])  # noqa: S606
 
 
 @app.command("demo")

@@ -117,7 +117,9 @@ def serve(gatepass_env: dict[str, str], tmp_path: Path) -> Iterator[Serve]:
     """Start ``gatepass serve`` processes; every one is terminated when the test ends."""
     started: list[Server] = []
 
-    def start(*, public_url: str | None = None, workers: int = 1) -> Server:
+    def start(
+        *, public_url: str | None = None, workers: int = 1, cwd: Path | None = None
+    ) -> Server:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         name = f"server-{len(started) + 1}"
@@ -138,6 +140,7 @@ def serve(gatepass_env: dict[str, str], tmp_path: Path) -> Iterator[Serve]:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
+                cwd=cwd,
             )
         server = Server(base_url, public_url or base_url, process, stdout, stderr)
         started.append(server)
