@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
+TEST_WORKERS ?= 2
 LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/lib
 # The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
 BROWSER := /usr/bin/chromium
@@ -45,8 +46,9 @@ nginx:
 	@test -x $(NGINX) || { $(SUDO) apt-get update -q \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx; }
 
+# Two test processes by default (TEST_WORKERS=0 runs in one); the cluster tests share one.
 test: lint browser nginx
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(VENV)/.stamp-run
 	bench/token_endpoint.sh

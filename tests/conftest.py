@@ -35,6 +35,14 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With several test processes (``-n``), the cluster tests share one: they share a cluster."""
+    cluster = Path(__file__).parent / "cluster"
+    for item in items:
+        if cluster in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("cluster"))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not IN_CI:
         return
