@@ -106,4 +106,6 @@ async def lookup(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> ApiKeyE
     hit, entry = ctx.cache.cached_api_key(tenant.id, digest)
     if hit:
         return entry
+    if await ctx.cache.surely_absent(digest):
+        return None
     return await from_db(ctx.cache.load_api_key, tenant.id, digest)

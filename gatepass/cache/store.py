@@ -15,6 +15,7 @@ than serving credentials that may have been revoked meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -22,15 +23,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.apikeys.verification import ApiKeyEntry
 from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache import feed
+from gatepass.cache.barrier import ReadBarrier
 from gatepass.cache.bus import Notice, Subscriber
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.cache.key_filter import KeyFilter, digests_of
+from gatepass.cache.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Database, utcnow
 from gatepass.signing_keys.material import KeyCipher
@@ -39,6 +42,7 @@ from gatepass.tokens.models import RevokedToken
 log = logging.getLogger("gatepass.cache")
 
 STALE_AFTER = 5.0
+NEWEST_CHANGE = select(func.max(Change.id))
 TENANT_TTL = 60.0
 MAX_CLIENTS = 200_000
 # Client IDs known not to exist, kept apart so that a flood of made-up IDs cannot push real
@@ -153,6 +157,7 @@ class CredentialCache:
         self._synced_from = 0.0  # when the last completed feed read began
         self._changes = threading.Lock()  # the poll thread and the notice thread both invalidate
         self.subscriber: Subscriber | None = None
+        self._barrier: ReadBarrier | None = None  # made on the event loop that uses it
 
     # -- reads (event loop thread) -------------------------------------------------------
 
@@ -201,6 +206,17 @@ class CredentialCache:
     def cached_api_key(self, tenant_id: int, digest: bytes) -> tuple[bool, ApiKeyEntry | None]:
         """A cached snapshot; a cached ``None`` also for a digest no stored secret has."""
         return self.api_keys.get((tenant_id, digest), self._trusted_since())
+
+    async def surely_absent(self, digest: bytes) -> bool:
+        """No stored secret has this digest: the filter says so after a feed read begun after
+        this call (shared with every miss waiting meanwhile; see ``gatepass.cache.barrier``).
+        False also when the filter or the read cannot tell: the caller then looks the digest up."""
+        if self.key_filter.may_exist(digest) or self._trusted_since() > 0.0:
+            return False
+        loop = asyncio.get_running_loop()
+        if self._barrier is None or self._barrier.loop is not loop:
+            self._barrier = ReadBarrier(self.catch_up, loop)
+        return await self._barrier.wait() and not self.key_filter.may_exist(digest)
 
     def load_api_key(self, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
         if self._surely_absent(digest):
@@ -289,6 +305,18 @@ class CredentialCache:
             work()
         except Exception as exc:  # the thread must survive a database outage
             log.warning("cache maintenance failed: %s", type(exc).__name__)
+
+    def catch_up(self) -> None:
+        """A feed read for the misses of the key filter: when no change was committed since the
+        last read (and none it saw missing is pending), one indexed query on a bare connection
+        says so; otherwise the full poll."""
+        with self._sync:
+            if not self._gaps and self.key_filter.ready:
+                with self.db.engine.connect() as connection:
+                    newest = connection.execute(NEWEST_CHANGE).scalar() or 0
+                if newest <= self._last_id:
+                    return
+            self.poll_once()
 
     def poll_once(self) -> None:
         with self._sync:

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from gatepass.apikeys.service import RateLimit
 from gatepass.app import create_app
+from gatepass.cache.bus import NoticeKey
 from gatepass.settings import Settings
 from tests.apikeys.support import (
     Key,
@@ -34,12 +35,14 @@ def two_apps(settings: Settings, redis_url: str) -> Iterator[tuple[TestClient, T
         yield first, second
 
 
-def forget_counts(redis_url: str) -> None:
-    """Drop rate-limit counters that earlier tests left in Redis, which outlives their databases
-    (and so their key ids, which restart at 1 in every test database)."""
+def forget_counts(redis_url: str, factory: Factory) -> None:
+    """Drop rate-limit counters of this test's deployment (named by its secret key) left in
+    Redis, which outlives the test's database; another test's counters, perhaps live in another
+    test process, are left alone."""
+    namespace = NoticeKey.from_master_key(factory.settings.master_key()).namespace
     connection = redis.Redis.from_url(redis_url)
     try:
-        stale = list(connection.scan_iter(match="gatepass:rl:*"))
+        stale = list(connection.scan_iter(match=f"gatepass:rl:{namespace}:*"))
         if stale:
             connection.delete(*stale)
     finally:
@@ -50,7 +53,7 @@ def test_two_apps_share_the_count_through_redis(
     factory: Factory, two_apps: tuple[TestClient, TestClient], redis_url: str
 ) -> None:
     first, second = two_apps
-    forget_counts(redis_url)
+    forget_counts(redis_url, factory)
     factory.tenant()
     caller = verifier(factory)
     keys: list[Key] = []
