@@ -23,6 +23,13 @@ class HashSlots:
         self.size = size
         self._free = threading.BoundedSemaphore(size)
 
+    def all_taken(self) -> bool:
+        """Whether a check starting now would find no slot free (one may free meanwhile)."""
+        if self._free.acquire(blocking=False):
+            self._free.release()
+            return False
+        return True
+
     @contextmanager
     def slot(self) -> Iterator[bool]:
         """Take a slot if one is free at once (yields True), else yields False; never waits."""

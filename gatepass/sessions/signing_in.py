@@ -3,7 +3,8 @@
 The order is what keeps a flood of sign-ins from hurting anyone but the flooder:
 
 1. the throttle counts the attempt (no database): a guessing source is refused at once;
-2. an email under attack from many sources waits a little (holding nothing);
+2. an email under attack from many sources waits a little (holding nothing), unless every
+   password-check slot is taken, when it is refused as busy at once rather than after the wait;
 3. a password-check slot is taken, or the attempt is refused at once as busy;
 4. the account's hash is read in a short transaction, which is closed;
 5. the password is checked (argon2, in a thread) with no connection held, and the slot freed;
@@ -79,6 +80,8 @@ class SignIns:
                 await _threaded(lambda: self._audit_throttled(db, attempt))
             return Result(Outcome.THROTTLED, retry_after=decision.refuse)
         if decision.delay:
+            if self.slots.all_taken():  # refused as busy anyway: hold no connection meanwhile
+                return Result(Outcome.BUSY, retry_after=BUSY_RETRY_AFTER)
             await self.wait(decision.delay)
         with self.slots.slot() as free:
             if not free:

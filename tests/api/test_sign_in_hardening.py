@@ -219,6 +219,24 @@ def test_a_sign_in_finding_every_password_slot_taken_is_refused_at_once(
         assert api_sign_in(http, ALICE, PASSWORD, source=OWNER).status_code == 201
 
 
+def test_a_slowed_sign_in_finding_every_slot_taken_is_refused_before_its_wait(
+    http: TestClient, waits: list[float]
+) -> None:
+    policy = SignInPolicy(slow_after=1, step=0.5, max_delay=1.5)
+    services_of(http).sign_ins.throttle.policy = policy
+    assert api_sign_in(http, ALICE, "a wrong guess", source="10.1.0.1").status_code == 401
+    slots = services_of(http).sign_ins.slots
+    with ExitStack() as held:
+        assert all(held.enter_context(slots.slot()) for _ in range(slots.size))
+        busy = api_sign_in(http, ALICE, "a wrong guess", source="10.1.0.2")
+    assert_problem(busy, 503, "busy")
+    assert waits == []  # answered at once, not after the delay the email had earned
+    slowed = api_sign_in(http, ALICE, "a wrong guess", source="10.1.0.3")
+    assert slowed.status_code == 401
+    assert len(waits) == 1
+    assert waits[0] > 0
+
+
 def test_an_exhausted_connection_pool_answers_503_not_500(
     settings: Settings, factory: Factory
 ) -> None:
