@@ -104,8 +104,8 @@ class Instance:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # `gatepass serve` re-executes itself as `python -m gatepass.server`, which puts the
-            # working directory first on sys.path: run it from the tree it should import.
+            # Before 246277e, `gatepass serve` re-executed itself as `python -m gatepass.server`,
+            # which puts the working directory first on sys.path: run it from its own tree.
             cwd=self.tree or None,
         )
         try:

@@ -49,8 +49,8 @@ def serving(cfg: Config, inst: Instance, workers: int, raw: Path) -> Iterator[Se
             env=inst.env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            # `gatepass serve` re-executes itself as `python -m gatepass.server`, which puts the
-            # working directory first on sys.path: run it from the tree it should import.
+            # Before 246277e, `gatepass serve` re-executed itself as `python -m gatepass.server`,
+            # which puts the working directory first on sys.path: run it from its own tree.
             cwd=cfg.tree or None,
         )
     base = f"http://127.0.0.1:{cfg.port}"

@@ -154,7 +154,6 @@ class CredentialCache:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sync = threading.RLock()  # one feed read at a time
-        self._synced_from = 0.0  # when the last completed feed read began
         self._changes = threading.Lock()  # the poll thread and the notice thread both invalidate
         self.subscriber: Subscriber | None = None
         self._barrier: ReadBarrier | None = None  # made on the event loop that uses it
@@ -209,7 +208,9 @@ class CredentialCache:
 
     async def surely_absent(self, digest: bytes) -> bool:
         """No stored secret has this digest: the filter says so after a feed read begun after
-        this call (shared with every miss waiting meanwhile; see ``gatepass.cache.barrier``).
+        this call (shared with every miss waiting meanwhile; see ``gatepass.cache.barrier``). A key
+        committed anywhere before the call has its change row committed with it, so that read
+        teaches the filter its digest.
         False also when the filter or the read cannot tell: the caller then looks the digest up."""
         if self.key_filter.may_exist(digest) or self._trusted_since() > 0.0:
             return False
@@ -219,8 +220,6 @@ class CredentialCache:
         return await self._barrier.wait() and not self.key_filter.may_exist(digest)
 
     def load_api_key(self, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
-        if self._surely_absent(digest):
-            return None
         started = self.api_keys.counter
         with self.db.read() as session:
             entry = load_api_key(session, tenant_id, digest)
@@ -231,21 +230,6 @@ class CredentialCache:
             self._digests.setdefault((tenant_id, entry.key_id), set()).add(digest)
         self.api_keys.put((tenant_id, digest), entry, started)
         return entry
-
-    def _surely_absent(self, digest: bytes) -> bool:
-        """No stored secret has this digest: the filter says so after a feed read begun now.
-
-        A key committed anywhere before this request has its change row committed with it, so
-        one feed read started after the request arrived teaches the filter its digest; every
-        miss waiting meanwhile shares the next read, so a flood costs one query per read.
-        """
-        if self.key_filter.may_exist(digest) or self._trusted_since() > 0.0:
-            return False
-        arrived = time.monotonic()
-        with self._sync:
-            if self._synced_from < arrived:
-                self.poll_once()
-        return not self.key_filter.may_exist(digest)
 
     def note_key_use(self, key_pk: int, secret_id: int, now: float) -> None:
         self._key_uses.note(key_pk, secret_id, now)
@@ -320,9 +304,7 @@ class CredentialCache:
 
     def poll_once(self) -> None:
         with self._sync:
-            started = time.monotonic()
             self._poll()
-            self._synced_from = started
 
     def _poll(self) -> None:
         now = time.monotonic()
