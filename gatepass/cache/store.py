@@ -29,7 +29,7 @@ from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.apikeys.verification import ApiKeyEntry
 from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache import feed
-from gatepass.cache.barrier import ReadBarrier
+from gatepass.cache.barrier import MissRate, ReadBarrier
 from gatepass.cache.bus import Notice, Subscriber
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.cache.key_filter import KeyFilter, digests_of
@@ -52,6 +52,14 @@ GAP_PATIENCE = 10.0
 LAST_USED_RESOLUTION = 60.0
 # A token revoked by a notice is remembered this long until the feed gives its real expiry.
 NOTICE_TOKEN_TTL = 86400.0
+# Misses of the key filter a second that make a process "flooded" (a made-up key an attempt):
+# it then answers them from the filter as it was at the last feed read, if that read began at
+# most FLOOD_TRUST seconds ago, and starts a read every FLOOD_REFRESH seconds in the background.
+# A key committed by another process during a flood may so be NOT_FOUND for about FLOOD_REFRESH
+# seconds there (never on the process that created it, which learns it before answering).
+FLOOD_MISSES = 50
+FLOOD_REFRESH = 0.02
+FLOOD_TRUST = 0.1
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -157,6 +165,7 @@ class CredentialCache:
         self._changes = threading.Lock()  # the poll thread and the notice thread both invalidate
         self.subscriber: Subscriber | None = None
         self._barrier: ReadBarrier | None = None  # made on the event loop that uses it
+        self._misses = MissRate(FLOOD_MISSES)
 
     # -- reads (event loop thread) -------------------------------------------------------
 
@@ -210,14 +219,21 @@ class CredentialCache:
         """No stored secret has this digest: the filter says so after a feed read begun after
         this call (shared with every miss waiting meanwhile; see ``gatepass.cache.barrier``). A key
         committed anywhere before the call has its change row committed with it, so that read
-        teaches the filter its digest.
+        teaches the filter its digest. While misses flood in, the last read serves if it began
+        less than ``FLOOD_TRUST`` seconds ago (see ``FLOOD_MISSES``).
         False also when the filter or the read cannot tell: the caller then looks the digest up."""
         if self.key_filter.may_exist(digest) or self._trusted_since() > 0.0:
             return False
         loop = asyncio.get_running_loop()
         if self._barrier is None or self._barrier.loop is not loop:
             self._barrier = ReadBarrier(self.catch_up, loop)
-        return await self._barrier.wait() and not self.key_filter.may_exist(digest)
+        barrier = self._barrier
+        now = time.monotonic()
+        if self._misses.note(now) and now - barrier.current_as_of < FLOOD_TRUST:
+            if now - barrier.current_as_of >= FLOOD_REFRESH:
+                barrier.refresh()
+            return True
+        return await barrier.wait() and not self.key_filter.may_exist(digest)
 
     def load_api_key(self, tenant_id: int, digest: bytes) -> ApiKeyEntry | None:
         started = self.api_keys.counter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from gatepass import credential_secrets as cs
+from gatepass.cache.store import FLOOD_MISSES, FLOOD_REFRESH
+
 from tests.apikeys.support import (
     code_is,
     create_key,
@@ -20,7 +23,7 @@ from tests.apikeys.support import (
     verify,
     verify_until,
 )
-from tests.factories import Factory
+from tests.factories import Credential, Factory
 
 
 @pytest.fixture
@@ -38,6 +41,19 @@ def statements() -> Iterator[list[str]]:
 
 def digest_lookups(statements: list[str]) -> int:
     return sum("api_key_secrets" in s for s in statements)
+
+
+def feed_reads(statements: list[str]) -> int:
+    return sum("FROM changes" in s for s in statements)
+
+
+def made_up() -> str:
+    return cs.generate(cs.SecretKind.API_KEY).reveal()
+
+
+def flood(client: TestClient, caller: Credential, count: int) -> None:
+    for _ in range(count):
+        assert verify(client, caller, made_up())["code"] == "NOT_FOUND"
 
 
 def test_made_up_keys_query_no_secret(
@@ -88,3 +104,39 @@ def test_a_revoked_key_is_still_refused(factory: Factory, client: TestClient) ->
     revoke(factory, key)
 
     assert verify_until(client, caller, key.secret, code_is("REVOKED"))["code"] == "REVOKED"
+
+
+def test_a_flood_of_made_up_keys_reads_the_feed_a_few_times_a_second(
+    factory: Factory, client: TestClient, statements: list[str]
+) -> None:
+    factory.tenant()
+    create_key(factory)
+    caller = verifier(factory)
+    flood(client, caller, FLOOD_MISSES)  # below FLOOD_MISSES a second, each waits for a read
+    statements.clear()
+
+    started = time.monotonic()
+    flood(client, caller, 300)
+    elapsed = time.monotonic() - started
+
+    # reads started for the flood, plus the background poll (every 0.05 s in the tests)
+    assert feed_reads(statements) <= elapsed / FLOOD_REFRESH + elapsed / 0.05 + 3
+    assert digest_lookups(statements) == 0
+
+
+def test_a_key_created_elsewhere_during_a_flood_verifies_within_moments(
+    factory: Factory, client: TestClient
+) -> None:
+    factory.tenant()
+    caller = verifier(factory)
+    flood(client, caller, FLOOD_MISSES)
+
+    key = create_key(factory)  # another Database: no notice reaches the app
+    answers = []
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and "VALID" not in answers:
+        flood(client, caller, 5)
+        answers.append(verify(client, caller, key.secret)["code"])
+
+    assert answers[-1] == "VALID"
+    assert set(answers) <= {"NOT_FOUND", "VALID"}

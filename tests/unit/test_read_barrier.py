@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
-from gatepass.cache.barrier import ReadBarrier
+from gatepass.cache.barrier import MissRate, ReadBarrier
 
 
 class Reads:
@@ -78,3 +79,39 @@ def test_a_failed_read_answers_false_and_the_next_one_is_tried_again() -> None:
         return failed, await barrier.wait()
 
     assert asyncio.run(main()) == (False, True)
+
+
+def test_a_refresh_starts_one_read_and_records_when_it_began() -> None:
+    async def main() -> tuple[int, float, float]:
+        reads = Reads()
+        barrier = ReadBarrier(reads, asyncio.get_running_loop())
+        before = time.monotonic()
+        barrier.refresh()
+        barrier.refresh()  # one is running: no second read
+        while barrier.current_as_of == float("-inf"):
+            await asyncio.sleep(0.001)
+        return reads.count, before, barrier.current_as_of
+
+    count, before, current_as_of = asyncio.run(main())
+    assert count == 1
+    assert current_as_of >= before
+
+
+def test_a_failed_read_does_not_advance_what_is_known() -> None:
+    async def main() -> float:
+        reads = Reads()
+        reads.fail = True
+        barrier = ReadBarrier(reads, asyncio.get_running_loop())
+        assert not await barrier.wait()
+        return barrier.current_as_of
+
+    assert asyncio.run(main()) == float("-inf")
+
+
+def test_the_miss_rate_floods_at_its_limit_and_calms_after_two_quiet_seconds() -> None:
+    rate = MissRate(limit=5)
+    assert [rate.note(10.0 + i / 100) for i in range(5)] == [False] * 4 + [True]
+    assert rate.note(11.2)  # the previous second still counts
+    assert not rate.note(13.5)  # a quiet second in between: counting starts over
+    assert not any(rate.note(13.6) for _ in range(3))
+    assert rate.note(13.7)
