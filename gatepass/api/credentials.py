@@ -6,7 +6,6 @@ audit event in the route's transaction and publishes the change to every process
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -26,9 +25,11 @@ from gatepass.api.common import (
     read,
     write,
 )
+from gatepass.api.lifecycle_routes import KindRoutes, add_routes
 from gatepass.api.problems import responses
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
+from gatepass.apikeys.models import ApiKey
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
@@ -38,15 +39,9 @@ from gatepass.tenants.models import Tenant
 
 router = APIRouter()
 
-ClientIdPath = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._~-]+$")]
-KeyIdPath = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 Status = Annotated[Literal["active", "expired", "revoked"] | None, Query()]
 KeyStatus = Annotated[Literal["active", "expired", "revoked", "disabled"] | None, Query()]
 Kind = Annotated[Literal["service", "personal"] | None, Query()]
-
-
-def _grace(seconds: int) -> timedelta | None:
-    return timedelta(seconds=seconds) if seconds else None
 
 
 def _token_endpoint(request: Request, slug: str) -> str:
@@ -115,127 +110,55 @@ def create_client(
         client, secret = clients.create_client(
             session, tenant, spec, actor=principal.actor, hasher=request.app.state.services.hasher
         )
-        return _issued_client(request, tenant.slug, client, secret.reveal())
+        return _issued_client(request, tenant, client, secret.reveal())
 
     return write(
         request, principal, work, status=201, payload=body, idempotency_key=idempotency_key
     )
 
 
-@router.post(
-    "/clients/revoke-all",
-    response_model=schemas.Count,
-    responses=responses(409),
-    tags=["OAuth clients"],
-)
-def revoke_all_clients(
-    request: Request, principal: Manager, idempotency_key: IdempotencyKey = None
-) -> Response:
-    """Revoke every active client of the tenant at once (seed 004's "Revoke all")."""
-    return write(
-        request,
-        principal,
-        lambda s, t: schemas.Count(count=lifecycle.revoke_all(s, t, CLIENT, actor=principal.actor)),
-        idempotency_key=idempotency_key,
-    )
-
-
-@router.get(
-    "/clients/{client_id}",
-    response_model=schemas.ClientOut,
-    responses=responses(),
-    tags=["OAuth clients"],
-)
-def get_client(request: Request, principal: Reader, client_id: ClientIdPath) -> Response:
-    """One client: its permissions, groups, status, and each secret version's hint and last use."""
-    body = read(
-        request,
-        principal,
-        lambda s, t: schemas.ClientOut.of(lifecycle.get(s, t, CLIENT, client_id)).model_dump(
-            mode="json"
-        ),
-    )
-    return json_response(body)
-
-
-@router.post(
-    "/clients/{client_id}/rotate-secret",
-    response_model=schemas.ClientIssued,
-    responses=responses(409),
-    tags=["OAuth clients"],
-)
-def rotate_client_secret(
-    request: Request,
-    principal: Manager,
-    client_id: ClientIdPath,
-    body: schemas.RotateIn | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Issue a new secret (shown once); older secrets stop now or after `grace_seconds`."""
-    grace = _grace(body.grace_seconds if body else 0)
-
-    def work(session: Session, tenant: Tenant) -> schemas.ClientIssued:
-        client, secret = lifecycle.rotate(
-            session,
-            tenant,
-            CLIENT,
-            client_id,
-            grace=grace,
-            actor=principal.actor,
-            hasher=request.app.state.services.hasher,
-        )
-        return _issued_client(request, tenant.slug, client, secret.reveal())
-
-    return write(request, principal, work, payload=body, idempotency_key=idempotency_key)
-
-
-@router.post(
-    "/clients/{client_id}/revoke",
-    response_model=schemas.ClientOut,
-    responses=responses(409),
-    tags=["OAuth clients"],
-)
-def revoke_client(
-    request: Request,
-    principal: Manager,
-    client_id: ClientIdPath,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Revoke a client: its tokens stop being accepted by introspection at once."""
-    return write(
-        request,
-        principal,
-        lambda s, t: schemas.ClientOut.of(
-            lifecycle.revoke(s, t, CLIENT, client_id, actor=principal.actor)
-        ),
-        idempotency_key=idempotency_key,
-    )
-
-
-@router.delete(
-    "/clients/{client_id}",
-    status_code=204,
-    response_class=Response,
-    responses=responses(),
-    tags=["OAuth clients"],
-)
-def delete_client(request: Request, principal: Manager, client_id: ClientIdPath) -> Response:
-    """Delete a client for good. This cannot be undone."""
-    return write(
-        request,
-        principal,
-        lambda s, t: lifecycle.delete(s, t, CLIENT, client_id, actor=principal.actor),
-        status=204,
-    )
-
-
 def _issued_client(
-    request: Request, slug: str, client: OAuthClient, secret: str
+    request: Request, tenant: Tenant, client: OAuthClient, secret: str
 ) -> schemas.ClientIssued:
     view = schemas.ClientOut.of(client)
     return schemas.ClientIssued(
-        **view.model_dump(), client_secret=secret, token_endpoint=_token_endpoint(request, slug)
+        **view.model_dump(),
+        client_secret=secret,
+        token_endpoint=_token_endpoint(request, tenant.slug),
     )
+
+
+add_routes(
+    router,
+    KindRoutes(
+        kind=CLIENT,
+        path="/clients",
+        ref="client_id",
+        ref_rule=Path(alias="client_id", max_length=100, pattern=r"^[A-Za-z0-9._~-]+$"),
+        tag="OAuth clients",
+        out=schemas.ClientOut,
+        issued=schemas.ClientIssued,
+        issue=_issued_client,
+        rotate_path="rotate-secret",
+        names={
+            "revoke_all": "revoke_all_clients",
+            "get": "get_client",
+            "rotate": "rotate_client_secret",
+            "revoke": "revoke_client",
+            "delete": "delete_client",
+        },
+        docs={
+            "revoke_all": "Revoke every active client of the tenant at once"
+            ' (seed 004\'s "Revoke all").',
+            "get": "One client: its permissions, groups, status, and each secret version's hint and"
+            " last use.",
+            "rotate": "Issue a new secret (shown once); older secrets stop now or after"
+            " `grace_seconds`.",
+            "revoke": "Revoke a client: its tokens stop being accepted by introspection at once.",
+            "delete": "Delete a client for good. This cannot be undone.",
+        },
+    ),
+)
 
 
 # --- API keys --------------------------------------------------------------------------------
@@ -312,115 +235,43 @@ def create_key(
         key, secret = apikeys.create_key(
             session, tenant, spec, actor=principal.actor, hasher=request.app.state.services.hasher
         )
-        return schemas.ApiKeyIssued(**schemas.ApiKeyOut.of(key).model_dump(), key=secret.reveal())
+        return _issued_key(request, tenant, key, secret.reveal())
 
     return write(
         request, principal, work, status=201, payload=body, idempotency_key=idempotency_key
     )
 
 
-@router.post(
-    "/api-keys/revoke-all",
-    response_model=schemas.Count,
-    responses=responses(409),
-    tags=["API keys"],
+def _issued_key(request: Request, tenant: Tenant, key: ApiKey, secret: str) -> schemas.ApiKeyIssued:
+    return schemas.ApiKeyIssued(**schemas.ApiKeyOut.of(key).model_dump(), key=secret)
+
+
+add_routes(
+    router,
+    KindRoutes(
+        kind=API_KEY,
+        path="/api-keys",
+        ref="key_id",
+        ref_rule=Path(alias="key_id", max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
+        tag="API keys",
+        out=schemas.ApiKeyOut,
+        issued=schemas.ApiKeyIssued,
+        issue=_issued_key,
+        rotate_path="regenerate",
+        names={
+            "revoke_all": "revoke_all_keys",
+            "get": "get_key",
+            "rotate": "regenerate_key",
+            "revoke": "revoke_key",
+            "delete": "delete_key",
+        },
+        docs={
+            "revoke_all": "Revoke every active API key of the tenant at once.",
+            "get": "One API key: its permissions, groups, owner, status, hint and last use.",
+            "rotate": "The same key with a new secret (shown once). Anything using the old one"
+            " stops working,\nat once or after `grace_seconds`.",
+            "revoke": "Revoke a key: the verify endpoint answers REVOKED for it at once.",
+            "delete": "Delete a key for good. This cannot be undone.",
+        },
+    ),
 )
-def revoke_all_keys(
-    request: Request, principal: Manager, idempotency_key: IdempotencyKey = None
-) -> Response:
-    """Revoke every active API key of the tenant at once."""
-    return write(
-        request,
-        principal,
-        lambda s, t: schemas.Count(
-            count=lifecycle.revoke_all(s, t, API_KEY, actor=principal.actor)
-        ),
-        idempotency_key=idempotency_key,
-    )
-
-
-@router.get(
-    "/api-keys/{key_id}",
-    response_model=schemas.ApiKeyOut,
-    responses=responses(),
-    tags=["API keys"],
-)
-def get_key(request: Request, principal: Reader, key_id: KeyIdPath) -> Response:
-    """One API key: its permissions, groups, owner, status, hint and last use."""
-    body = read(
-        request,
-        principal,
-        lambda s, t: schemas.ApiKeyOut.of(lifecycle.get(s, t, API_KEY, key_id)).model_dump(
-            mode="json"
-        ),
-    )
-    return json_response(body)
-
-
-@router.post(
-    "/api-keys/{key_id}/regenerate",
-    response_model=schemas.ApiKeyIssued,
-    responses=responses(409),
-    tags=["API keys"],
-)
-def regenerate_key(
-    request: Request,
-    principal: Manager,
-    key_id: KeyIdPath,
-    body: schemas.RotateIn | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """The same key with a new secret (shown once). Anything using the old one stops working,
-    at once or after `grace_seconds`."""
-    grace = _grace(body.grace_seconds if body else 0)
-
-    def work(session: Session, tenant: Tenant) -> schemas.ApiKeyIssued:
-        key, secret = lifecycle.rotate(
-            session,
-            tenant,
-            API_KEY,
-            key_id,
-            grace=grace,
-            actor=principal.actor,
-            hasher=request.app.state.services.hasher,
-        )
-        return schemas.ApiKeyIssued(**schemas.ApiKeyOut.of(key).model_dump(), key=secret.reveal())
-
-    return write(request, principal, work, payload=body, idempotency_key=idempotency_key)
-
-
-@router.post(
-    "/api-keys/{key_id}/revoke",
-    response_model=schemas.ApiKeyOut,
-    responses=responses(409),
-    tags=["API keys"],
-)
-def revoke_key(
-    request: Request, principal: Manager, key_id: KeyIdPath, idempotency_key: IdempotencyKey = None
-) -> Response:
-    """Revoke a key: the verify endpoint answers REVOKED for it at once."""
-    return write(
-        request,
-        principal,
-        lambda s, t: schemas.ApiKeyOut.of(
-            lifecycle.revoke(s, t, API_KEY, key_id, actor=principal.actor)
-        ),
-        idempotency_key=idempotency_key,
-    )
-
-
-@router.delete(
-    "/api-keys/{key_id}",
-    status_code=204,
-    response_class=Response,
-    responses=responses(),
-    tags=["API keys"],
-)
-def delete_key(request: Request, principal: Manager, key_id: KeyIdPath) -> Response:
-    """Delete a key for good. This cannot be undone."""
-    return write(
-        request,
-        principal,
-        lambda s, t: lifecycle.delete(s, t, API_KEY, key_id, actor=principal.actor),
-        status=204,
-    )
