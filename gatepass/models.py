@@ -3,7 +3,7 @@
 from gatepass.api.idempotency import IdempotencyRecord
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.models import AuditEvent
-from gatepass.cache.models import Change
+from gatepass.changes.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Base
 from gatepass.deliveries.models import SecretDelivery

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.failures import FailureLog
-from gatepass.cache.bus import NoticeKey, Publisher, Subscriber
 from gatepass.cache.store import CredentialCache
+from gatepass.changes.bus import NoticeKey, Publisher, Subscriber
 from gatepass.db import Database, PoolLimits
 from gatepass.ops.metrics import Metrics
 from gatepass.sessions.signing_in import SignIns

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
-from gatepass.cache.bus import NoticeKey, Publisher
+from gatepass.changes.bus import NoticeKey, Publisher
 from gatepass.db import Database
 from gatepass.errors import DomainError
 from gatepass.migrations import runner

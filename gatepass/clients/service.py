@@ -17,7 +17,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials import rules
 from gatepass.db import utcnow

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.credential_secrets import mask
 from gatepass.credentials import rules
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatepass.cache.bus import MAX_NOTICE, PENDING, Notice, NoticeKey, Publisher
+from gatepass.changes.bus import MAX_NOTICE, PENDING, Notice, NoticeKey, Publisher
 from gatepass.clients.service import revoke_client
 from gatepass.tenants.service import get_tenant
 from tests.factories import ACTOR, Factory
