@@ -6,12 +6,12 @@ import os
 from dataclasses import dataclass
 
 from gatepass import credential_secrets as cs
-from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.failures import FailureLog
 from gatepass.cache.store import CredentialCache
 from gatepass.changes.bus import NoticeKey, Publisher, Subscriber
 from gatepass.db import Database, PoolLimits
 from gatepass.ops.metrics import Metrics
+from gatepass.ops.ratelimit import RateLimiter
 from gatepass.sessions.signing_in import SignIns
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
