@@ -12,9 +12,9 @@ import time
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gatepass.apikeys import endpoint as api_key_endpoint
 from gatepass.oauth import discovery, introspection
 from gatepass.oauth import token as token_endpoint
+from gatepass.oauth import verify as verify_endpoint
 from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import (
     JSON_HEADERS,
@@ -93,7 +93,7 @@ class ProtocolApp:
         tenant = await self.ctx.tenant(slug)
         caller = Caller(headers.get("authorization"), _source(scope))
         if endpoint == "verify":
-            return 200, JSON_HEADERS, await api_key_endpoint.verify(self.ctx, tenant, caller, raw)
+            return 200, JSON_HEADERS, await verify_endpoint.verify(self.ctx, tenant, caller, raw)
         form, multi = parse_form(raw)
         if endpoint == "token":
             body = await token_endpoint.token(self.ctx, tenant, caller, form, multi)
