@@ -137,7 +137,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 async def _read_body(receive: Receive, headers: dict[str, str]) -> bytes:
-    """The whole body. Its size is limited around the whole app (``gatepass.ops.limits``): past
+    """The whole body. Its size is limited around the whole app (``gatepass.body_limit``): past
     the limit ``receive`` raises ``PayloadTooLargeError``, answered like any OAuth error."""
     declared = headers.get("content-length")
     if declared is not None and not (declared.isascii() and declared.isdigit()):
