@@ -202,7 +202,7 @@ def _load_clients(
                         )
                     )
             with cur.copy(
-                "COPY client_secrets (id, client_pk, secret_hash, hint, created_at) FROM STDIN"
+                "COPY client_secrets (id, client_pk, digest, hint, created_at) FROM STDIN"
             ) as copy:
                 for sid, pk, secret in zip(secret_ids, pks, plain, strict=True):
                     copy.write_row((sid, pk, hasher.digest(secret), cs.hint(secret), now))

@@ -43,3 +43,15 @@ def one_line(value: str) -> str:
     """``value`` for display on one line (a mail header): every run of controls, separators
     and whitespace becomes one space."""
     return _RUNS.sub(" ", value).strip()
+
+
+MAX_DESCRIPTION = 2000
+
+
+def description(value: str) -> str:
+    """A description, trimmed: at most ``MAX_DESCRIPTION`` characters, refused (never cut)
+    beyond that, so that what is stored is what was sent."""
+    trimmed = value.strip()
+    if len(trimmed) > MAX_DESCRIPTION:
+        raise InvalidInputError(f"description must be at most {MAX_DESCRIPTION} characters")
+    return trimmed

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from gatepass import models  # noqa: F401 - every table on Base.metadata
+from gatepass.db import Base
 from gatepass.migrations import runner
 from tests.conftest import BACKENDS, PG_URL
 
@@ -110,3 +114,50 @@ def test_clients_from_before_client_uids_each_get_their_own(empty_database: str)
     engine.dispose()
     assert len(set(found)) == 3
     assert all(re.fullmatch(r"[0-9a-f]{32}", uid) for uid in found)
+
+
+def test_the_migrations_build_the_schema_the_models_describe(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    runner.upgrade(engine)
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert drift == []
+
+
+def test_client_secrets_stored_before_the_column_rename_keep_their_digest(
+    empty_database: str,
+) -> None:
+    engine = create_engine(empty_database)
+    config = runner.alembic_config(empty_database)
+    digest = bytes(range(32))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        connection.execute(
+            text(
+                "INSERT INTO tenants (id, slug, name, token_lifetime, audience, allowed_audiences,"
+                " signing_alg, created_at) VALUES (1, 'old', 'Old', 600, 'api://old', '[]',"
+                " 'ES256', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO oauth_clients (id, tenant_id, client_id, name, description, status,"
+                " created_by, created_at, uid) VALUES (1, 1, 'old', 'old', '', 'active', 'cli',"
+                " '2026-01-01 00:00:00', :uid)"
+            ),
+            {"uid": "0" * 32},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO client_secrets (id, client_pk, secret_hash, hint, created_at)"
+                " VALUES (1, 1, :digest, 'gpcs_…abcd', '2026-01-01 00:00:00')"
+            ),
+            {"digest": digest},
+        )
+    runner.upgrade(engine)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT digest FROM client_secrets")).scalar_one()
+    engine.dispose()
+    assert bytes(stored) == digest

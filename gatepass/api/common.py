@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from gatepass.api.auth import Principal
 from gatepass.api.idempotency import IdempotencyStore, fingerprint
 from gatepass.api.problems import ProblemError
-from gatepass.apikeys.service import CREATE_REFUSAL, check_owner_acts
+from gatepass.apikeys.kind import check_owner_acts
+from gatepass.apikeys.service import CREATE_REFUSAL
 from gatepass.errors import ForbiddenError
 from gatepass.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
 from gatepass.permissions.service import check_may_reveal

@@ -28,8 +28,11 @@ from gatepass.api.common import (
 )
 from gatepass.api.problems import responses
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
+from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
 
@@ -72,14 +75,14 @@ def list_clients(
     limit: Limit = 50,
 ) -> Response:
     """OAuth client credentials, newest first."""
-    where = clients.ClientFilter(
+    where = lifecycle.CredentialFilter(
         status=status, name=name, created_by=created_by, permission=permission, group=group
     )
     req = page_request(cursor, limit)
     body = read(
         request,
         principal,
-        lambda s, t: page_of(clients.search_clients(s, t, where, req), schemas.ClientOut.of),
+        lambda s, t: page_of(lifecycle.search(s, t, CLIENT, where, req), schemas.ClientOut.of),
     )
     return json_response(body)
 
@@ -132,7 +135,7 @@ def revoke_all_clients(
     return write(
         request,
         principal,
-        lambda s, t: schemas.Count(count=clients.revoke_all(s, t, actor=principal.actor)),
+        lambda s, t: schemas.Count(count=lifecycle.revoke_all(s, t, CLIENT, actor=principal.actor)),
         idempotency_key=idempotency_key,
     )
 
@@ -148,7 +151,7 @@ def get_client(request: Request, principal: Reader, client_id: ClientIdPath) -> 
     body = read(
         request,
         principal,
-        lambda s, t: schemas.ClientOut.of(clients.get_client(s, t, client_id)).model_dump(
+        lambda s, t: schemas.ClientOut.of(lifecycle.get(s, t, CLIENT, client_id)).model_dump(
             mode="json"
         ),
     )
@@ -172,9 +175,10 @@ def rotate_client_secret(
     grace = _grace(body.grace_seconds if body else 0)
 
     def work(session: Session, tenant: Tenant) -> schemas.ClientIssued:
-        client, secret = clients.rotate_secret(
+        client, secret = lifecycle.rotate(
             session,
             tenant,
+            CLIENT,
             client_id,
             grace=grace,
             actor=principal.actor,
@@ -202,7 +206,7 @@ def revoke_client(
         request,
         principal,
         lambda s, t: schemas.ClientOut.of(
-            clients.revoke_client(s, t, client_id, actor=principal.actor)
+            lifecycle.revoke(s, t, CLIENT, client_id, actor=principal.actor)
         ),
         idempotency_key=idempotency_key,
     )
@@ -220,7 +224,7 @@ def delete_client(request: Request, principal: Manager, client_id: ClientIdPath)
     return write(
         request,
         principal,
-        lambda s, t: clients.delete_client(s, t, client_id, actor=principal.actor),
+        lambda s, t: lifecycle.delete(s, t, CLIENT, client_id, actor=principal.actor),
         status=204,
     )
 
@@ -257,20 +261,21 @@ def list_keys(
     limit: Limit = 50,
 ) -> Response:
     """API keys, newest first."""
-    where = apikeys.ApiKeyFilter(
+    where = lifecycle.CredentialFilter(
         status=status,
         name=name,
         created_by=created_by,
         permission=permission,
         group=group,
-        owner=owner,
-        personal=None if kind is None else kind == "personal",
+        extra=apikeys.owner_filters(
+            owner=owner, personal=None if kind is None else kind == "personal"
+        ),
     )
     req = page_request(cursor, limit)
     body = read(
         request,
         principal,
-        lambda s, t: page_of(apikeys.search_keys(s, t, where, req), schemas.ApiKeyOut.of),
+        lambda s, t: page_of(lifecycle.search(s, t, API_KEY, where, req), schemas.ApiKeyOut.of),
     )
     return json_response(body)
 
@@ -327,7 +332,9 @@ def revoke_all_keys(
     return write(
         request,
         principal,
-        lambda s, t: schemas.Count(count=apikeys.revoke_all(s, t, actor=principal.actor)),
+        lambda s, t: schemas.Count(
+            count=lifecycle.revoke_all(s, t, API_KEY, actor=principal.actor)
+        ),
         idempotency_key=idempotency_key,
     )
 
@@ -343,7 +350,9 @@ def get_key(request: Request, principal: Reader, key_id: KeyIdPath) -> Response:
     body = read(
         request,
         principal,
-        lambda s, t: schemas.ApiKeyOut.of(apikeys.get_key(s, t, key_id)).model_dump(mode="json"),
+        lambda s, t: schemas.ApiKeyOut.of(lifecycle.get(s, t, API_KEY, key_id)).model_dump(
+            mode="json"
+        ),
     )
     return json_response(body)
 
@@ -366,9 +375,10 @@ def regenerate_key(
     grace = _grace(body.grace_seconds if body else 0)
 
     def work(session: Session, tenant: Tenant) -> schemas.ApiKeyIssued:
-        key, secret = apikeys.regenerate(
+        key, secret = lifecycle.rotate(
             session,
             tenant,
+            API_KEY,
             key_id,
             grace=grace,
             actor=principal.actor,
@@ -392,7 +402,9 @@ def revoke_key(
     return write(
         request,
         principal,
-        lambda s, t: schemas.ApiKeyOut.of(apikeys.revoke_key(s, t, key_id, actor=principal.actor)),
+        lambda s, t: schemas.ApiKeyOut.of(
+            lifecycle.revoke(s, t, API_KEY, key_id, actor=principal.actor)
+        ),
         idempotency_key=idempotency_key,
     )
 
@@ -409,6 +421,6 @@ def delete_key(request: Request, principal: Manager, key_id: KeyIdPath) -> Respo
     return write(
         request,
         principal,
-        lambda s, t: apikeys.delete_key(s, t, key_id, actor=principal.actor),
+        lambda s, t: lifecycle.delete(s, t, API_KEY, key_id, actor=principal.actor),
         status=204,
     )

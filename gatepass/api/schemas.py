@@ -20,15 +20,15 @@ from pydantic import (
 )
 
 from gatepass import text
-from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.models import AuditEvent
-from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import rules
+from gatepass.credentials import lifecycle, rules
+from gatepass.credentials.lifecycle import MAX_GRACE
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
-from gatepass.lifecycle import MAX_GRACE
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
@@ -220,7 +220,7 @@ class ClientOut(BaseModel):
             description=client.description,
             scopes=sorted(p.name for p in client.permissions),
             groups=sorted(g.name for g in client.groups),
-            status=clients.status_of(client, now),
+            status=lifecycle.status_of(CLIENT, client, now),
             created_by=client.created_by,
             created_at=client.created_at,
             last_used_at=client.last_used_at,
@@ -277,7 +277,7 @@ class Count(BaseModel):
 
 class RateLimitSpec(Input):
     limit: int = Field(ge=1, le=rules.MAX_RATE_LIMIT, description="Requests allowed per period.")
-    period: int = Field(ge=1, le=apikeys.MAX_RATE_PERIOD, description="Seconds.")
+    period: int = Field(ge=1, le=rules.MAX_RATE_PERIOD, description="Seconds.")
 
 
 class ApiKeyOut(BaseModel):
@@ -312,7 +312,7 @@ class ApiKeyOut(BaseModel):
             hint=live[-1].hint if live else None,
             scopes=sorted(p.name for p in key.permissions),
             groups=sorted(g.name for g in key.groups),
-            status=apikeys.status_of(key, now),
+            status=lifecycle.status_of(API_KEY, key, now),
             rate_limit=rate,
             created_by=key.created_by,
             created_at=key.created_at,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gatepass.db import Base, utcnow
+from gatepass.credentials.columns import CredentialColumns, SecretColumns
+from gatepass.db import Base
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.users.models import User
@@ -27,24 +26,14 @@ api_key_groups = Table(
 )
 
 
-class ApiKey(Base):
+class ApiKey(CredentialColumns, Base):
     __tablename__ = "api_keys"
     __table_args__ = (UniqueConstraint("tenant_id", "key_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     key_id: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
     )
-    status: Mapped[str] = mapped_column(String(20), default="active")
-    created_by: Mapped[str] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     rate_limit: Mapped[int | None] = mapped_column(default=None)
     rate_period: Mapped[int | None] = mapped_column(default=None)
 
@@ -60,17 +49,12 @@ class ApiKey(Base):
     )
 
 
-class ApiKeySecret(Base):
+class ApiKeySecret(SecretColumns, Base):
     """One version of a key's secret, found by its keyed hash through a unique index."""
 
     __tablename__ = "api_key_secrets"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     key_pk: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    hint: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     key: Mapped[ApiKey] = relationship(back_populates="secrets")

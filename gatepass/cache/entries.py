@@ -109,7 +109,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         .order_by(ClientGroup.name)
     ).all()
     secrets = session.execute(
-        select(ClientSecret.id, ClientSecret.secret_hash, ClientSecret.expires_at)
+        select(ClientSecret.id, ClientSecret.digest, ClientSecret.expires_at)
         .where(ClientSecret.client_pk == pk)
         .order_by(ClientSecret.id)
     ).all()
@@ -125,7 +125,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         scopes=tuple(scopes),
         groups=tuple(groups),
         token_lifetime=row.token_lifetime,
-        secrets=tuple(SecretVersion(s.id, s.secret_hash, _ts(s.expires_at)) for s in secrets),
+        secrets=tuple(SecretVersion(s.id, s.digest, _ts(s.expires_at)) for s in secrets),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
 from gatepass.cli.common import (
@@ -24,6 +25,7 @@ from gatepass.cli.common import (
     runtime,
     transaction,
 )
+from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 
@@ -44,7 +46,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
         "hint": live[-1].hint if live else None,
         "scopes": [p.name for p in key.permissions],
         "groups": [g.name for g in key.groups],
-        "status": apikeys.status_of(key, now),
+        "status": lifecycle.status_of(API_KEY, key, now),
         "rate_limit": f"{key.rate_limit}/{key.rate_period}s" if key.rate_limit else None,
         "created_by": key.created_by,
         "created_at": iso(key.created_at),
@@ -99,7 +101,8 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     rt = runtime()
     with transaction(rt) as session:
         views = [
-            key_view(k) for k in apikeys.list_keys(session, tenants.get_tenant(session, tenant))
+            key_view(k)
+            for k in lifecycle.list_all(session, tenants.get_tenant(session, tenant), API_KEY)
         ]
     if as_json:
         emit_json(views)
@@ -128,7 +131,9 @@ def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) ->
     """Show one API key."""
     rt = runtime()
     with transaction(rt) as session:
-        view = key_view(apikeys.get_key(session, tenants.get_tenant(session, tenant), key_id))
+        view = key_view(
+            lifecycle.get(session, tenants.get_tenant(session, tenant), API_KEY, key_id)
+        )
     emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
 
 
@@ -144,8 +149,8 @@ def regenerate(
     period = parse_duration(grace) if grace else None
     with transaction(rt) as session:
         t = tenants.get_tenant(session, tenant)
-        key, secret = apikeys.regenerate(
-            session, t, key_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
+        key, secret = lifecycle.rotate(
+            session, t, API_KEY, key_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
         )
         view = key_view(key)
     _show_key(view, secret.reveal(), as_json)
@@ -157,8 +162,8 @@ def revoke(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) 
     rt = runtime()
     with transaction(rt) as session:
         view = key_view(
-            apikeys.revoke_key(
-                session, tenants.get_tenant(session, tenant), key_id, actor=Actor.cli()
+            lifecycle.revoke(
+                session, tenants.get_tenant(session, tenant), API_KEY, key_id, actor=Actor.cli()
             )
         )
     emit_json(view) if as_json else typer.echo(f"Revoked API key {key_id}.")
@@ -174,7 +179,9 @@ def revoke_all(
     confirm(yes, f"Revoke ALL API keys of tenant '{tenant}'?")
     rt = runtime()
     with transaction(rt) as session:
-        count = apikeys.revoke_all(session, tenants.get_tenant(session, tenant), actor=Actor.cli())
+        count = lifecycle.revoke_all(
+            session, tenants.get_tenant(session, tenant), API_KEY, actor=Actor.cli()
+        )
     emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} API key(s).")
 
 
@@ -189,7 +196,9 @@ def delete(
     confirm(yes, f"Delete API key '{key_id}'? This cannot be undone.")
     rt = runtime()
     with transaction(rt) as session:
-        apikeys.delete_key(session, tenants.get_tenant(session, tenant), key_id, actor=Actor.cli())
+        lifecycle.delete(
+            session, tenants.get_tenant(session, tenant), API_KEY, key_id, actor=Actor.cli()
+        )
     emit_json({"deleted": key_id}) if as_json else typer.echo(f"Deleted API key {key_id}.")
 
 

@@ -21,7 +21,9 @@ from gatepass.cli.common import (
     transaction,
 )
 from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
+from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 
@@ -40,7 +42,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
         "description": client.description,
         "scopes": [p.name for p in client.permissions],
         "groups": [g.name for g in client.groups],
-        "status": clients.status_of(client, now),
+        "status": lifecycle.status_of(CLIENT, client, now),
         "created_by": client.created_by,
         "created_at": iso(client.created_at),
         "last_used_at": iso(client.last_used_at),
@@ -100,7 +102,7 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     with transaction(rt) as session:
         views = [
             client_view(c)
-            for c in clients.list_clients(session, tenants.get_tenant(session, tenant))
+            for c in lifecycle.list_all(session, tenants.get_tenant(session, tenant), CLIENT)
         ]
     if as_json:
         emit_json(views)
@@ -129,7 +131,7 @@ def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption)
     rt = runtime()
     with transaction(rt) as session:
         view = client_view(
-            clients.get_client(session, tenants.get_tenant(session, tenant), client_id)
+            lifecycle.get(session, tenants.get_tenant(session, tenant), CLIENT, client_id)
         )
     if as_json:
         emit_json(view)
@@ -165,8 +167,8 @@ def rotate_secret(
     period = parse_duration(grace) if grace else None
     with transaction(rt) as session:
         t = tenants.get_tenant(session, tenant)
-        client, secret = clients.rotate_secret(
-            session, t, client_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
+        client, secret = lifecycle.rotate(
+            session, t, CLIENT, client_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
         )
         view = client_view(client)
     _show_secret(view, secret.reveal(), token_endpoint(rt.settings.public_url, tenant), as_json)
@@ -177,8 +179,8 @@ def revoke(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOptio
     """Revoke a client: it can no longer get tokens, and its tokens stop introspecting active."""
     rt = runtime()
     with transaction(rt) as session:
-        client = clients.revoke_client(
-            session, tenants.get_tenant(session, tenant), client_id, actor=Actor.cli()
+        client = lifecycle.revoke(
+            session, tenants.get_tenant(session, tenant), CLIENT, client_id, actor=Actor.cli()
         )
         view = client_view(client)
     emit_json(view) if as_json else typer.echo(f"Revoked client {client_id}.")
@@ -194,7 +196,9 @@ def revoke_all(
     confirm(yes, f"Revoke ALL OAuth clients of tenant '{tenant}'?")
     rt = runtime()
     with transaction(rt) as session:
-        count = clients.revoke_all(session, tenants.get_tenant(session, tenant), actor=Actor.cli())
+        count = lifecycle.revoke_all(
+            session, tenants.get_tenant(session, tenant), CLIENT, actor=Actor.cli()
+        )
     emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} client(s).")
 
 
@@ -209,8 +213,8 @@ def delete(
     confirm(yes, f"Delete client '{client_id}'? This cannot be undone.")
     rt = runtime()
     with transaction(rt) as session:
-        clients.delete_client(
-            session, tenants.get_tenant(session, tenant), client_id, actor=Actor.cli()
+        lifecycle.delete(
+            session, tenants.get_tenant(session, tenant), CLIENT, client_id, actor=Actor.cli()
         )
     emit_json({"deleted": client_id}) if as_json else typer.echo(f"Deleted client {client_id}.")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gatepass.db import Base, utcnow
+from gatepass.credentials.columns import CredentialColumns, SecretColumns
+from gatepass.db import Base
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 
@@ -32,24 +32,14 @@ def new_uid() -> str:
     return secrets.token_hex(16)
 
 
-class OAuthClient(Base):
+class OAuthClient(CredentialColumns, Base):
     __tablename__ = "oauth_clients"
     __table_args__ = (UniqueConstraint("tenant_id", "client_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     # A client ID can be chosen, so a deleted client's ID can come back; tokens and idempotency
     # records are bound to this instead (the ``client_uid`` claim), which never comes back.
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="active")
-    created_by: Mapped[str] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     token_lifetime: Mapped[int | None] = mapped_column(default=None)
 
     permissions: Mapped[list[Permission]] = relationship(
@@ -65,19 +55,13 @@ class OAuthClient(Base):
     )
 
 
-class ClientSecret(Base):
-    """One version of a client's secret. Rotation adds a version and gives the old one an end."""
+class ClientSecret(SecretColumns, Base):
+    """One version of a client's secret."""
 
     __tablename__ = "client_secrets"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     client_pk: Mapped[int] = mapped_column(
         ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
     )
-    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    hint: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     client: Mapped[OAuthClient] = relationship(back_populates="secrets")

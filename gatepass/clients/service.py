@@ -1,7 +1,7 @@
-"""The lifecycle of OAuth clients: create, rotate the secret, revoke, delete.
+"""What is an OAuth client's own: its client ID, its token lifetime, and creating one.
 
-Each function runs inside the caller's transaction, writes its audit event there, and publishes
-a change so that every process drops the client from its cache within a poll interval.
+The rest of its lifecycle (rotate the secret, revoke, revoke all, delete, find, list, status)
+is the one every credential shares: ``credentials.lifecycle`` with ``clients.kind.CLIENT``.
 """
 
 from __future__ import annotations
@@ -9,28 +9,18 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
-from gatepass.audit.service import Actor, record
-from gatepass.changes import feed
-from gatepass.clients.models import ClientSecret, OAuthClient
-from gatepass.credentials import rules
+from gatepass.audit.service import Actor
+from gatepass.clients.kind import CLIENT
+from gatepass.clients.models import OAuthClient
+from gatepass.credentials import lifecycle, rules
 from gatepass.db import utcnow
-from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
+from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.groups import service as groups
-from gatepass.lifecycle import (
-    end_secrets,
-    grace_details,
-    listing_conditions,
-    revoke_every,
-    status_condition,
-)
-from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
@@ -62,7 +52,7 @@ def create_client(
         )
     if client_id.startswith(tuple(kind.value for kind in cs.SecretKind)):
         raise InvalidInputError("a client ID must not look like a Gatepass secret (gpcs_, gpk_)")
-    if _find(session, tenant.id, client_id) is not None:
+    if lifecycle.find(session, tenant.id, CLIENT, client_id) is not None:
         raise ConflictError(f"client ID '{client_id}' is already used in tenant '{tenant.slug}'")
     _check_expiry_and_lifetime(spec)
     client = OAuthClient(
@@ -76,189 +66,16 @@ def create_client(
         permissions=permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor),
         groups=groups.resolve(session, tenant, spec.groups),
     )
-    secret = _add_secret(client, hasher)
-    session.add(client)
-    session.flush()
-    feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(
+    secret = lifecycle.add_secret(CLIENT, client, hasher)
+    lifecycle.created(
         session,
-        tenant_id=tenant.id,
+        tenant,
+        CLIENT,
+        client,
         actor=actor,
-        action="client.create",
-        target_type="oauth_client",
-        target=client_id,
         details={"name": name, "scopes": spec.scopes, "groups": spec.groups},
     )
     return client, secret
-
-
-def rotate_secret(
-    session: Session,
-    tenant: Tenant,
-    client_id: str,
-    *,
-    grace: timedelta | None,
-    actor: Actor,
-    hasher: cs.SecretHasher,
-) -> tuple[OAuthClient, cs.Plaintext]:
-    """Issue a new secret; older secrets keep working for ``grace`` (or stop at once).
-
-    The new secret is shown to ``actor``, so only to one who could grant all the client holds.
-    """
-    client = get_client(session, tenant, client_id)
-    permissions.check_may_reveal(actor, (p.name for p in client.permissions))
-    if client.status != "active":
-        raise InvalidInputError(
-            f"client '{client_id}' is {client.status}: cannot rotate its secret"
-        )
-    end_secrets(client.secrets, grace)
-    secret = _add_secret(client, hasher)
-    feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="client.rotate_secret",
-        target_type="oauth_client",
-        target=client_id,
-        details=grace_details(grace),
-    )
-    return client, secret
-
-
-def revoke_client(session: Session, tenant: Tenant, client_id: str, *, actor: Actor) -> OAuthClient:
-    client = get_client(session, tenant, client_id)
-    if client.status != "revoked":
-        _revoke(client)
-        feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-        record(
-            session,
-            tenant_id=tenant.id,
-            actor=actor,
-            action="client.revoke",
-            target_type="oauth_client",
-            target=client_id,
-        )
-    return client
-
-
-def revoke_all(session: Session, tenant: Tenant, *, actor: Actor) -> int:
-    """Revoke every active client of the tenant; returns how many were revoked."""
-    count = revoke_every(session, OAuthClient, tenant.id)
-    if count:
-        feed.publish(session, tenant.id, feed.KIND_CLIENT, feed.EVERY)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="client.revoke_all",
-        target_type="tenant",
-        target=tenant.slug,
-        details={"count": count},
-    )
-    return count
-
-
-def delete_client(session: Session, tenant: Tenant, client_id: str, *, actor: Actor) -> None:
-    client = get_client(session, tenant, client_id)
-    session.delete(client)
-    feed.publish(session, tenant.id, feed.KIND_CLIENT, client_id)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="client.delete",
-        target_type="oauth_client",
-        target=client_id,
-        details={"name": client.name},
-    )
-
-
-def get_client(session: Session, tenant: Tenant, client_id: str) -> OAuthClient:
-    client = _find(session, tenant.id, client_id)
-    if client is None:
-        raise NotFoundError(
-            f"client '{cs.mask(client_id)}' does not exist in tenant '{tenant.slug}'"
-        )
-    return client
-
-
-def list_clients(session: Session, tenant: Tenant) -> list[OAuthClient]:
-    return list(
-        session.scalars(
-            select(OAuthClient)
-            .where(OAuthClient.tenant_id == tenant.id)
-            .options(*_eager())
-            .order_by(OAuthClient.id)
-        )
-    )
-
-
-@dataclass(frozen=True)
-class ClientFilter:
-    """Narrows a listing; every field given must match."""
-
-    status: str | None = None  # active, expired or revoked
-    name: str | None = None  # part of the name, any case
-    created_by: str | None = None
-    permission: str | None = None
-    group: str | None = None
-
-
-def search_clients(
-    session: Session, tenant: Tenant, where: ClientFilter, page: PageRequest
-) -> Page[OAuthClient]:
-    stmt = select(OAuthClient).where(OAuthClient.tenant_id == tenant.id).options(*_eager())
-    if where.status is not None:
-        stmt = stmt.where(status_condition(OAuthClient, where.status, utcnow()))
-    stmt = stmt.where(
-        *listing_conditions(
-            OAuthClient,
-            name=where.name,
-            created_by=where.created_by,
-            permission=where.permission,
-            group=where.group,
-        )
-    )
-    return fetch(session, stmt, OAuthClient.id, page)
-
-
-def status_of(client: OAuthClient, now: datetime | None = None) -> str:
-    """``active``, ``revoked`` or ``expired`` as an administrator would read it."""
-    if client.status != "active":
-        return client.status
-    if client.expires_at is not None and client.expires_at <= (now or utcnow()):
-        return "expired"
-    return "active"
-
-
-def _find(session: Session, tenant_id: int, client_id: str) -> OAuthClient | None:
-    return session.scalar(
-        select(OAuthClient)
-        .where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
-        .options(*_eager())
-    )
-
-
-def _eager() -> tuple[LoaderOption, ...]:
-    return (
-        selectinload(OAuthClient.permissions),
-        selectinload(OAuthClient.groups),
-        selectinload(OAuthClient.secrets),
-    )
-
-
-def _revoke(client: OAuthClient) -> None:
-    client.status = "revoked"
-    client.revoked_at = utcnow()
-
-
-def _add_secret(client: OAuthClient, hasher: cs.SecretHasher) -> cs.Plaintext:
-    secret = cs.generate(cs.SecretKind.CLIENT_SECRET)
-    client.secrets.append(
-        ClientSecret(secret_hash=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
-    )
-    return secret
 
 
 def _generate_client_id() -> str:

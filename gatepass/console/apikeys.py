@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import ApiKeyOut
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.console import forms
 from gatepass.console.credentials import LISTED, FormPage, form_page, refusal_status, revealer
@@ -30,6 +31,7 @@ from gatepass.console.web import (
     signed_in,
     take_reveal,
 )
+from gatepass.credentials import lifecycle
 from gatepass.deliveries import mail
 from gatepass.errors import DomainError, NotFoundError
 from gatepass.pagination import PageRequest
@@ -54,12 +56,12 @@ def key_issued(key: ApiKey, secret: str) -> Issued:
 
 
 async def _listing(
-    request: Request, viewer: Viewer, where: apikeys.ApiKeyFilter
+    request: Request, viewer: Viewer, where: lifecycle.CredentialFilter
 ) -> list[ApiKeyOut]:
     def load() -> list[ApiKeyOut]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, viewer.tenant_slug)
-            page = apikeys.search_keys(session, found, where, PageRequest(limit=LISTED))
+            page = lifecycle.search(session, found, API_KEY, where, PageRequest(limit=LISTED))
             return [ApiKeyOut.of(k) for k in page.items]
 
     return await threaded(load)
@@ -85,7 +87,7 @@ async def keys_page(request: Request, tenant: str) -> Response:
     viewer = await signed_in(request, tenant)
     if isinstance(viewer, Response):
         return viewer
-    listed = await _listing(request, viewer, apikeys.ApiKeyFilter())
+    listed = await _listing(request, viewer, lifecycle.CredentialFilter())
     return _page(
         request,
         viewer,
@@ -191,14 +193,14 @@ async def _act(
     def own(session: Session, found: Tenant) -> None:
         if owner is None:
             return
-        key = apikeys.get_key(session, found, key_id)
+        key = lifecycle.get(session, found, API_KEY, key_id)
         if key.owner is None or key.owner.email != owner:
             raise NotFoundError(f"no personal API key '{key_id}' of yours")
 
     def work(session: Session, found: Tenant) -> Issued:
         own(session, found)
-        key, secret = apikeys.regenerate(
-            session, found, key_id, grace=None, actor=actor, hasher=svc.hasher
+        key, secret = lifecycle.rotate(
+            session, found, API_KEY, key_id, grace=None, actor=actor, hasher=svc.hasher
         )
         return key_issued(key, secret.reveal())
 
@@ -207,11 +209,11 @@ async def _act(
             found = tenants.get_tenant(session, viewer.tenant_slug)
             own(session, found)
             if action == "revoke-all":
-                apikeys.revoke_all(session, found, actor=actor)
+                lifecycle.revoke_all(session, found, API_KEY, actor=actor)
             elif action == "revoke":
-                apikeys.revoke_key(session, found, key_id, actor=actor)
+                lifecycle.revoke(session, found, API_KEY, key_id, actor=actor)
             else:
-                apikeys.delete_key(session, found, key_id, actor=actor)
+                lifecycle.delete(session, found, API_KEY, key_id, actor=actor)
 
     try:
         if action == "regenerate":
@@ -231,7 +233,11 @@ async def settings_page(request: Request, tenant: str) -> Response:
     viewer = await signed_in(request, tenant)
     if isinstance(viewer, Response):
         return viewer
-    mine = await _listing(request, viewer, apikeys.ApiKeyFilter(owner=viewer.email, personal=True))
+    mine = await _listing(
+        request,
+        viewer,
+        lifecycle.CredentialFilter(extra=apikeys.owner_filters(owner=viewer.email, personal=True)),
+    )
     return _page(request, viewer, "settings.html", {"keys": mine, "active": "settings"})
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import ClientOut
 from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
 from gatepass.console import forms
 from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
@@ -27,6 +28,7 @@ from gatepass.console.web import (
     signed_in,
     take_reveal,
 )
+from gatepass.credentials import lifecycle
 from gatepass.deliveries import mail
 from gatepass.errors import DomainError, ForbiddenError
 from gatepass.pagination import PageRequest
@@ -75,8 +77,8 @@ async def credentials_page(request: Request, tenant: str) -> Response:
     def load() -> list[ClientOut]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, tenant)
-            page = clients.search_clients(
-                session, found, clients.ClientFilter(), PageRequest(limit=LISTED)
+            page = lifecycle.search(
+                session, found, CLIENT, lifecycle.CredentialFilter(), PageRequest(limit=LISTED)
             )
             return [ClientOut.of(c) for c in page.items]
 
@@ -206,8 +208,8 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
     svc = services(request)
 
     def work(session: Session, found: Tenant) -> Issued:
-        client, secret = clients.rotate_secret(
-            session, found, client_id, grace=None, actor=actor, hasher=svc.hasher
+        client, secret = lifecycle.rotate(
+            session, found, CLIENT, client_id, grace=None, actor=actor, hasher=svc.hasher
         )
         return client_issued(client_id, client.name, secret.reveal())
 
@@ -215,11 +217,11 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
         with svc.db.transaction() as session:
             found = tenants.get_tenant(session, tenant)
             if action == "revoke-all":
-                clients.revoke_all(session, found, actor=actor)
+                lifecycle.revoke_all(session, found, CLIENT, actor=actor)
             elif action == "revoke":
-                clients.revoke_client(session, found, client_id, actor=actor)
+                lifecycle.revoke(session, found, CLIENT, client_id, actor=actor)
             else:
-                clients.delete_client(session, found, client_id, actor=actor)
+                lifecycle.delete(session, found, CLIENT, client_id, actor=actor)
 
     try:
         if action == "rotate":

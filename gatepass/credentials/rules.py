@@ -8,9 +8,18 @@ OpenAPI document says what the services enforce.
 from __future__ import annotations
 
 from gatepass.errors import InvalidInputError
+from gatepass.text import MAX_DESCRIPTION, description
+
+__all__ = [
+    "MAX_DESCRIPTION",
+    "MAX_NAME",
+    "MAX_RATE_LIMIT",
+    "MAX_RATE_PERIOD",
+    "description",
+    "name",
+]
 
 MAX_NAME = 200
-MAX_DESCRIPTION = 2000
 MAX_RATE_LIMIT = 1_000_000_000  # requests per period
 MAX_RATE_PERIOD = 86_400  # seconds: one day
 
@@ -22,15 +31,6 @@ def name(value: str) -> str:
     trimmed = value.strip()
     if not trimmed or len(trimmed) > MAX_NAME:
         raise InvalidInputError(f"name is required (at most {MAX_NAME} characters)")
-    return trimmed
-
-
-def description(value: str) -> str:
-    """A description, trimmed: at most ``MAX_DESCRIPTION`` characters, refused (never cut)
-    beyond that, so that what is stored is what was sent."""
-    trimmed = value.strip()
-    if len(trimmed) > MAX_DESCRIPTION:
-        raise InvalidInputError(f"description must be at most {MAX_DESCRIPTION} characters")
     return trimmed
 
 

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from gatepass import text
 from gatepass.audit.service import Actor, record
 from gatepass.changes import feed
 from gatepass.credential_secrets import mask
-from gatepass.credentials import rules
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -119,7 +119,7 @@ def update_permission(
             raise InvalidInputError("label must be 1-200 characters")
         permission.label = changes["label"] = label.strip()
     if description is not None:
-        permission.description = changes["description"] = rules.description(description)
+        permission.description = changes["description"] = text.description(description)
     record(
         session,
         tenant_id=tenant.id,

@@ -24,8 +24,11 @@ from gatepass import provisioning
 from gatepass.api.common import SECRET_FIELDS
 from gatepass.api.schemas import ApiKeyIssued, ApiKeyOut, ClientIssued, ClientOut
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
+from gatepass.credentials import lifecycle
 from gatepass.errors import ForbiddenError
 from gatepass.tenants import service as tenants
 from tests.api.routes import audit_after, audit_mark, snapshot
@@ -104,9 +107,9 @@ def versions(factory: Factory, kind: str, ident: str) -> list[tuple[Any, ...]]:
     with factory.db.read() as session:
         tenant = tenants.get_tenant(session, "acme")
         if kind == "client":
-            found = clients.get_client(session, tenant, ident).secrets
-            return [(s.secret_hash, s.hint, s.created_at, s.expires_at) for s in found]
-        held = apikeys.get_key(session, tenant, ident).secrets
+            found = lifecycle.get(session, tenant, CLIENT, ident).secrets
+            return [(s.digest, s.hint, s.created_at, s.expires_at) for s in found]
+        held = lifecycle.get(session, tenant, API_KEY, ident).secrets
         return [(s.digest, s.hint, s.created_at, s.expires_at) for s in held]
 
 
@@ -380,8 +383,8 @@ def test_the_operator_makes_any_secret_appear(factory: Factory) -> None:
     with tenant_session(factory, "acme") as (session, tenant):
         spec = apikeys.NewApiKey(name="for dev", scopes=["tenant:admin"], owner_email=DEV)
         key, _ = apikeys.create_key(session, tenant, spec, actor=operator, hasher=factory.hasher)
-        apikeys.regenerate(
-            session, tenant, key.key_id, grace=None, actor=operator, hasher=factory.hasher
+        lifecycle.rotate(
+            session, tenant, API_KEY, key.key_id, grace=None, actor=operator, hasher=factory.hasher
         )
         made, _ = clients.create_client(
             session,
@@ -390,8 +393,14 @@ def test_the_operator_makes_any_secret_appear(factory: Factory) -> None:
             actor=operator,
             hasher=factory.hasher,
         )
-        clients.rotate_secret(
-            session, tenant, made.client_id, grace=None, actor=operator, hasher=factory.hasher
+        lifecycle.rotate(
+            session,
+            tenant,
+            CLIENT,
+            made.client_id,
+            grace=None,
+            actor=operator,
+            hasher=factory.hasher,
         )
 
 

@@ -14,7 +14,9 @@ from starlette.testclient import TestClient
 
 from gatepass import provisioning
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
+from gatepass.credentials import lifecycle
 from gatepass.users import service as users
 from tests.factories import ACTOR, Credential, Factory
 from tests.http.support import poll, tenant_session
@@ -109,26 +111,26 @@ def create_key(
 
 def regenerate(factory: Factory, key: Key, grace: timedelta | None = None) -> Key:
     with tenant_session(factory, key.tenant) as (session, t):
-        _, secret = apikeys.regenerate(
-            session, t, key.key_id, grace=grace, actor=ACTOR, hasher=factory.hasher
+        _, secret = lifecycle.rotate(
+            session, t, API_KEY, key.key_id, grace=grace, actor=ACTOR, hasher=factory.hasher
         )
         return Key(key.tenant, key.key_id, secret.reveal())
 
 
 def revoke(factory: Factory, key: Key) -> None:
     with tenant_session(factory, key.tenant) as (session, t):
-        apikeys.revoke_key(session, t, key.key_id, actor=ACTOR)
+        lifecycle.revoke(session, t, API_KEY, key.key_id, actor=ACTOR)
 
 
 def delete(factory: Factory, key: Key) -> None:
     with tenant_session(factory, key.tenant) as (session, t):
-        apikeys.delete_key(session, t, key.key_id, actor=ACTOR)
+        lifecycle.delete(session, t, API_KEY, key.key_id, actor=ACTOR)
 
 
 def stored_key(factory: Factory, key: Key) -> ApiKey:
     """The key's row as stored now (with its secrets), read in a fresh session."""
     with tenant_session(factory, key.tenant) as (session, t):
-        return apikeys.get_key(session, t, key.key_id)
+        return lifecycle.get(session, t, API_KEY, key.key_id)
 
 
 def create_user(factory: Factory, email: str, role: str, tenant: str = "acme") -> str:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Connection, event
 from starlette.testclient import TestClient
 
-from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
+from gatepass.credentials import lifecycle
 from gatepass.errors import InvalidInputError
 from tests.apikeys.support import (
     code_is,
@@ -105,7 +106,7 @@ def test_revoke_all_revokes_every_key_of_the_tenant_only(
         assert verify(client, caller, key.secret)["code"] == "VALID"
 
     with tenant_session(factory, "acme") as (session, tenant):
-        assert apikeys.revoke_all(session, tenant, actor=ACTOR) == 3
+        assert lifecycle.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 3
 
     for key in mine:
         assert verify_until(client, caller, key.secret, code_is("REVOKED"))["code"] == "REVOKED"

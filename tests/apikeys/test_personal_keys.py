@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.audit.service import Actor
+from gatepass.credentials import lifecycle
 from gatepass.errors import ForbiddenError, InvalidInputError
 from tests.apikeys.support import (
     create_key,
@@ -77,16 +78,22 @@ def test_only_the_owner_or_the_operator_regenerates_a_personal_key(
             tenant_session(factory, "acme") as (session, tenant),
             pytest.raises(ForbiddenError, match="only its owner"),
         ):
-            apikeys.regenerate(
-                session, tenant, key.key_id, grace=None, actor=other, hasher=factory.hasher
+            lifecycle.rotate(
+                session, tenant, API_KEY, key.key_id, grace=None, actor=other, hasher=factory.hasher
             )
     assert dump_tables(factory.settings.effective_database_url) == before
     assert verify(client, verifier(factory), key.secret)["code"] == "VALID"
 
     for allowed in (Actor(kind="user", id=owner, role="admin"), Actor.cli()):
         with tenant_session(factory, "acme") as (session, tenant):
-            _, secret = apikeys.regenerate(
-                session, tenant, key.key_id, grace=None, actor=allowed, hasher=factory.hasher
+            _, secret = lifecycle.rotate(
+                session,
+                tenant,
+                API_KEY,
+                key.key_id,
+                grace=None,
+                actor=allowed,
+                hasher=factory.hasher,
             )
         answer = verify_until(client, verifier(factory), secret.reveal(), lambda a: a["valid"])
         assert answer["owner"] == {"email": owner}

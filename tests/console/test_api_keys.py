@@ -6,6 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
+from gatepass.credentials import lifecycle
 from gatepass.tenants import service as tenants
 from tests.apikeys.support import verifier
 from tests.console.conftest import Console, key_becomes, key_code
@@ -70,7 +72,7 @@ def test_new_api_key_is_shown_once_and_the_copied_key_verifies(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     console.screenshot("api-keys-phone")
     with factory.db.read() as session:
-        made = apikeys.list_keys(session, tenants.get_tenant(session, "acme"))
+        made = lifecycle.list_all(session, tenants.get_tenant(session, "acme"), API_KEY)
         assert [(k.name, [g.name for g in k.groups], k.rate_limit) for k in made] == [
             ("Warehouse scanner", ["emea"], 600)
         ]

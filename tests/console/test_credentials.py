@@ -9,7 +9,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
+from gatepass.credentials import lifecycle
 from gatepass.tenants import service as tenants
 from tests.console.conftest import Console, assert_refused, assert_works, token_response
 from tests.console.pages import confirm, copy, reveal_dialog, row
@@ -23,7 +24,7 @@ MARKUP = '<img src=x onerror="window.injected=1"> & "Co"'
 
 def expiry_of(factory: Factory, client_id: str) -> datetime | None:
     with factory.db.read() as session:
-        client = clients.get_client(session, tenants.get_tenant(session, "acme"), client_id)
+        client = lifecycle.get(session, tenants.get_tenant(session, "acme"), CLIENT, client_id)
         expires_at = client.expires_at
     if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no offset
         expires_at = expires_at.replace(tzinfo=UTC)

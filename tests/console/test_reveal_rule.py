@@ -21,8 +21,9 @@ from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
 from gatepass import provisioning
-from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.app import create_app
+from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
 from tests.api.routes import audit_after, audit_mark, snapshot
 from tests.api.test_reveal_rule import HELD, ISSUING, MAY_SEE, make_target, versions
@@ -235,7 +236,7 @@ def test_a_manager_is_not_offered_a_secret_it_may_not_see(
         make_target(factory, "api_key", ("nql",))
         root = make_target(factory, "api_key", ("nql", "tenant:admin"))
         with tenant_session(factory, "acme") as (session, tenant):
-            apikeys.get_key(session, tenant, root).name = "Root automation"
+            lifecycle.get(session, tenant, API_KEY, root).name = "Root automation"
         listing, menu_item, form_action = "api-keys", "Regenerate", "regenerate"
     factory.user("acme", email="cam@example.com", role="credentials_manager")
     console.sign_in("cam@example.com")

@@ -6,6 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
+from gatepass.credentials import lifecycle
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from tests.apikeys.support import verifier
@@ -78,10 +80,11 @@ def test_settings_lists_only_ones_own_keys_and_refuses_anothers(
     csrf = page.locator("input[name=csrf_token]").first.input_value()
     with factory.db.read() as session:
         dees = (
-            apikeys.search_keys(
+            lifecycle.search(
                 session,
                 tenants.get_tenant(session, "acme"),
-                apikeys.ApiKeyFilter(owner="dee@example.com"),
+                API_KEY,
+                lifecycle.CredentialFilter(extra=apikeys.owner_filters(owner="dee@example.com")),
                 PageRequest(limit=5),
             )
             .items[0]

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from gatepass import provisioning
-from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
+from gatepass.credentials import lifecycle
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from tests.factories import ACTOR, Credential, Factory
@@ -216,18 +217,18 @@ def tenant_session(factory: Factory, slug: str) -> Iterator[tuple[Session, Tenan
 
 def revoke(factory: Factory, cred: Credential) -> None:
     with tenant_session(factory, cred.tenant) as (session, tenant):
-        clients.revoke_client(session, tenant, cred.client_id, actor=ACTOR)
+        lifecycle.revoke(session, tenant, CLIENT, cred.client_id, actor=ACTOR)
 
 
 def delete(factory: Factory, cred: Credential) -> None:
     with tenant_session(factory, cred.tenant) as (session, tenant):
-        clients.delete_client(session, tenant, cred.client_id, actor=ACTOR)
+        lifecycle.delete(session, tenant, CLIENT, cred.client_id, actor=ACTOR)
 
 
 def rotate(factory: Factory, cred: Credential, grace: timedelta | None) -> Credential:
     with tenant_session(factory, cred.tenant) as (session, tenant):
-        _, secret = clients.rotate_secret(
-            session, tenant, cred.client_id, grace=grace, actor=ACTOR, hasher=factory.hasher
+        _, secret = lifecycle.rotate(
+            session, tenant, CLIENT, cred.client_id, grace=grace, actor=ACTOR, hasher=factory.hasher
         )
         return Credential(cred.tenant, cred.client_id, secret.reveal())
 

@@ -20,6 +20,8 @@ import httpx
 
 from gatepass import provisioning
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
+from gatepass.credentials import lifecycle
 from gatepass.signing_keys import service as signing_keys
 from gatepass.tenants import service as tenants
 from gatepass.users import service as users
@@ -111,7 +113,9 @@ class Realm:
 
     def revoke_key(self, key_id: str) -> None:
         with self.factory.db.transaction() as session:
-            apikeys.revoke_key(session, tenants.get_tenant(session, self.slug), key_id, actor=ACTOR)
+            lifecycle.revoke(
+                session, tenants.get_tenant(session, self.slug), API_KEY, key_id, actor=ACTOR
+            )
 
     def user(self, email: str, role: str = "credentials_manager") -> str:
         with self.factory.db.transaction() as session:

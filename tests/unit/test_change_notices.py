@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from gatepass.changes.bus import MAX_NOTICE, PENDING, Notice, NoticeKey, Publisher
-from gatepass.clients.service import revoke_client
+from gatepass.clients.kind import CLIENT
+from gatepass.credentials.lifecycle import revoke
 from gatepass.tenants.service import get_tenant
 from tests.factories import ACTOR, Factory
 
@@ -84,7 +85,7 @@ def test_notices_are_sent_after_commit_and_never_for_a_rollback(factory: Factory
 
     def revoke_then_fail() -> None:
         with factory.db.transaction() as session:
-            revoke_client(session, get_tenant(session, "acme"), credential.client_id, actor=ACTOR)
+            revoke(session, get_tenant(session, "acme"), CLIENT, credential.client_id, actor=ACTOR)
             before_commit.extend(sent)
             raise RuntimeError
 

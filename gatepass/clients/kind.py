@@ -1,0 +1,34 @@
+"""OAuth clients as the credential lifecycle (``credentials.lifecycle``) sees them."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from gatepass import credential_secrets as cs
+from gatepass.changes import feed
+from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.credentials.lifecycle import Kind
+
+
+def _eager() -> tuple[LoaderOption, ...]:
+    return (
+        selectinload(OAuthClient.permissions),
+        selectinload(OAuthClient.groups),
+        selectinload(OAuthClient.secrets),
+    )
+
+
+CLIENT: Kind[OAuthClient] = Kind(
+    label="client",
+    target_type="oauth_client",
+    audit="client",
+    rotate_action="rotate_secret",
+    rotate_words="rotate its secret",
+    feed_kind=feed.KIND_CLIENT,
+    secret_kind=cs.SecretKind.CLIENT_SECRET,
+    model=OAuthClient,
+    secret_model=ClientSecret,
+    ref="client_id",
+    eager=_eager,
+)

@@ -1,0 +1,298 @@
+"""The one lifecycle of every credential kind: rotate, revoke, revoke all, delete, find, list.
+
+Each function runs inside the caller's transaction, writes its audit event there, and publishes
+a change so that every process drops the credential from its cache (at once with Redis, within
+a poll interval without). What differs between an OAuth client and an API key is said by its
+``Kind`` (``clients.kind.CLIENT``, ``apikeys.kind.API_KEY``), never by a second copy of a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from gatepass import credential_secrets as cs
+from gatepass.audit.service import Actor, record
+from gatepass.changes import feed
+from gatepass.credentials.columns import CredentialColumns
+from gatepass.db import utcnow
+from gatepass.errors import InvalidInputError, NotFoundError
+from gatepass.groups.models import ClientGroup
+from gatepass.pagination import Page, PageRequest, fetch
+from gatepass.permissions.models import Permission
+from gatepass.permissions.service import check_may_reveal
+from gatepass.tenants.models import Tenant
+
+MAX_GRACE = timedelta(days=30)
+STATUSES = ("active", "expired", "revoked")
+
+
+class SecretVersion(Protocol):
+    expires_at: datetime | None
+
+
+C = TypeVar("C", bound=CredentialColumns)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[C]):
+    """One kind of credential, as the lifecycle sees it."""
+
+    label: str  # in messages: "client", "API key"
+    target_type: str  # in audit records: "oauth_client", "api_key"
+    audit: str  # audit action prefix: "client", "apikey"
+    rotate_action: str  # "rotate_secret", "regenerate"
+    rotate_words: str  # "rotate its secret", "regenerate it"
+    feed_kind: str
+    secret_kind: cs.SecretKind
+    model: type[C]
+    secret_model: type[Any]
+    ref: str  # the column users name it by: "client_id", "key_id"
+    eager: Callable[[], tuple[LoaderOption, ...]]
+    # a reason a credential that is not revoked or expired still does not work (or None)
+    inactive: Callable[[C], str | None] = lambda row: None
+    # the SQL for the statuses ``inactive`` adds to STATUSES, and for the others if they change
+    status_sql: Callable[[str, datetime], ColumnElement[bool] | None] = lambda status, now: None
+    statuses: tuple[str, ...] = STATUSES
+    # refuses to show ``actor`` a new secret of the credential (beyond the permission rule)
+    check_reveal: Callable[[Actor, C], None] = lambda actor, row: None
+
+    def ref_of(self, row: C) -> str:
+        return str(getattr(row, self.ref))
+
+    def ref_column(self) -> Any:
+        return getattr(self.model, self.ref)
+
+
+@dataclass(frozen=True)
+class CredentialFilter:
+    """Narrows a listing; every field given must match."""
+
+    status: str | None = None  # one of the kind's statuses
+    name: str | None = None  # part of the name, any case
+    created_by: str | None = None
+    permission: str | None = None
+    group: str | None = None
+    extra: Sequence[ColumnElement[bool]] = field(default_factory=tuple)  # the kind's own filters
+
+
+def get(session: Session, tenant: Tenant, kind: Kind[C], ref: str) -> C:
+    row = find(session, tenant.id, kind, ref)
+    if row is None:
+        raise NotFoundError(
+            f"{kind.label} '{cs.mask(ref)}' does not exist in tenant '{tenant.slug}'"
+        )
+    return row
+
+
+def find(session: Session, tenant_id: int, kind: Kind[C], ref: str) -> C | None:
+    return session.scalar(
+        select(kind.model)
+        .where(kind.model.tenant_id == tenant_id, kind.ref_column() == ref)
+        .options(*kind.eager())
+    )
+
+
+def list_all(session: Session, tenant: Tenant, kind: Kind[C]) -> list[C]:
+    return list(
+        session.scalars(
+            select(kind.model)
+            .where(kind.model.tenant_id == tenant.id)
+            .options(*kind.eager())
+            .order_by(kind.model.id)
+        )
+    )
+
+
+def search(
+    session: Session, tenant: Tenant, kind: Kind[C], where: CredentialFilter, page: PageRequest
+) -> Page[C]:
+    model: Any = kind.model
+    stmt = select(model).where(model.tenant_id == tenant.id).options(*kind.eager())
+    if where.status is not None:
+        stmt = stmt.where(status_condition(kind, where.status, utcnow()))
+    if where.name:
+        stmt = stmt.where(func.lower(model.name).contains(where.name.lower(), autoescape=True))
+    if where.created_by is not None:
+        stmt = stmt.where(model.created_by == where.created_by)
+    if where.permission is not None:
+        stmt = stmt.where(model.permissions.any(Permission.name == where.permission))
+    if where.group is not None:
+        stmt = stmt.where(model.groups.any(ClientGroup.name == where.group))
+    return fetch(session, stmt.where(*where.extra), model.id, page)
+
+
+def status_of(kind: Kind[C], row: C, now: datetime | None = None) -> str:
+    """``active``, ``revoked``, ``expired`` (or a kind's own, e.g. ``disabled``) as an
+    administrator would read it."""
+    if row.status != "active":
+        return row.status
+    reason = kind.inactive(row)
+    if reason is not None:
+        return reason
+    if row.expires_at is not None and row.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def status_condition(kind: Kind[C], status: str, now: datetime) -> ColumnElement[bool]:
+    """SQL for ``status_of(kind, row) == status``."""
+    if status not in kind.statuses:
+        raise InvalidInputError(f"unknown status '{status}'")
+    own = kind.status_sql(status, now)
+    if own is not None:
+        return own
+    model: Any = kind.model
+    never_expires = or_(model.expires_at.is_(None), model.expires_at > now)
+    if status == "active":
+        return and_(model.status == "active", never_expires)
+    if status == "expired":
+        return and_(model.status == "active", model.expires_at <= now)
+    return model.status == "revoked"  # type: ignore[no-any-return]
+
+
+def add_secret(kind: Kind[C], row: C, hasher: cs.SecretHasher) -> cs.Plaintext:
+    """A new secret version on ``row``; the plaintext is returned once and never stored."""
+    secret = cs.generate(kind.secret_kind)
+    _held(row).secrets.append(
+        kind.secret_model(digest=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
+    )
+    return secret
+
+
+def created(
+    session: Session, tenant: Tenant, kind: Kind[C], row: C, *, actor: Actor, details: Any
+) -> None:
+    """Publish and audit a credential just added to the session."""
+    session.add(row)
+    session.flush()
+    _changed(session, tenant, kind, kind.ref_of(row))
+    _audit(
+        session, tenant, kind, action="create", ref=kind.ref_of(row), actor=actor, details=details
+    )
+
+
+def rotate(
+    session: Session,
+    tenant: Tenant,
+    kind: Kind[C],
+    ref: str,
+    *,
+    grace: timedelta | None,
+    actor: Actor,
+    hasher: cs.SecretHasher,
+) -> tuple[C, cs.Plaintext]:
+    """Issue a new secret; older secrets keep working for ``grace`` (or stop at once).
+
+    The new secret is shown to ``actor``, so only to one who could grant all the credential
+    holds (and who passes the kind's own check: a personal key's owner only).
+    """
+    row = get(session, tenant, kind, ref)
+    kind.check_reveal(actor, row)
+    check_may_reveal(actor, (p.name for p in _held(row).permissions))
+    if row.status != "active":
+        raise InvalidInputError(f"{kind.label} '{ref}' is {row.status}: cannot {kind.rotate_words}")
+    end_secrets(_held(row).secrets, grace)
+    secret = add_secret(kind, row, hasher)
+    _changed(session, tenant, kind, ref)
+    _audit(
+        session,
+        tenant,
+        kind,
+        action=kind.rotate_action,
+        ref=ref,
+        actor=actor,
+        details=grace_details(grace),
+    )
+    return row, secret
+
+
+def revoke(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> C:
+    row = get(session, tenant, kind, ref)
+    if row.status != "revoked":
+        row.status, row.revoked_at = "revoked", utcnow()
+        _changed(session, tenant, kind, ref)
+        _audit(session, tenant, kind, action="revoke", ref=ref, actor=actor)
+    return row
+
+
+def revoke_all(session: Session, tenant: Tenant, kind: Kind[C], *, actor: Actor) -> int:
+    """Revoke every active credential of the kind in the tenant in one statement; one change
+    entry tells every process to drop all of them (100k keys: one row, one notice)."""
+    model: Any = kind.model
+    revoked = session.execute(
+        update(model)
+        .where(model.tenant_id == tenant.id, model.status == "active")
+        .values(status="revoked", revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    count = int(getattr(revoked, "rowcount", 0) or 0)
+    if count:
+        _changed(session, tenant, kind, feed.EVERY)
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action=f"{kind.audit}.revoke_all",
+        target_type="tenant",
+        target=tenant.slug,
+        details={"count": count},
+    )
+    return count
+
+
+def delete(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> None:
+    row = get(session, tenant, kind, ref)
+    session.delete(row)
+    _changed(session, tenant, kind, ref)
+    _audit(session, tenant, kind, action="delete", ref=ref, actor=actor, details={"name": row.name})
+
+
+def end_secrets(versions: Iterable[SecretVersion], grace: timedelta | None) -> None:
+    """Older secrets stop now, or when ``grace`` runs out; an earlier end is kept."""
+    if grace is not None and not timedelta(0) <= grace <= MAX_GRACE:
+        raise InvalidInputError("grace period must be between 0 and 30 days")
+    ends = utcnow() + (grace or timedelta(0))
+    for version in versions:
+        if version.expires_at is None or version.expires_at > ends:
+            version.expires_at = ends
+
+
+def grace_details(grace: timedelta | None) -> dict[str, int]:
+    return {"grace_seconds": int(grace.total_seconds()) if grace else 0}
+
+
+def _held(row: CredentialColumns) -> Any:
+    """The row with what each kind's model maps on its own (permissions, groups, secrets)."""
+    return row
+
+
+def _changed(session: Session, tenant: Tenant, kind: Kind[C], ref: str) -> None:
+    feed.publish(session, tenant.id, kind.feed_kind, ref)
+
+
+def _audit(
+    session: Session,
+    tenant: Tenant,
+    kind: Kind[C],
+    *,
+    action: str,
+    ref: str,
+    actor: Actor,
+    details: Any = None,
+) -> None:
+    record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action=f"{kind.audit}.{action}",
+        target_type=kind.target_type,
+        target=ref,
+        details=details,
+    )
