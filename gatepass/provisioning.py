@@ -2,8 +2,8 @@
 
 A new tenant gets its built-in permissions and first signing keys; new token settings with a new
 algorithm rotate the keys; a user's new role or status reaches their personal API keys at once,
-and a disabled user's console sessions end. Each function owns no transaction: the caller's
-commits the change, its change-feed rows and its audit record together.
+and a disabled user's console sessions end. Each function works in the caller's transaction,
+which commits the change, its change-feed rows and its audit record together.
 """
 
 from __future__ import annotations
