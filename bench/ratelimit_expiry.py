@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry
 
-from gatepass.apikeys.ratelimit import Bucket, RateLimiter
 from gatepass.oauth.throttle import ClientThrottle, ThrottlePolicy
+from gatepass.ops.ratelimit import Bucket, RateLimiter
 
 DAY = 86_400  # windows end at midnight UTC: none ends while a run fills and times
 

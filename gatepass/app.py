@@ -12,6 +12,7 @@ from gatepass.api import docs, problems
 from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
 from gatepass.api.plain import plain_request
+from gatepass.body_limit import BodyLimit
 from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
@@ -20,7 +21,6 @@ from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
-from gatepass.ops.limits import BodyLimit
 from gatepass.ops.logging import configure as configure_logging
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys

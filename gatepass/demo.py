@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
+from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
 from gatepass.groups import service as groups
@@ -45,7 +46,7 @@ def create_demo(
     if tenants.count_tenants(session) > 0:
         return None
     actor = Actor.cli()
-    tenant = tenants.create_tenant(
+    tenant = provisioning.create_tenant(
         session, slug=SLUG, name="Demo Company", actor=actor, cipher=cipher
     )
     for name, label, description, reason in CATALOG:

@@ -1,13 +1,13 @@
 """Imports every model so that ``Base.metadata`` is complete (used by Alembic and tests)."""
 
-from gatepass.api.idempotency import IdempotencyRecord
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.models import AuditEvent
-from gatepass.cache.models import Change
+from gatepass.changes.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Base
 from gatepass.deliveries.models import SecretDelivery
 from gatepass.groups.models import ClientGroup
+from gatepass.idempotency.models import IdempotencyRecord
 from gatepass.permissions.models import Permission
 from gatepass.sessions.models import ConsoleSession
 from gatepass.signing_keys.models import SigningKey

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatepass import credential_secrets as cs
+from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
 from gatepass.db import Database
@@ -52,7 +53,7 @@ class Factory:
         signing_alg: str = "ES256",
     ) -> str:
         with self.db.transaction() as session:
-            tenant = tenants.create_tenant(
+            tenant = provisioning.create_tenant(
                 session,
                 slug=slug,
                 name=slug.title(),

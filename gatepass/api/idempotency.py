@@ -19,35 +19,23 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import ForeignKey, LargeBinary, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from gatepass.api.problems import ProblemError
 from gatepass.audit.service import Actor
 from gatepass.credential_secrets import SecretHasher, derive_key
-from gatepass.db import Base, Database, utcnow
+from gatepass.db import Database, utcnow
+from gatepass.idempotency.models import IdempotencyRecord
 
 LIFETIME = timedelta(hours=24)
 MAX_KEY = 255
 NONCE = 12
-
-
-class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_records"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
-    status_code: Mapped[int] = mapped_column(default=0)
-    sealed_response: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 @dataclass(frozen=True)

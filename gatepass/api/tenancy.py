@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from gatepass import provisioning
 from gatepass.api import schemas
 from gatepass.api.auth import Admin, Reader
 from gatepass.api.common import (
@@ -65,7 +66,9 @@ def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch)
     )
 
     def work(session: Session, tenant: Tenant) -> schemas.TenantOut:
-        tenants.update_settings(session, tenant, changes, actor=principal.actor, cipher=svc.cipher)
+        provisioning.update_settings(
+            session, tenant, changes, actor=principal.actor, cipher=svc.cipher
+        )
         return schemas.TenantOut.of(tenant, svc.settings.public_url)
 
     return write(request, principal, work, payload=body)
@@ -319,9 +322,9 @@ def update_user(
         if body.display_name is not None:
             users.set_display_name(session, tenant, user, body.display_name, actor=actor)
         if body.role is not None and body.role != user.role:
-            users.set_role(session, tenant, user.email, role=body.role, actor=actor)
+            provisioning.set_role(session, tenant, user.email, role=body.role, actor=actor)
         if body.status is not None and body.status != user.status:
-            users.set_status(
+            provisioning.set_status(
                 session, tenant, user.email, active=body.status == "active", actor=actor
             )
         return schemas.UserOut.of(user)

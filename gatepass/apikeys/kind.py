@@ -15,7 +15,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.audit.service import Actor
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.credentials.lifecycle import STATUSES, Kind
 from gatepass.errors import ForbiddenError
 from gatepass.users.models import User

@@ -23,8 +23,9 @@ from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
-from gatepass.signing_keys.material import KeyCipher, PublicKey, public_key_from_jwk
+from gatepass.signing_keys.material import KeyCipher, public_key_from_jwk
 from gatepass.tenants.models import Tenant
+from gatepass.tokens.jwt import VerificationKey
 from gatepass.tokens.signer import TokenSigner
 
 
@@ -53,13 +54,6 @@ class ClientEntry:
 
     def live_secrets(self, now: float) -> tuple[SecretVersion, ...]:
         return tuple(s for s in self.secrets if s.expires_at is None or s.expires_at > now)
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationKey:
-    kid: str
-    alg: str
-    key: PublicKey
 
 
 @dataclass(frozen=True, slots=True)

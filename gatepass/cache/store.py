@@ -2,7 +2,7 @@
 
 Protocol requests read tenants and clients from memory. Two things drop what changed:
 
-- with Redis configured, a notice sent after each committed change (``cache.bus``) reaches
+- with Redis configured, a notice sent after each committed change (``changes.bus``) reaches
   every process within milliseconds;
 - always, a background thread polls the change feed every ``cache_poll_interval`` seconds, so a
   change is honoured by every process within about that interval even when notices are lost
@@ -28,12 +28,12 @@ from sqlalchemy import func, select, update
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.apikeys.verification import ApiKeyEntry
 from gatepass.apikeys.verification import load_entry as load_api_key
-from gatepass.cache import feed
 from gatepass.cache.barrier import MissRate, ReadBarrier
-from gatepass.cache.bus import Notice, Subscriber
 from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.cache.key_filter import KeyFilter, digests_of
-from gatepass.cache.models import Change
+from gatepass.changes import feed
+from gatepass.changes.bus import Notice, Subscriber
+from gatepass.changes.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Database, utcnow
 from gatepass.signing_keys.material import KeyCipher

@@ -20,10 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
-from gatepass.cache.bus import NoticeKey, Publisher
 from gatepass.db import Database
 from gatepass.errors import DomainError
 from gatepass.migrations import runner
+from gatepass.services import Keys, announce_changes, open_database
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
 from gatepass.users import passwords
@@ -55,24 +55,27 @@ class Runtime:
     settings: Settings
 
     @cached_property
+    def keys(self) -> Keys:
+        return Keys.of(self.settings)
+
+    @cached_property
     def db(self) -> Database:
-        db = Database(self.settings.effective_database_url)
+        db = open_database(self.settings)
         if self.settings.redis_url:  # changes made here reach running servers at once
-            key = NoticeKey.from_master_key(self.settings.master_key())
-            Publisher(self.settings.redis_url, key).attach(db)
+            announce_changes(self.settings, db, self.keys.notice)
         if runner.pending(db.engine):
             if not self.settings.auto_migrate:
                 fail("the database schema is out of date: run 'gatepass migrate'")
             runner.upgrade(db.engine)
         return db
 
-    @cached_property
+    @property
     def hasher(self) -> cs.SecretHasher:
-        return cs.SecretHasher.from_master_key(self.settings.master_key())
+        return self.keys.hasher
 
-    @cached_property
+    @property
     def cipher(self) -> KeyCipher:
-        return KeyCipher.from_master_key(self.settings.master_key())
+        return self.keys.cipher
 
 
 def runtime() -> Runtime:

@@ -1,7 +1,7 @@
 """``gatepass doctor``: check a deployment's configuration and what it connects to.
 
 It reads the same ``GATEPASS_*`` settings as ``gatepass serve``; the checks of the database,
-signing keys and Redis live in ``gatepass.ops.checks``. Nothing is changed and no secret is
+signing keys and Redis live in ``gatepass.cli.checks``. Nothing is changed and no secret is
 printed.
 """
 
@@ -18,9 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from gatepass.cli.common import JsonOption, emit_json
-from gatepass.deliveries import mail
-from gatepass.ops.checks import (
+from gatepass.cli.checks import (
     TIMEOUT,
     Check,
     database_checks,
@@ -29,6 +27,8 @@ from gatepass.ops.checks import (
     redis_checks,
     warn,
 )
+from gatepass.cli.common import JsonOption, emit_json
+from gatepass.deliveries import mail
 from gatepass.settings import MIN_SECRET_KEY_CHARS, Settings
 
 STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.cli.common import (
     JsonOption,
@@ -56,7 +57,7 @@ def tenant_create(
     """Create a tenant with its built-in permissions and a signing key."""
     rt = runtime()
     with transaction(rt) as session:
-        tenant = tenants.create_tenant(
+        tenant = provisioning.create_tenant(
             session,
             slug=slug,
             name=name,
@@ -118,7 +119,7 @@ def tenant_set(
     )
     with transaction(rt) as session:
         tenant = tenants.get_tenant(session, slug)
-        tenants.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
+        provisioning.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
         view = tenant_view(tenant, rt.settings.public_url)
     emit_json(view) if as_json else emit_fields(f"Tenant {slug} updated", view)
 

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.cli.common import (
     JsonOption,
@@ -85,7 +86,7 @@ def disable(email: str, tenant: str = TenantOption) -> None:
     """Disable a user; their personal API keys stop working at once."""
     rt = runtime()
     with transaction(rt) as session:
-        users.set_status(
+        provisioning.set_status(
             session, tenants.get_tenant(session, tenant), email, active=False, actor=Actor.cli()
         )
     typer.echo(f"Disabled {email}.")
@@ -96,7 +97,7 @@ def enable(email: str, tenant: str = TenantOption) -> None:
     """Enable a disabled user again."""
     rt = runtime()
     with transaction(rt) as session:
-        users.set_status(
+        provisioning.set_status(
             session, tenants.get_tenant(session, tenant), email, active=True, actor=Actor.cli()
         )
     typer.echo(f"Enabled {email}.")
@@ -111,7 +112,7 @@ def set_role(
     """Change a user's role."""
     rt = runtime()
     with transaction(rt) as session:
-        users.set_role(
+        provisioning.set_role(
             session, tenants.get_tenant(session, tenant), email, role=role, actor=Actor.cli()
         )
     typer.echo(f"{email} is now {role}.")

@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials.lifecycle import Kind
 

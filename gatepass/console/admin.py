@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from gatepass import provisioning
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import PermissionOut, UserOut
 from gatepass.console.web import (
@@ -128,8 +129,10 @@ async def user_action(request: Request, tenant: str, user_id: str, action: str) 
     def work(session: Session, found: Tenant) -> object:
         email = users.get_user_by_id(session, found, int(user_id)).email
         if action == "role":
-            return users.set_role(session, found, email, role=role, actor=actor)
-        return users.set_status(session, found, email, active=action == "enable", actor=actor)
+            return provisioning.set_role(session, found, email, role=role, actor=actor)
+        return provisioning.set_status(
+            session, found, email, active=action == "enable", actor=actor
+        )
 
     return await _change(request, viewer, work, back)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.credentials.columns import CredentialColumns
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError, NotFoundError

@@ -12,9 +12,9 @@ import time
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gatepass.apikeys import endpoint as api_key_endpoint
 from gatepass.oauth import discovery, introspection
 from gatepass.oauth import token as token_endpoint
+from gatepass.oauth import verify as verify_endpoint
 from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import (
     JSON_HEADERS,
@@ -93,7 +93,7 @@ class ProtocolApp:
         tenant = await self.ctx.tenant(slug)
         caller = Caller(headers.get("authorization"), _source(scope))
         if endpoint == "verify":
-            return 200, JSON_HEADERS, await api_key_endpoint.verify(self.ctx, tenant, caller, raw)
+            return 200, JSON_HEADERS, await verify_endpoint.verify(self.ctx, tenant, caller, raw)
         form, multi = parse_form(raw)
         if endpoint == "token":
             body = await token_endpoint.token(self.ctx, tenant, caller, form, multi)
@@ -137,7 +137,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 async def _read_body(receive: Receive, headers: dict[str, str]) -> bytes:
-    """The whole body. Its size is limited around the whole app (``gatepass.ops.limits``): past
+    """The whole body. Its size is limited around the whole app (``gatepass.body_limit``): past
     the limit ``receive`` raises ``PayloadTooLargeError``, answered like any OAuth error."""
     declared = headers.get("content-length")
     if declared is not None and not (declared.isascii() and declared.isdigit()):

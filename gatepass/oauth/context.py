@@ -12,7 +12,6 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from gatepass import credential_secrets as cs
-from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
 from gatepass.oauth.errors import (
@@ -25,6 +24,7 @@ from gatepass.oauth.requests import client_credentials
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops.logging import redact
 from gatepass.ops.metrics import Metrics
+from gatepass.ops.ratelimit import RateLimiter
 
 log = structlog.get_logger("gatepass.oauth")
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from gatepass.cache.entries import TenantEntry
-from gatepass.tokens.claims import IGNORED_SCOPES
+from gatepass.oauth.claims import IGNORED_SCOPES
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 

@@ -12,11 +12,11 @@ import time
 from typing import Any
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.oauth.claims import CLIENT_UID, for_gatepass
 from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
 from gatepass.tokens import revocation
-from gatepass.tokens.claims import CLIENT_UID, for_gatepass
 
 INACTIVE = b'{"active":false}'
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
 
-from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
+from gatepass.ops.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
 
 
 @dataclass(frozen=True)

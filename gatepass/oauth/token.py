@@ -9,11 +9,11 @@ import json
 import time
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.oauth.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
 from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
-from gatepass.tokens.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
 
 GRANT_TYPE = "client_credentials"
 

@@ -5,7 +5,7 @@ is for h11 only), and httptools appends to a header until its end arrives, so a 
 be held whole. This protocol counts the bytes of each request head before httptools sees them, and
 the headers as they are parsed; past either limit it answers 431 (RFC 6585 §5).
 
-A refused request (431 here, or 413 from ``gatepass.ops.limits``) is closed with a "lingering
+A refused request (431 here, or 413 from ``gatepass.body_limit``) is closed with a "lingering
 close": the answer is sent, the sending side shut, and what the client still sends is dropped for
 a short while. Closed at once, with unread data, the connection would be reset, and a client still
 sending would see the reset instead of the answer.

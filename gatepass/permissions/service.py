@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gatepass import text
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.permissions.models import Permission

@@ -24,9 +24,9 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.audit.failures import FailureLog
 from gatepass.db import Database
+from gatepass.ops.ratelimit import RateLimiter
 from gatepass.sessions import service as sessions
 from gatepass.sessions.passwords import HashSlots
 from gatepass.sessions.service import Account, Attempt, Lookup, SessionKeys, SignedIn

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 
 from gatepass.addresses import source_key
-from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
+from gatepass.ops.ratelimit import Bucket, ExpiringMap, RateLimiter, RateState
 
 
 @dataclass(frozen=True)

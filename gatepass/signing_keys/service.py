@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.clients.models import OAuthClient
 from gatepass.db import utcnow
 from gatepass.signing_keys.material import (

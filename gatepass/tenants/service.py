@@ -1,4 +1,4 @@
-"""Creating, finding and configuring tenants."""
+"""Tenants: checking a new one or new settings, and finding them."""
 
 from __future__ import annotations
 
@@ -9,36 +9,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
-from gatepass.permissions.models import Permission
-from gatepass.signing_keys import service as signing_keys
-from gatepass.signing_keys.material import ALGORITHMS, KeyCipher
 from gatepass.tenants.models import Tenant
 from gatepass.text import check_plain
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 MIN_LIFETIME, MAX_LIFETIME = 30, 86400
-
-BUILTIN_PERMISSIONS = (
-    ("api_keys:verify", "Verify API keys", "Call the API-key verify endpoint."),
-    (
-        "credentials:read",
-        "Read API credentials",
-        "Read credentials and the audit log through the management API.",
-    ),
-    (
-        "credentials:manage",
-        "Manage API credentials",
-        "Manage credentials through the management API.",
-    ),
-    (
-        "tenant:admin",
-        "Administer the tenant",
-        "Everything, including users and tenant settings, through the management API.",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -52,17 +28,16 @@ class TenantSettings:
     signing_alg: str | None = None
 
 
-def create_tenant(
+def new_tenant(
     session: Session,
     *,
     slug: str,
     name: str | None,
-    actor: Actor,
-    cipher: KeyCipher,
-    audience: str | None = None,
-    signing_alg: str = "ES256",
-    token_lifetime: int = 600,
+    audience: str | None,
+    signing_alg: str,
+    token_lifetime: int,
 ) -> Tenant:
+    """The tenant row alone, checked but not added (``provisioning`` checks the algorithm)."""
     if not SLUG.match(slug):
         raise InvalidInputError(
             "tenant slug must be 1-63 lowercase letters, digits or '-', not starting or ending"
@@ -73,8 +48,7 @@ def create_tenant(
         raise ConflictError(f"tenant '{slug}' already exists")
     audience = audience or f"api://{slug}"
     _check_audience(audience)
-    _check_alg(signing_alg)
-    tenant = Tenant(
+    return Tenant(
         slug=slug,
         name=name or slug,
         audience=audience,
@@ -82,29 +56,6 @@ def create_tenant(
         signing_alg=signing_alg,
         token_lifetime=token_lifetime,
     )
-    session.add(tenant)
-    session.flush()
-    for perm_name, label, description in BUILTIN_PERMISSIONS:
-        session.add(
-            Permission(
-                tenant_id=tenant.id,
-                name=perm_name,
-                label=label,
-                description=description,
-                builtin=True,
-            )
-        )
-    signing_keys.create_keys(session, tenant, cipher)
-    feed.publish(session, tenant.id, feed.KIND_TENANT)  # drops "no such realm" cache entries
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.create",
-        target_type="tenant",
-        target=slug,
-    )
-    return tenant
 
 
 def get_tenant(session: Session, slug: str) -> Tenant:
@@ -122,9 +73,8 @@ def count_tenants(session: Session) -> int:
     return session.scalar(select(func.count(Tenant.id))) or 0
 
 
-def update_settings(
-    session: Session, tenant: Tenant, changes: TenantSettings, *, actor: Actor, cipher: KeyCipher
-) -> Tenant:
+def apply_settings(tenant: Tenant, changes: TenantSettings) -> None:
+    """Check and apply new token settings but the algorithm (``provisioning`` rotates keys)."""
     if changes.name is not None:
         tenant.name = check_plain(changes.name, "tenant name").strip() or tenant.name
     if changes.token_lifetime is not None:
@@ -132,23 +82,6 @@ def update_settings(
             raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
         tenant.token_lifetime = changes.token_lifetime
     _apply_audiences(tenant, changes)
-    rotate = changes.signing_alg is not None and changes.signing_alg != tenant.signing_alg
-    if changes.signing_alg is not None:
-        _check_alg(changes.signing_alg)
-        tenant.signing_alg = changes.signing_alg
-    feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.update",
-        target_type="tenant",
-        target=tenant.slug,
-        details={k: v for k, v in vars(changes).items() if v is not None},
-    )
-    if rotate:
-        signing_keys.rotate(session, tenant, cipher, actor=actor)
-    return tenant
 
 
 def _apply_audiences(tenant: Tenant, changes: TenantSettings) -> None:
@@ -169,8 +102,3 @@ def _check_audience(value: str) -> None:
         raise InvalidInputError(f"audience '{value}' is not a valid URI") from None
     if not parts.scheme or parts.fragment or len(value) > 500 or " " in value:
         raise InvalidInputError(f"audience '{value}' must be an absolute URI without a fragment")
-
-
-def _check_alg(alg: str) -> None:
-    if alg not in ALGORITHMS:
-        raise InvalidInputError(f"signing algorithm must be one of {', '.join(ALGORITHMS)}")

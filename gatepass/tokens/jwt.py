@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import jwt
 
-from gatepass.cache.entries import TenantEntry
-from gatepass.tokens.signer import TYP
+from gatepass.signing_keys.material import PublicKey
+from gatepass.tokens.signer import TYP, TokenSigner
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    kid: str
+    alg: str
+    key: PublicKey
+
+
+class Issuer(Protocol):
+    """What signing and verifying need of a tenant; the cache's ``TenantEntry`` is one."""
+
+    @property
+    def issuer(self) -> str: ...
+
+    @property
+    def signer(self) -> TokenSigner: ...
+
+    @property
+    def verification_keys(self) -> Mapping[str, VerificationKey]: ...
 
 
 class InvalidTokenError(Exception):
     """The token is not one of ours, or not valid any more. Never says which, to callers."""
 
 
-def sign(tenant: TenantEntry, claims: dict[str, Any]) -> str:
+def sign(tenant: Issuer, claims: dict[str, Any]) -> str:
     return tenant.signer.sign(claims)
 
 
-def verify(tenant: TenantEntry, token: str, *, leeway: int = 0) -> dict[str, Any]:
+def verify(tenant: Issuer, token: str, *, leeway: int = 0) -> dict[str, Any]:
     """Claims of a token this tenant issued and that has not expired."""
     if len(token) > 8192:
         raise InvalidTokenError("token too long")

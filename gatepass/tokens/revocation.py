@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.db import Database
 from gatepass.tokens.models import RevokedToken
 

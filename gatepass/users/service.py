@@ -6,16 +6,13 @@ import re
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record
-from gatepass.cache import feed
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
-from gatepass.sessions.models import ConsoleSession
 from gatepass.tenants.models import Tenant
 from gatepass.text import check_plain
 from gatepass.users.models import ROLES, User
@@ -131,61 +128,3 @@ def get_user(session: Session, tenant: Tenant, email: str) -> User:
     if user is None:
         raise NotFoundError(f"user '{mask(email)}' does not exist in tenant '{tenant.slug}'")
     return user
-
-
-def set_status(session: Session, tenant: Tenant, email: str, *, active: bool, actor: Actor) -> User:
-    """Disable or enable a user; their personal API keys and sessions follow at once."""
-    user = get_user(session, tenant, email)
-    if not active:
-        _keep_an_admin(session, tenant, user, actor)
-        session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
-    user.status = "active" if active else "disabled"
-    _republish_personal_keys(session, tenant, user)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.enable" if active else "user.disable",
-        target_type="user",
-        target=user.email,
-    )
-    return user
-
-
-def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: Actor) -> User:
-    if role not in ROLES:
-        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
-    user = get_user(session, tenant, email)
-    if role != "admin":
-        _keep_an_admin(session, tenant, user, actor)
-    user.role = role
-    _republish_personal_keys(session, tenant, user)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.set_role",
-        target_type="user",
-        target=user.email,
-        details={"role": role},
-    )
-    return user
-
-
-def _keep_an_admin(session: Session, tenant: Tenant, leaving: User, actor: Actor) -> None:
-    """Within a tenant, refuse to disable or demote its last active admin: nobody there could
-    undo it. The operator (CLI) is not held back; it can always create another admin."""
-    if actor.role is None or leaving.role != "admin" or leaving.status != "active":
-        return
-    admins = session.scalar(
-        select(func.count(User.id)).where(
-            User.tenant_id == tenant.id, User.role == "admin", User.status == "active"
-        )
-    )
-    if (admins or 0) <= 1:
-        raise ConflictError(f"'{leaving.email}' is the last active admin of tenant '{tenant.slug}'")
-
-
-def _republish_personal_keys(session: Session, tenant: Tenant, user: User) -> None:
-    for key_id in session.scalars(select(ApiKey.key_id).where(ApiKey.owner_id == user.id)):
-        feed.publish(session, tenant.id, feed.KIND_APIKEY, key_id)

@@ -10,7 +10,7 @@ import httpx2
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.clients.models import OAuthClient
 from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.factories import Credential, Factory

@@ -35,8 +35,8 @@ from schemathesis.python import asgi
 from starlette.testclient import TestClient
 
 from gatepass.app import create_app
+from gatepass.body_limit import BodyLimit
 from gatepass.oauth.asgi import ProtocolApp
-from gatepass.ops.limits import BodyLimit
 from gatepass.settings import Settings
 from tests.api.support import PASSWORD, ROLE_SCOPES, api, assert_problem, bearer_caller
 from tests.factories import Factory

@@ -20,6 +20,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from gatepass import provisioning
 from gatepass.api.common import SECRET_FIELDS
 from gatepass.api.schemas import ApiKeyIssued, ApiKeyOut, ClientIssued, ClientOut
 from gatepass.apikeys import service as apikeys
@@ -30,7 +31,6 @@ from gatepass.clients.kind import CLIENT
 from gatepass.credentials import lifecycle
 from gatepass.errors import ForbiddenError
 from gatepass.tenants import service as tenants
-from gatepass.users import service as users
 from tests.api.routes import audit_after, audit_mark, snapshot
 from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.factories import ACTOR, Factory
@@ -199,7 +199,7 @@ def test_new_secret(client: TestClient, factory: Factory, case: Case) -> None:
 
 def demote(factory: Factory, email: str, role: str) -> None:
     with tenant_session(factory, "acme") as (session, tenant):
-        users.set_role(session, tenant, email, role=role, actor=ACTOR)
+        provisioning.set_role(session, tenant, email, role=role, actor=ACTOR)
 
 
 @dataclass(frozen=True)

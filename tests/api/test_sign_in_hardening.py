@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from gatepass import credential_secrets as cs
-from gatepass.apikeys.ratelimit import RateLimiter
 from gatepass.app import create_app
+from gatepass.ops.ratelimit import RateLimiter
 from gatepass.sessions import signing_in
 from gatepass.sessions.throttle import SignInPolicy, SignInThrottle
 from gatepass.settings import Settings

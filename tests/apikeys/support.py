@@ -12,6 +12,7 @@ import httpx2
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
+from gatepass import provisioning
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
@@ -148,12 +149,12 @@ def create_user(factory: Factory, email: str, role: str, tenant: str = "acme") -
 
 def set_active(factory: Factory, email: str, *, active: bool, tenant: str = "acme") -> None:
     with tenant_session(factory, tenant) as (session, t):
-        users.set_status(session, t, email, active=active, actor=ACTOR)
+        provisioning.set_status(session, t, email, active=active, actor=ACTOR)
 
 
 def set_role(factory: Factory, email: str, role: str, *, tenant: str = "acme") -> None:
     with tenant_session(factory, tenant) as (session, t):
-        users.set_role(session, t, email, role=role, actor=ACTOR)
+        provisioning.set_role(session, t, email, role=role, actor=ACTOR)
 
 
 def in_one_window(run: Callable[[], list[Any]]) -> list[Any]:

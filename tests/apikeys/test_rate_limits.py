@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from gatepass.apikeys.service import RateLimit
 from gatepass.app import create_app
-from gatepass.cache.bus import NoticeKey
+from gatepass.changes.bus import NoticeKey
 from gatepass.settings import Settings
 from tests.apikeys.support import (
     Key,

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import func, select
 
 from gatepass.apikeys.service import NewApiKey, RateLimit, create_key
-from gatepass.cache.bus import NoticeKey
+from gatepass.changes.bus import NoticeKey
 from gatepass.clients.models import OAuthClient
 from gatepass.tenants import service as tenants
 from tests.cluster.harness import Cluster

@@ -20,11 +20,11 @@ import pytest
 from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
+from gatepass import provisioning
 from gatepass.apikeys.kind import API_KEY
 from gatepass.app import create_app
 from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
-from gatepass.users import service as users
 from tests.api.routes import audit_after, audit_mark, snapshot
 from tests.api.test_reveal_rule import HELD, ISSUING, MAY_SEE, make_target, versions
 from tests.console.conftest import PASSWORD, Console, Mailbox
@@ -115,7 +115,7 @@ def sign_in(http: TestClient, email: str) -> str:
 def owner_with_role(factory: Factory, email: str, role: str) -> None:
     """A user who made things as an admin and holds ``role`` now."""
     with tenant_session(factory, "acme") as (session, tenant):
-        users.set_role(session, tenant, email, role=role, actor=ACTOR)
+        provisioning.set_role(session, tenant, email, role=role, actor=ACTOR)
 
 
 def prepare(factory: Factory, case: Case, email: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from gatepass import provisioning
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials import lifecycle
 from gatepass.tenants import service as tenants
@@ -246,4 +247,4 @@ def drain_changes(factory: Factory, client: TestClient, tenant: str) -> None:
 
 def update_tenant(factory: Factory, slug: str, changes: tenants.TenantSettings) -> None:
     with tenant_session(factory, slug) as (session, tenant):
-        tenants.update_settings(session, tenant, changes, actor=ACTOR, cipher=factory.cipher)
+        provisioning.update_settings(session, tenant, changes, actor=ACTOR, cipher=factory.cipher)

@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from gatepass import provisioning
 from gatepass.tenants import service as tenants
 from tests.api.support import Caller, api
 from tests.apikeys.support import VERIFY_SCOPE, call_verify, create_key
@@ -47,7 +48,7 @@ def setup(factory: Factory) -> Credential:
     factory.tenant()
     with tenant_session(factory, "acme") as (session, tenant):
         changes = tenants.TenantSettings(allowed_audiences=("api://acme", NQL_API, REPORTS_API))
-        tenants.update_settings(session, tenant, changes, actor=ACTOR, cipher=factory.cipher)
+        provisioning.update_settings(session, tenant, changes, actor=ACTOR, cipher=factory.cipher)
     return factory.client(scopes=SCOPES, name="automation")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from gatepass import provisioning
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.credentials import lifecycle
@@ -127,7 +128,7 @@ class Realm:
     def disable_user(self, email: str) -> None:
         with self.factory.db.transaction() as session:
             tenant = tenants.get_tenant(session, self.slug)
-            users.set_status(session, tenant, email, active=False, actor=ACTOR)
+            provisioning.set_status(session, tenant, email, active=False, actor=ACTOR)
 
     def rotate_signing_key(self) -> str:
         with self.factory.db.transaction() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatepass.cache.bus import MAX_NOTICE, PENDING, Notice, NoticeKey, Publisher
+from gatepass.changes.bus import MAX_NOTICE, PENDING, Notice, NoticeKey, Publisher
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials.lifecycle import revoke
 from gatepass.tenants.service import get_tenant

@@ -1,17 +1,17 @@
-"""Scope and audience rules and the claims of an access token (gatepass.tokens.claims)."""
+"""Scope and audience rules and the claims of an access token (gatepass.oauth.claims)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
-from gatepass.tokens.claims import (
+from gatepass.oauth.claims import (
     TokenGrant,
     access_token_claims,
     choose_audience,
     for_gatepass,
     grant_scopes,
 )
+from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
 
 AVAILABLE = frozenset({"nql", "workflows", "campaigns"})
 GRANTED = ("nql", "workflows")

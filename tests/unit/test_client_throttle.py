@@ -9,8 +9,8 @@ import asyncio
 
 from prometheus_client import CollectorRegistry
 
-from gatepass.apikeys.ratelimit import RateLimiter, RateState
 from gatepass.oauth.throttle import ClientThrottle, ThrottlePolicy, buckets, wait_seconds
+from gatepass.ops.ratelimit import RateLimiter, RateState
 
 POLICY = ThrottlePolicy(per_source=3, per_client=5, window=3600)
 

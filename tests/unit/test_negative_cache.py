@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from gatepass.cache import feed
-from gatepass.cache.bus import Notice
 from gatepass.cache.store import CredentialCache
+from gatepass.changes import feed
+from gatepass.changes.bus import Notice
 from gatepass.tenants.models import Tenant
 from tests.factories import Factory
 

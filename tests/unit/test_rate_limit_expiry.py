@@ -17,8 +17,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import gatepass
-from gatepass.apikeys.ratelimit import Bucket, ExpiringMap, RateLimiter
 from gatepass.oauth.throttle import ClientThrottle, ThrottlePolicy
+from gatepass.ops.ratelimit import Bucket, ExpiringMap, RateLimiter
 from gatepass.sessions.throttle import SignInPolicy, SignInThrottle
 
 MANY = 120_000  # enough that a pass over them all would dwarf one call's own work

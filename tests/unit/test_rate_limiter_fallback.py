@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from gatepass.apikeys.ratelimit import Bucket, RateLimiter
+from gatepass.ops.ratelimit import Bucket, RateLimiter
 
 
 def closed_port() -> int:

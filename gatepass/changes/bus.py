@@ -1,6 +1,6 @@
 """Change notices over Redis pub/sub: every process drops a changed entry within milliseconds.
 
-The change feed in the database (``cache.feed``) stays the record of what changed and is polled
+The change feed in the database (``changes.feed``) stays the record of what changed and is polled
 all the time, so a process that misses notices (Redis down, a reconnect, a slow subscriber) is
 still at most one poll interval behind. Notices only make the common case faster.
 

@@ -1,6 +1,6 @@
-"""Publishing and reading the change feed (see ``cache.models.Change``).
+"""Publishing and reading the change feed (see ``changes.models.Change``).
 
-``publish`` writes a row in the caller's transaction and queues a notice that ``cache.bus``
+``publish`` writes a row in the caller's transaction and queues a notice that ``changes.bus``
 sends over Redis once that transaction commits (when a publisher is attached to the database).
 """
 
@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from gatepass.cache.bus import Notice, pending
-from gatepass.cache.models import Change
+from gatepass.changes.bus import Notice, pending
+from gatepass.changes.models import Change
 from gatepass.db import utcnow
 
 KIND_CLIENT = "client"

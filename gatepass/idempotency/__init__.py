@@ -1,0 +1,1 @@
+"""Idempotency-Key records of the management API (the store is ``api.idempotency``)."""
