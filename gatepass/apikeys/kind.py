@@ -70,6 +70,7 @@ def _eager() -> tuple[LoaderOption, ...]:
 
 API_KEY: Kind[ApiKey] = Kind(
     label="API key",
+    plural="API keys",
     target_type="api_key",
     audit="apikey",
     rotate_action="regenerate",

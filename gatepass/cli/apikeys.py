@@ -11,11 +11,11 @@ from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
+from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     YesOption,
-    confirm,
     emit_fields,
     emit_json,
     emit_table,
@@ -98,12 +98,7 @@ def create(
 @apikey_app.command("list")
 def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's API keys."""
-    rt = runtime()
-    with transaction(rt) as session:
-        views = [
-            key_view(k)
-            for k in lifecycle.list_all(session, tenants.get_tenant(session, tenant), API_KEY)
-        ]
+    views = shared.listed(API_KEY, tenant, key_view)
     if as_json:
         emit_json(views)
         return
@@ -129,11 +124,7 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
 @apikey_app.command("show")
 def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """Show one API key."""
-    rt = runtime()
-    with transaction(rt) as session:
-        view = key_view(
-            lifecycle.get(session, tenants.get_tenant(session, tenant), API_KEY, key_id)
-        )
+    view = shared.shown(API_KEY, tenant, key_id, key_view)
     emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
 
 
@@ -145,28 +136,14 @@ def regenerate(
     as_json: bool = JsonOption,
 ) -> None:
     """Give the key a new secret (shown once); anything using the old one stops working."""
-    rt = runtime()
-    period = parse_duration(grace) if grace else None
-    with transaction(rt) as session:
-        t = tenants.get_tenant(session, tenant)
-        key, secret = lifecycle.rotate(
-            session, t, API_KEY, key_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
-        )
-        view = key_view(key)
-    _show_key(view, secret.reveal(), as_json)
+    view, secret = shared.rotated(API_KEY, tenant, key_id, grace, key_view)
+    _show_key(view, secret, as_json)
 
 
 @apikey_app.command("revoke")
 def revoke(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """Revoke an API key: it stops working at once."""
-    rt = runtime()
-    with transaction(rt) as session:
-        view = key_view(
-            lifecycle.revoke(
-                session, tenants.get_tenant(session, tenant), API_KEY, key_id, actor=Actor.cli()
-            )
-        )
-    emit_json(view) if as_json else typer.echo(f"Revoked API key {key_id}.")
+    shared.revoke(API_KEY, tenant, key_id, key_view, as_json)
 
 
 @apikey_app.command("revoke-all")
@@ -176,13 +153,7 @@ def revoke_all(
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke every API key of a tenant."""
-    confirm(yes, f"Revoke ALL API keys of tenant '{tenant}'?")
-    rt = runtime()
-    with transaction(rt) as session:
-        count = lifecycle.revoke_all(
-            session, tenants.get_tenant(session, tenant), API_KEY, actor=Actor.cli()
-        )
-    emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} API key(s).")
+    shared.revoke_all(API_KEY, tenant, yes=yes, as_json=as_json)
 
 
 @apikey_app.command("delete")
@@ -193,13 +164,7 @@ def delete(
     as_json: bool = JsonOption,
 ) -> None:
     """Delete an API key for good. This cannot be undone."""
-    confirm(yes, f"Delete API key '{key_id}'? This cannot be undone.")
-    rt = runtime()
-    with transaction(rt) as session:
-        lifecycle.delete(
-            session, tenants.get_tenant(session, tenant), API_KEY, key_id, actor=Actor.cli()
-        )
-    emit_json({"deleted": key_id}) if as_json else typer.echo(f"Deleted API key {key_id}.")
+    shared.delete(API_KEY, tenant, key_id, yes=yes, as_json=as_json)
 
 
 def _show_key(view: dict[str, Any], secret: str, as_json: bool) -> None:

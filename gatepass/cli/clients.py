@@ -7,11 +7,11 @@ from typing import Any
 import typer
 
 from gatepass.audit.service import Actor
+from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     YesOption,
-    confirm,
     emit_fields,
     emit_json,
     emit_table,
@@ -98,12 +98,7 @@ def create(
 @client_app.command("list")
 def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's clients."""
-    rt = runtime()
-    with transaction(rt) as session:
-        views = [
-            client_view(c)
-            for c in lifecycle.list_all(session, tenants.get_tenant(session, tenant), CLIENT)
-        ]
+    views = shared.listed(CLIENT, tenant, client_view)
     if as_json:
         emit_json(views)
         return
@@ -128,11 +123,7 @@ def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
 @client_app.command("show")
 def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """Show one client, with each secret version and when it was last used."""
-    rt = runtime()
-    with transaction(rt) as session:
-        view = client_view(
-            lifecycle.get(session, tenants.get_tenant(session, tenant), CLIENT, client_id)
-        )
+    view = shared.shown(CLIENT, tenant, client_id, client_view)
     if as_json:
         emit_json(view)
         return
@@ -163,27 +154,14 @@ def rotate_secret(
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a new secret (shown once); older ones stop now or after the grace period."""
-    rt = runtime()
-    period = parse_duration(grace) if grace else None
-    with transaction(rt) as session:
-        t = tenants.get_tenant(session, tenant)
-        client, secret = lifecycle.rotate(
-            session, t, CLIENT, client_id, grace=period, actor=Actor.cli(), hasher=rt.hasher
-        )
-        view = client_view(client)
-    _show_secret(view, secret.reveal(), token_endpoint(rt.settings.public_url, tenant), as_json)
+    view, secret = shared.rotated(CLIENT, tenant, client_id, grace, client_view)
+    _show_secret(view, secret, token_endpoint(runtime().settings.public_url, tenant), as_json)
 
 
 @client_app.command("revoke")
 def revoke(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """Revoke a client: it can no longer get tokens, and its tokens stop introspecting active."""
-    rt = runtime()
-    with transaction(rt) as session:
-        client = lifecycle.revoke(
-            session, tenants.get_tenant(session, tenant), CLIENT, client_id, actor=Actor.cli()
-        )
-        view = client_view(client)
-    emit_json(view) if as_json else typer.echo(f"Revoked client {client_id}.")
+    shared.revoke(CLIENT, tenant, client_id, client_view, as_json)
 
 
 @client_app.command("revoke-all")
@@ -193,13 +171,7 @@ def revoke_all(
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke every client of a tenant."""
-    confirm(yes, f"Revoke ALL OAuth clients of tenant '{tenant}'?")
-    rt = runtime()
-    with transaction(rt) as session:
-        count = lifecycle.revoke_all(
-            session, tenants.get_tenant(session, tenant), CLIENT, actor=Actor.cli()
-        )
-    emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} client(s).")
+    shared.revoke_all(CLIENT, tenant, yes=yes, as_json=as_json)
 
 
 @client_app.command("delete")
@@ -210,13 +182,7 @@ def delete(
     as_json: bool = JsonOption,
 ) -> None:
     """Delete a client for good. This cannot be undone."""
-    confirm(yes, f"Delete client '{client_id}'? This cannot be undone.")
-    rt = runtime()
-    with transaction(rt) as session:
-        lifecycle.delete(
-            session, tenants.get_tenant(session, tenant), CLIENT, client_id, actor=Actor.cli()
-        )
-    emit_json({"deleted": client_id}) if as_json else typer.echo(f"Deleted client {client_id}.")
+    shared.delete(CLIENT, tenant, client_id, yes=yes, as_json=as_json)
 
 
 def _show_secret(view: dict[str, Any], secret: str, endpoint: str, as_json: bool) -> None:

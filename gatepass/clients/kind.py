@@ -21,6 +21,7 @@ def _eager() -> tuple[LoaderOption, ...]:
 
 CLIENT: Kind[OAuthClient] = Kind(
     label="client",
+    plural="OAuth clients",
     target_type="oauth_client",
     audit="client",
     rotate_action="rotate_secret",

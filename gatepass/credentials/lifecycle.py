@@ -45,6 +45,7 @@ class Kind(Generic[C]):
     """One kind of credential, as the lifecycle sees it."""
 
     label: str  # in messages: "client", "API key"
+    plural: str  # "OAuth clients", "API keys"
     target_type: str  # in audit records: "oauth_client", "api_key"
     audit: str  # audit action prefix: "client", "apikey"
     rotate_action: str  # "rotate_secret", "regenerate"

@@ -1,0 +1,72 @@
+"""The commands every credential kind shares, written once: list, show, a new secret, revoke,
+revoke all, delete. ``gatepass client`` and ``gatepass apikey`` call these with their kind and
+the view that shows one of theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from gatepass.audit.service import Actor
+from gatepass.cli.common import confirm, emit_json, parse_duration, runtime, transaction
+from gatepass.credentials import lifecycle
+from gatepass.tenants import service as tenants
+
+View = Callable[[Any], dict[str, Any]]
+
+
+def listed(kind: lifecycle.Kind[Any], tenant: str, view: View) -> list[dict[str, Any]]:
+    with transaction(runtime()) as session:
+        return [view(row) for row in lifecycle.list_all(session, _tenant(session, tenant), kind)]
+
+
+def shown(kind: lifecycle.Kind[Any], tenant: str, ref: str, view: View) -> dict[str, Any]:
+    with transaction(runtime()) as session:
+        return view(lifecycle.get(session, _tenant(session, tenant), kind, ref))
+
+
+def rotated(
+    kind: lifecycle.Kind[Any], tenant: str, ref: str, grace: str | None, view: View
+) -> tuple[dict[str, Any], str]:
+    """A new secret (returned in the clear, to be shown once) and the credential's view."""
+    rt = runtime()
+    period = parse_duration(grace) if grace else None
+    with transaction(rt) as session:
+        row, secret = lifecycle.rotate(
+            session,
+            _tenant(session, tenant),
+            kind,
+            ref,
+            grace=period,
+            actor=Actor.cli(),
+            hasher=rt.hasher,
+        )
+        return view(row), secret.reveal()
+
+
+def revoke(kind: lifecycle.Kind[Any], tenant: str, ref: str, view: View, as_json: bool) -> None:
+    with transaction(runtime()) as session:
+        shown_view = view(
+            lifecycle.revoke(session, _tenant(session, tenant), kind, ref, actor=Actor.cli())
+        )
+    emit_json(shown_view) if as_json else typer.echo(f"Revoked {kind.label} {ref}.")
+
+
+def revoke_all(kind: lifecycle.Kind[Any], tenant: str, *, yes: bool, as_json: bool) -> None:
+    confirm(yes, f"Revoke ALL {kind.plural} of tenant '{tenant}'?")
+    with transaction(runtime()) as session:
+        count = lifecycle.revoke_all(session, _tenant(session, tenant), kind, actor=Actor.cli())
+    emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} {kind.label}(s).")
+
+
+def delete(kind: lifecycle.Kind[Any], tenant: str, ref: str, *, yes: bool, as_json: bool) -> None:
+    confirm(yes, f"Delete {kind.label} '{ref}'? This cannot be undone.")
+    with transaction(runtime()) as session:
+        lifecycle.delete(session, _tenant(session, tenant), kind, ref, actor=Actor.cli())
+    emit_json({"deleted": ref}) if as_json else typer.echo(f"Deleted {kind.label} {ref}.")
+
+
+def _tenant(session: Any, slug: str) -> Any:
+    return tenants.get_tenant(session, slug)
