@@ -14,7 +14,7 @@ from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.console import forms
-from gatepass.console.credentials import LISTED, FormPage, form_page, refusal_status, revealer
+from gatepass.console.credentials import LISTED, FormPage, act, form_page, refusal_status, revealer
 from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
     Viewer,
@@ -25,7 +25,6 @@ from gatepass.console.web import (
     field,
     forbidden,
     posted,
-    redirect,
     render,
     services,
     signed_in,
@@ -187,8 +186,6 @@ async def _act(
     with ``owner``, only that user's own key."""
     if action not in allowed:
         return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
-    actor = actor_of(request, viewer)
-    svc = services(request)
 
     def own(session: Session, found: Tenant) -> None:
         if owner is None:
@@ -197,32 +194,17 @@ async def _act(
         if key.owner is None or key.owner.email != owner:
             raise NotFoundError(f"no personal API key '{key_id}' of yours")
 
-    def work(session: Session, found: Tenant) -> Issued:
-        own(session, found)
-        key, secret = lifecycle.rotate(
-            session, found, API_KEY, key_id, grace=None, actor=actor, hasher=svc.hasher
-        )
-        return key_issued(key, secret.reveal())
-
-    def change() -> None:
-        with svc.db.transaction() as session:
-            found = tenants.get_tenant(session, viewer.tenant_slug)
-            own(session, found)
-            if action == "revoke-all":
-                lifecycle.revoke_all(session, found, API_KEY, actor=actor)
-            elif action == "revoke":
-                lifecycle.revoke(session, found, API_KEY, key_id, actor=actor)
-            else:
-                lifecycle.delete(session, found, API_KEY, key_id, actor=actor)
-
-    try:
-        if action == "regenerate":
-            recipient = check_email_to(request, email_to)
-            return await issue(request, viewer, work, email_to=recipient, then=back)
-        await threaded(change)
-    except DomainError as exc:
-        return failed(request, viewer, str(exc), back, status=refusal_status(exc))
-    return redirect(back)
+    return await act(
+        request,
+        viewer,
+        API_KEY,
+        key_id,
+        action,
+        back,
+        issued=key_issued,
+        email_to=email_to,
+        guard=own,
+    )
 
 
 # --- personal keys: Settings -----------------------------------------------------------------

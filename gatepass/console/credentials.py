@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -204,28 +205,63 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
     back = f"/console/{tenant}/credentials"
     if action not in ACTIONS:
         return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
+    return await act(
+        request,
+        viewer,
+        CLIENT,
+        client_id,
+        action,
+        back,
+        issued=lambda client, secret: client_issued(client_id, client.name, secret),
+    )
+
+
+Guard = Callable[[Session, Tenant], None]
+
+
+async def act(
+    request: Request,
+    viewer: Viewer,
+    kind: lifecycle.Kind[Any],
+    ref: str,
+    action: str,
+    back: str,
+    *,
+    issued: Callable[[Any, str], Issued],
+    email_to: str = "",
+    guard: Guard | None = None,
+) -> Response:
+    """A row menu action on a credential of ``kind``: a new secret (shown once, or emailed as
+    a one-time link), revoke, delete, or revoke all; ``guard`` may refuse first."""
     actor = actor_of(request, viewer)
     svc = services(request)
 
+    def guarded(session: Session, found: Tenant) -> None:
+        if guard is not None:
+            guard(session, found)
+
     def work(session: Session, found: Tenant) -> Issued:
-        client, secret = lifecycle.rotate(
-            session, found, CLIENT, client_id, grace=None, actor=actor, hasher=svc.hasher
+        guarded(session, found)
+        row, secret = lifecycle.rotate(
+            session, found, kind, ref, grace=None, actor=actor, hasher=svc.hasher
         )
-        return client_issued(client_id, client.name, secret.reveal())
+        return issued(row, secret.reveal())
 
     def change() -> None:
         with svc.db.transaction() as session:
-            found = tenants.get_tenant(session, tenant)
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            guarded(session, found)
             if action == "revoke-all":
-                lifecycle.revoke_all(session, found, CLIENT, actor=actor)
+                lifecycle.revoke_all(session, found, kind, actor=actor)
             elif action == "revoke":
-                lifecycle.revoke(session, found, CLIENT, client_id, actor=actor)
+                lifecycle.revoke(session, found, kind, ref, actor=actor)
             else:
-                lifecycle.delete(session, found, CLIENT, client_id, actor=actor)
+                lifecycle.delete(session, found, kind, ref, actor=actor)
 
     try:
-        if action == "rotate":
-            return await issue(request, viewer, work, email_to=None, then=back)
+        if action in ("rotate", "regenerate"):
+            recipient = check_email_to(request, email_to)
+            return await issue(request, viewer, work, email_to=recipient, then=back)
         await threaded(change)
     except DomainError as exc:
         return failed(request, viewer, str(exc), back, status=refusal_status(exc))
