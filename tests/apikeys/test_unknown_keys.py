@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 
 from gatepass import credential_secrets as cs
 from gatepass.cache.store import FLOOD_MISSES, FLOOD_REFRESH
-
 from tests.apikeys.support import (
     code_is,
     create_key,
