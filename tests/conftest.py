@@ -86,8 +86,14 @@ def pg_database() -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_database(request, tmp_path)
+
+
+def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
+    """A migrated, empty database of the backend ``request.param``: a copy of the SQLite
+    template in ``directory``, or the run's PostgreSQL database, emptied."""
     if request.param == "sqlite":
-        path = tmp_path / "gatepass.db"
+        path = directory / "gatepass.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
@@ -105,9 +111,14 @@ def _empty(url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+def make_settings(database_url: str, data_dir: Path) -> Settings:
+    """Settings on ``database_url`` with a new secret key and the cheap password cost."""
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         secret_key=secrets.token_hex(32),
         public_url="http://testserver",
         cache_poll_interval=0.05,

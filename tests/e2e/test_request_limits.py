@@ -17,7 +17,7 @@ import requests
 
 from tests.e2e.conftest import Server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-request-limits")]
 
 CLIENTS = "/api/v1/realms/acme/clients"
 MANAGEMENT_LIMIT = 256 * 1024  # the default of GATEPASS_MAX_MANAGEMENT_BODY_BYTES
@@ -59,6 +59,12 @@ def parse(raw: bytes) -> Answer:
 def request_head(method: str, path: str, *headers: str) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]
     return "\r\n".join(lines).encode()
+
+
+@pytest.fixture
+def server(module_server: Server) -> Server:
+    """One server for the module: each test speaks to it on its own connections."""
+    return module_server
 
 
 def assert_problem(answer: Answer, status: int, code: str) -> None:
