@@ -20,6 +20,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from xdist.remote import Producer
 
 from gatepass.app import create_app
 from gatepass.db import Database
@@ -28,6 +29,7 @@ from gatepass.models import Base
 from gatepass.settings import Settings
 from tests.factories import Factory
 from tests.password_cost import CHEAP
+from tests.scheduling import GroupScheduling
 
 PG_URL = os.environ.get("GATEPASS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("GATEPASS_TEST_REDIS_URL")
@@ -35,12 +37,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With several test processes (``-n``), the cluster tests share one: they share a cluster."""
-    cluster = Path(__file__).parent / "cluster"
-    for item in items:
-        if cluster in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("cluster"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupScheduling | None:
+    """``--dist loadgroup`` keeps the groups of ``tests/scheduling.py`` in one process each."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return GroupScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -24,7 +24,7 @@ from gatepass.settings import Settings
 from tests.e2e.conftest import Server, assert_claims, verify
 from tests.factories import Factory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-oauth-clients")]
+pytestmark = pytest.mark.e2e
 
 SCOPES = "nql workflows campaigns"
 

@@ -17,7 +17,7 @@ import requests
 
 from tests.e2e.conftest import Server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-request-limits")]
+pytestmark = pytest.mark.e2e
 
 CLIENTS = "/api/v1/realms/acme/clients"
 MANAGEMENT_LIMIT = 256 * 1024  # the default of GATEPASS_MAX_MANAGEMENT_BODY_BYTES
