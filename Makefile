@@ -47,8 +47,10 @@ nginx:
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx; }
 
 # Two test processes by default (TEST_WORKERS=0 runs in one); the cluster tests share one.
+# The slow tests (soak, fault injection) run after all the others, which fail faster without them.
 test: lint browser nginx
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m slow
 
 bench: $(VENV)/.stamp-run
 	bench/token_endpoint.sh

@@ -20,6 +20,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from xdist.remote import Producer
 
 from gatepass.app import create_app
 from gatepass.db import Database
@@ -28,6 +29,7 @@ from gatepass.models import Base
 from gatepass.settings import Settings
 from tests.factories import Factory
 from tests.password_cost import CHEAP
+from tests.scheduling import GroupScheduling
 
 PG_URL = os.environ.get("GATEPASS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("GATEPASS_TEST_REDIS_URL")
@@ -35,12 +37,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With several test processes (``-n``), the cluster tests share one: they share a cluster."""
-    cluster = Path(__file__).parent / "cluster"
-    for item in items:
-        if cluster in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("cluster"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupScheduling | None:
+    """``--dist loadgroup`` keeps the groups of ``tests/scheduling.py`` in one process each."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return GroupScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -86,8 +88,14 @@ def pg_database() -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_database(request, tmp_path)
+
+
+def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
+    """A migrated, empty database of the backend ``request.param``: a copy of the SQLite
+    template in ``directory``, or the run's PostgreSQL database, emptied."""
     if request.param == "sqlite":
-        path = tmp_path / "gatepass.db"
+        path = directory / "gatepass.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
@@ -105,9 +113,14 @@ def _empty(url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+def make_settings(database_url: str, data_dir: Path) -> Settings:
+    """Settings on ``database_url`` with a new secret key and the cheap password cost."""
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         secret_key=secrets.token_hex(32),
         public_url="http://testserver",
         cache_poll_interval=0.05,

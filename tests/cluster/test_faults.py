@@ -30,7 +30,7 @@ from tests.cluster.support import (
 )
 from tests.factories import ACTOR, Credential, Factory
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 LIMIT = 1.0
 RETRY_CAP = 0.5  # seconds: the writers honour Retry-After, capped to keep the test short

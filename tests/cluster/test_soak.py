@@ -12,7 +12,7 @@ import pytest
 from tests.cluster.harness import Cluster
 from tests.cluster.support import report
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 DURATION = 60.0

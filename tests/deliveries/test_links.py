@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -163,12 +162,13 @@ def test_two_opens_at_once_reveal_the_secret_once(
     """The first open pauses after reading the link until the second has finished (or, where
     the database locks the row, for a while); exactly one of them gets the secret."""
     link = make(factory, keys)
-    second_done = threading.Event()
+    first_read, second_done = threading.Event(), threading.Event()
     first = threading.local()
 
     def pause(conn: object, cursor: object, statement: str, *args: object) -> None:
         if getattr(first, "on", False) and "FROM secret_deliveries" in statement:
             first.on = False
+            first_read.set()
             second_done.wait(timeout=2)
 
     results: dict[str, deliveries.Opened | None] = {}
@@ -181,7 +181,7 @@ def test_two_opens_at_once_reveal_the_secret_once(
     try:
         racing = threading.Thread(target=open_first)
         racing.start()
-        time.sleep(0.2)  # the first has read the link and waits
+        assert first_read.wait(timeout=10)  # the first has read the link and waits
         results["second"] = open_(factory, keys, link.token)
         second_done.set()
         racing.join(timeout=10)

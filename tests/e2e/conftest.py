@@ -23,6 +23,7 @@ import requests
 
 from gatepass.settings import Settings
 from tests.cli.harness import Cli
+from tests.conftest import BACKENDS, fresh_database, make_settings
 from tests.password_cost import CHEAP_ENV
 
 GATEPASS = Path(sys.executable).with_name("gatepass")
@@ -112,44 +113,67 @@ def base_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def serve(gatepass_env: dict[str, str], tmp_path: Path) -> Iterator[Serve]:
-    """Start ``gatepass serve`` processes; every one is terminated when the test ends."""
-    started: list[Server] = []
+class Servers:
+    """``gatepass serve`` processes started with ``env``, their output kept in ``directory``."""
+
+    def __init__(self, env: dict[str, str], directory: Path) -> None:
+        self.env = env
+        self.directory = directory
+        self.started: list[Server] = []
 
     def start(
-        *, public_url: str | None = None, workers: int = 1, cwd: Path | None = None
+        self, *, public_url: str | None = None, workers: int = 1, cwd: Path | None = None
     ) -> Server:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        name = f"server-{len(started) + 1}"
-        stdout, stderr = tmp_path / f"{name}.stdout", tmp_path / f"{name}.stderr"
+        name = f"server-{len(self.started) + 1}"
+        stdout, stderr = self.directory / f"{name}.stdout", self.directory / f"{name}.stderr"
+        command = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         with stdout.open("wb") as out, stderr.open("wb") as err:
             process = subprocess.Popen(
-                [
-                    GATEPASS,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                ],
-                env={**gatepass_env, "GATEPASS_PUBLIC_URL": public_url or base_url},
+                [GATEPASS, *command],
+                env={**self.env, "GATEPASS_PUBLIC_URL": public_url or base_url},
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
                 cwd=cwd,
             )
         server = Server(base_url, public_url or base_url, process, stdout, stderr)
-        started.append(server)
+        self.started.append(server)
         server.wait_ready()
         return server
 
-    yield start
-    for server in started:
-        server.stop()
+    def stop(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+@pytest.fixture
+def serve(gatepass_env: dict[str, str], tmp_path: Path) -> Iterator[Serve]:
+    """Start ``gatepass serve`` processes; every one is terminated when the test ends."""
+    servers = Servers(gatepass_env, tmp_path)
+    yield servers.start
+    servers.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """One database and secret key for all the tests of a module, per backend.
+
+    For a module whose tests share one server (``module_server``): it overrides ``settings``
+    with these, and its tests keep apart by their own tenant, client or data."""
+    directory = tmp_path_factory.mktemp(f"module-{request.param}")
+    return make_settings(fresh_database(request, directory), directory)
+
+
+@pytest.fixture(scope="module")
+def module_server(module_settings: Settings) -> Iterator[Server]:
+    """One ``gatepass serve`` on ``module_settings``, for all the tests of a module."""
+    servers = Servers(base_env(module_settings, module_settings.data_dir), module_settings.data_dir)
+    yield servers.start()
+    servers.stop()
 
 
 @pytest.fixture

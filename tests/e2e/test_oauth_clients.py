@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -19,12 +20,32 @@ from authlib.integrations.requests_client import OAuth2Session
 from oauthlib.oauth2 import BackendApplicationClient  # type: ignore[import-untyped]
 from requests_oauthlib import OAuth2Session as OAuthlibSession
 
+from gatepass.settings import Settings
 from tests.e2e.conftest import Server, assert_claims, verify
 from tests.factories import Factory
 
 pytestmark = pytest.mark.e2e
 
 SCOPES = "nql workflows campaigns"
+
+
+@pytest.fixture(scope="module")
+def acme(module_settings: Settings) -> Iterator[None]:
+    """Tenant ``acme``, made once for the module: each test makes its own client in it."""
+    made = Factory(module_settings)
+    made.tenant()
+    yield
+    made.close()
+
+
+@pytest.fixture
+def settings(module_settings: Settings, acme: None) -> Settings:
+    return module_settings
+
+
+@pytest.fixture
+def server(module_server: Server) -> Server:
+    return module_server
 
 
 def sent_with(method: str, headers: dict[str, str], body: str, client_id: str) -> bool:
@@ -45,7 +66,6 @@ def body_text(request: requests.PreparedRequest | httpx.Request) -> str:
 
 
 def test_authlib_requests_session(factory: Factory, server: Server) -> None:
-    factory.tenant()
     cred = factory.client(groups_=("emea",))
 
     for method in ("client_secret_basic", "client_secret_post"):
@@ -65,7 +85,6 @@ def test_authlib_requests_session(factory: Factory, server: Server) -> None:
 
 
 def test_authlib_httpx_clients(factory: Factory, server: Server) -> None:
-    factory.tenant()
     cred = factory.client()
     sent: list[httpx.Request] = []
 
@@ -111,7 +130,6 @@ def test_requests_oauthlib_backend_application(
     factory: Factory, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the test server speaks plain http
-    factory.tenant()
     cred = factory.client(scopes=("nql", "workflows"))
 
     for include_client_id, method in ((False, "client_secret_basic"), (True, "client_secret_post")):
@@ -134,7 +152,6 @@ def test_requests_oauthlib_backend_application(
 
 
 def test_discovery_drives_the_clients(factory: Factory, server: Server) -> None:
-    factory.tenant()
     cred = factory.client(groups_=("emea",))
     issuer = server.issuer("acme")
 
@@ -173,7 +190,6 @@ SEED_002_CURL = """curl -sX POST "$base/realms/$t/protocol/openid-connect/token"
 
 
 def test_seed_002_curl_gets_a_keycloak_shaped_answer(factory: Factory, server: Server) -> None:
-    factory.tenant()
     cred = factory.client(scopes=("nql",))
     if shutil.which("curl"):
         env = {

@@ -61,6 +61,12 @@ def request_head(method: str, path: str, *headers: str) -> bytes:
     return "\r\n".join(lines).encode()
 
 
+@pytest.fixture
+def server(module_server: Server) -> Server:
+    """One server for the module: each test speaks to it on its own connections."""
+    return module_server
+
+
 def assert_problem(answer: Answer, status: int, code: str) -> None:
     assert answer.status == status, answer
     assert answer.headers["content-type"] == "application/problem+json"
