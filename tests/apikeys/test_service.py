@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
 from gatepass.apikeys import service as apikeys
+from gatepass.apikeys.kind import API_KEY
 from gatepass.audit.models import AuditEvent
 from gatepass.audit.service import Actor
-from gatepass.cache import feed
+from gatepass.changes import feed
+from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
 from gatepass.errors import ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.tenants import service as tenants
@@ -64,10 +66,10 @@ def test_create_stores_only_the_secret_s_digest_audits_and_publishes(acme: Facto
     spec = apikeys.NewApiKey(name="Scanner", rate_limit=apikeys.RateLimit(limit=600, period=60))
     key_id, secret = create(acme, spec)
     with in_acme(acme) as (session, tenant):
-        key = apikeys.get_key(session, tenant, key_id)
+        key = lifecycle.get(session, tenant, API_KEY, key_id)
         assert (key.name, key.rate_limit, key.rate_period) == ("Scanner", 600, 60)
         assert [s.digest for s in key.secrets] == [acme.hasher.digest(secret)]
-        assert apikeys.status_of(key) == "active"
+        assert lifecycle.status_of(API_KEY, key) == "active"
     assert key_id.startswith("ak_")
     assert actions(acme, key_id) == ["apikey.create"]
     assert changes_after(acme, before) == [(feed.KIND_APIKEY, key_id)]
@@ -77,7 +79,7 @@ def test_a_past_expiry_makes_nothing(acme: Factory) -> None:
     with pytest.raises(InvalidInputError):
         create(acme, apikeys.NewApiKey(name="Late", expires_at=utcnow() - timedelta(seconds=1)))
     with in_acme(acme) as (session, tenant):
-        assert apikeys.list_keys(session, tenant) == []
+        assert lifecycle.list_all(session, tenant, API_KEY) == []
 
 
 @pytest.mark.parametrize(
@@ -105,12 +107,12 @@ def test_no_one_else_acts_for_a_personal_key(actor: Actor) -> None:
 def test_regenerate_without_grace_ends_the_old_secret_now(acme: Factory) -> None:
     key_id, old = create(acme, apikeys.NewApiKey(name="Scanner"))
     with in_acme(acme) as (session, tenant):
-        _, new = apikeys.regenerate(
-            session, tenant, key_id, grace=None, actor=ACTOR, hasher=acme.hasher
+        _, new = lifecycle.rotate(
+            session, tenant, API_KEY, key_id, grace=None, actor=ACTOR, hasher=acme.hasher
         )
     assert new.reveal() != old.reveal()
     with in_acme(acme) as (session, tenant):
-        secrets = {s.digest: s for s in apikeys.get_key(session, tenant, key_id).secrets}
+        secrets = {s.digest: s for s in lifecycle.get(session, tenant, API_KEY, key_id).secrets}
         ended = secrets[acme.hasher.digest(old)].expires_at
         assert ended is not None
         assert ended <= utcnow()
@@ -122,10 +124,12 @@ def test_revoke_is_audited_once_and_a_revoked_key_cannot_regenerate(acme: Factor
     key_id, _ = create(acme, apikeys.NewApiKey(name="Scanner"))
     for _ in range(2):
         with in_acme(acme) as (session, tenant):
-            revoked = apikeys.revoke_key(session, tenant, key_id, actor=ACTOR)
-            assert apikeys.status_of(revoked) == "revoked"
+            revoked = lifecycle.revoke(session, tenant, API_KEY, key_id, actor=ACTOR)
+            assert lifecycle.status_of(API_KEY, revoked) == "revoked"
     with in_acme(acme) as (session, tenant), pytest.raises(InvalidInputError):
-        apikeys.regenerate(session, tenant, key_id, grace=None, actor=ACTOR, hasher=acme.hasher)
+        lifecycle.rotate(
+            session, tenant, API_KEY, key_id, grace=None, actor=ACTOR, hasher=acme.hasher
+        )
     assert actions(acme, key_id) == ["apikey.create", "apikey.revoke"]
 
 
@@ -134,18 +138,20 @@ def test_revoke_all_counts_only_active_keys_and_publishes_one_change(acme: Facto
     create(acme, apikeys.NewApiKey(name="Two"))
     create(acme, apikeys.NewApiKey(name="Three"))
     with in_acme(acme) as (session, tenant):
-        apikeys.revoke_key(session, tenant, first, actor=ACTOR)
+        lifecycle.revoke(session, tenant, API_KEY, first, actor=ACTOR)
     before = newest_change(acme)
     with in_acme(acme) as (session, tenant):
-        assert apikeys.revoke_all(session, tenant, actor=ACTOR) == 2
-        assert {apikeys.status_of(k) for k in apikeys.list_keys(session, tenant)} == {"revoked"}
+        assert lifecycle.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 2
+        assert {
+            lifecycle.status_of(API_KEY, k) for k in lifecycle.list_all(session, tenant, API_KEY)
+        } == {"revoked"}
     assert changes_after(acme, before) == [(feed.KIND_APIKEY, feed.EVERY)]
 
 
 def test_a_deleted_key_is_not_found(acme: Factory) -> None:
     key_id, _ = create(acme, apikeys.NewApiKey(name="Scanner"))
     with in_acme(acme) as (session, tenant):
-        apikeys.delete_key(session, tenant, key_id, actor=ACTOR)
+        lifecycle.delete(session, tenant, API_KEY, key_id, actor=ACTOR)
     with in_acme(acme) as (session, tenant), pytest.raises(NotFoundError):
-        apikeys.get_key(session, tenant, key_id)
+        lifecycle.get(session, tenant, API_KEY, key_id)
     assert actions(acme, key_id) == ["apikey.create", "apikey.delete"]

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.models import AuditEvent
-from gatepass.cache import feed
+from gatepass.changes import feed
 from gatepass.clients import service as clients
+from gatepass.clients.kind import CLIENT
+from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.tenants import service as tenants
@@ -64,11 +66,11 @@ def test_create_stores_only_the_secret_s_digest_audits_and_publishes(acme: Facto
     before = newest_change(acme)
     client_id, secret = create(acme, clients.NewClient(name="Billing", scopes=["nql"]))
     with in_acme(acme) as (session, tenant):
-        client = clients.get_client(session, tenant, client_id)
+        client = lifecycle.get(session, tenant, CLIENT, client_id)
         assert client.name == "Billing"
         assert [p.name for p in client.permissions] == ["nql"]
-        assert [s.secret_hash for s in client.secrets] == [acme.hasher.digest(secret)]
-        assert clients.status_of(client) == "active"
+        assert [s.digest for s in client.secrets] == [acme.hasher.digest(secret)]
+        assert lifecycle.status_of(CLIENT, client) == "active"
     assert client_id.startswith("gp-")
     assert actions(acme, client_id) == ["client.create"]
     assert changes_after(acme, before) == [(feed.KIND_CLIENT, client_id)]
@@ -95,18 +97,18 @@ def test_invalid_specs_make_nothing(acme: Factory, spec: clients.NewClient) -> N
     with pytest.raises(InvalidInputError):
         create(acme, spec)
     with in_acme(acme) as (session, tenant):
-        assert clients.list_clients(session, tenant) == []
+        assert lifecycle.list_all(session, tenant, CLIENT) == []
 
 
 def test_rotation_without_grace_ends_the_old_secret_now(acme: Factory) -> None:
     client_id, old = create(acme, clients.NewClient(name="Billing"))
     with in_acme(acme) as (session, tenant):
-        _, new = clients.rotate_secret(
-            session, tenant, client_id, grace=None, actor=ACTOR, hasher=acme.hasher
+        _, new = lifecycle.rotate(
+            session, tenant, CLIENT, client_id, grace=None, actor=ACTOR, hasher=acme.hasher
         )
     assert new.reveal() != old.reveal()
     with in_acme(acme) as (session, tenant):
-        secrets = {s.secret_hash: s for s in clients.get_client(session, tenant, client_id).secrets}
+        secrets = {s.digest: s for s in lifecycle.get(session, tenant, CLIENT, client_id).secrets}
         ended = secrets[acme.hasher.digest(old)].expires_at
         assert ended is not None
         assert ended <= utcnow()
@@ -118,11 +120,11 @@ def test_revoke_is_audited_once_and_a_revoked_client_cannot_rotate(acme: Factory
     client_id, _ = create(acme, clients.NewClient(name="Billing"))
     for _ in range(2):
         with in_acme(acme) as (session, tenant):
-            revoked = clients.revoke_client(session, tenant, client_id, actor=ACTOR)
-            assert clients.status_of(revoked) == "revoked"
+            revoked = lifecycle.revoke(session, tenant, CLIENT, client_id, actor=ACTOR)
+            assert lifecycle.status_of(CLIENT, revoked) == "revoked"
     with in_acme(acme) as (session, tenant), pytest.raises(InvalidInputError):
-        clients.rotate_secret(
-            session, tenant, client_id, grace=None, actor=ACTOR, hasher=acme.hasher
+        lifecycle.rotate(
+            session, tenant, CLIENT, client_id, grace=None, actor=ACTOR, hasher=acme.hasher
         )
     assert actions(acme, client_id) == ["client.create", "client.revoke"]
 
@@ -131,20 +133,22 @@ def test_revoke_all_counts_only_active_clients(acme: Factory) -> None:
     first, _ = create(acme, clients.NewClient(name="One"))
     create(acme, clients.NewClient(name="Two"))
     with in_acme(acme) as (session, tenant):
-        clients.revoke_client(session, tenant, first, actor=ACTOR)
+        lifecycle.revoke(session, tenant, CLIENT, first, actor=ACTOR)
     before = newest_change(acme)
     with in_acme(acme) as (session, tenant):
-        assert clients.revoke_all(session, tenant, actor=ACTOR) == 1
-        assert {clients.status_of(c) for c in clients.list_clients(session, tenant)} == {"revoked"}
+        assert lifecycle.revoke_all(session, tenant, CLIENT, actor=ACTOR) == 1
+        assert {
+            lifecycle.status_of(CLIENT, c) for c in lifecycle.list_all(session, tenant, CLIENT)
+        } == {"revoked"}
     assert changes_after(acme, before) == [(feed.KIND_CLIENT, feed.EVERY)]
 
 
 def test_a_deleted_client_is_not_found(acme: Factory) -> None:
     client_id, _ = create(acme, clients.NewClient(name="Billing"))
     with in_acme(acme) as (session, tenant):
-        clients.delete_client(session, tenant, client_id, actor=ACTOR)
+        lifecycle.delete(session, tenant, CLIENT, client_id, actor=ACTOR)
     with in_acme(acme) as (session, tenant), pytest.raises(NotFoundError):
-        clients.get_client(session, tenant, client_id)
+        lifecycle.get(session, tenant, CLIENT, client_id)
     assert actions(acme, client_id) == ["client.create", "client.delete"]
 
 
@@ -152,6 +156,6 @@ def test_an_expiry_passed_reads_as_expired(acme: Factory) -> None:
     expires = utcnow() + timedelta(hours=1)
     client_id, _ = create(acme, clients.NewClient(name="Billing", expires_at=expires))
     with in_acme(acme) as (session, tenant):
-        client = clients.get_client(session, tenant, client_id)
-        assert clients.status_of(client) == "active"
-        assert clients.status_of(client, now=expires + timedelta(seconds=1)) == "expired"
+        client = lifecycle.get(session, tenant, CLIENT, client_id)
+        assert lifecycle.status_of(CLIENT, client) == "active"
+        assert lifecycle.status_of(CLIENT, client, now=expires + timedelta(seconds=1)) == "expired"
