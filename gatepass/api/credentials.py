@@ -6,11 +6,11 @@ audit event in the route's transaction and publishes the change to every process
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from gatepass.api import schemas
 from gatepass.api.auth import Manager, Reader
@@ -19,13 +19,8 @@ from gatepass.api.common import (
     Filter,
     IdempotencyKey,
     Limit,
-    json_response,
-    page_of,
-    page_request,
-    read,
-    write,
 )
-from gatepass.api.lifecycle_routes import KindRoutes, add_routes
+from gatepass.api.lifecycle_routes import KindRoutes, add_routes, created, listed
 from gatepass.api.problems import responses
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
@@ -73,13 +68,7 @@ def list_clients(
     where = lifecycle.CredentialFilter(
         status=status, name=name, created_by=created_by, permission=permission, group=group
     )
-    req = page_request(cursor, limit)
-    body = read(
-        request,
-        principal,
-        lambda s, t: page_of(lifecycle.search(s, t, CLIENT, where, req), schemas.ClientOut.of),
-    )
-    return json_response(body)
+    return listed(request, principal, CLIENT_ROUTES, where, cursor, limit)
 
 
 @router.post(
@@ -105,15 +94,13 @@ def create_client(
         expires_at=body.expires_at,
         token_lifetime=body.token_lifetime,
     )
-
-    def work(session: Session, tenant: Tenant) -> schemas.ClientIssued:
-        client, secret = clients.create_client(
-            session, tenant, spec, actor=principal.actor, hasher=request.app.state.services.hasher
-        )
-        return _issued_client(request, tenant, client, secret.reveal())
-
-    return write(
-        request, principal, work, status=201, payload=body, idempotency_key=idempotency_key
+    return created(
+        request,
+        principal,
+        CLIENT_ROUTES,
+        partial(clients.create_client, spec=spec),
+        payload=body,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -128,37 +115,35 @@ def _issued_client(
     )
 
 
-add_routes(
-    router,
-    KindRoutes(
-        kind=CLIENT,
-        path="/clients",
-        ref="client_id",
-        ref_rule=Path(alias="client_id", max_length=100, pattern=r"^[A-Za-z0-9._~-]+$"),
-        tag="OAuth clients",
-        out=schemas.ClientOut,
-        issued=schemas.ClientIssued,
-        issue=_issued_client,
-        rotate_path="rotate-secret",
-        names={
-            "revoke_all": "revoke_all_clients",
-            "get": "get_client",
-            "rotate": "rotate_client_secret",
-            "revoke": "revoke_client",
-            "delete": "delete_client",
-        },
-        docs={
-            "revoke_all": "Revoke every active client of the tenant at once"
-            ' (seed 004\'s "Revoke all").',
-            "get": "One client: its permissions, groups, status, and each secret version's hint and"
-            " last use.",
-            "rotate": "Issue a new secret (shown once); older secrets stop now or after"
-            " `grace_seconds`.",
-            "revoke": "Revoke a client: its tokens stop being accepted by introspection at once.",
-            "delete": "Delete a client for good. This cannot be undone.",
-        },
-    ),
+CLIENT_ROUTES = KindRoutes(
+    kind=CLIENT,
+    path="/clients",
+    ref="client_id",
+    ref_rule=Path(alias="client_id", max_length=100, pattern=r"^[A-Za-z0-9._~-]+$"),
+    tag="OAuth clients",
+    out=schemas.ClientOut,
+    issued=schemas.ClientIssued,
+    issue=_issued_client,
+    rotate_path="rotate-secret",
+    names={
+        "revoke_all": "revoke_all_clients",
+        "get": "get_client",
+        "rotate": "rotate_client_secret",
+        "revoke": "revoke_client",
+        "delete": "delete_client",
+    },
+    docs={
+        "revoke_all": "Revoke every active client of the tenant at once"
+        ' (seed 004\'s "Revoke all").',
+        "get": "One client: its permissions, groups, status, and each secret version's hint and"
+        " last use.",
+        "rotate": "Issue a new secret (shown once); older secrets stop now or after"
+        " `grace_seconds`.",
+        "revoke": "Revoke a client: its tokens stop being accepted by introspection at once.",
+        "delete": "Delete a client for good. This cannot be undone.",
+    },
 )
+add_routes(router, CLIENT_ROUTES)
 
 
 # --- API keys --------------------------------------------------------------------------------
@@ -194,13 +179,7 @@ def list_keys(
             owner=owner, personal=None if kind is None else kind == "personal"
         ),
     )
-    req = page_request(cursor, limit)
-    body = read(
-        request,
-        principal,
-        lambda s, t: page_of(lifecycle.search(s, t, API_KEY, where, req), schemas.ApiKeyOut.of),
-    )
-    return json_response(body)
+    return listed(request, principal, KEY_ROUTES, where, cursor, limit)
 
 
 @router.post(
@@ -231,14 +210,13 @@ def create_key(
         ),
     )
 
-    def work(session: Session, tenant: Tenant) -> schemas.ApiKeyIssued:
-        key, secret = apikeys.create_key(
-            session, tenant, spec, actor=principal.actor, hasher=request.app.state.services.hasher
-        )
-        return _issued_key(request, tenant, key, secret.reveal())
-
-    return write(
-        request, principal, work, status=201, payload=body, idempotency_key=idempotency_key
+    return created(
+        request,
+        principal,
+        KEY_ROUTES,
+        partial(apikeys.create_key, spec=spec),
+        payload=body,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -246,32 +224,30 @@ def _issued_key(request: Request, tenant: Tenant, key: ApiKey, secret: str) -> s
     return schemas.ApiKeyIssued(**schemas.ApiKeyOut.of(key).model_dump(), key=secret)
 
 
-add_routes(
-    router,
-    KindRoutes(
-        kind=API_KEY,
-        path="/api-keys",
-        ref="key_id",
-        ref_rule=Path(alias="key_id", max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
-        tag="API keys",
-        out=schemas.ApiKeyOut,
-        issued=schemas.ApiKeyIssued,
-        issue=_issued_key,
-        rotate_path="regenerate",
-        names={
-            "revoke_all": "revoke_all_keys",
-            "get": "get_key",
-            "rotate": "regenerate_key",
-            "revoke": "revoke_key",
-            "delete": "delete_key",
-        },
-        docs={
-            "revoke_all": "Revoke every active API key of the tenant at once.",
-            "get": "One API key: its permissions, groups, owner, status, hint and last use.",
-            "rotate": "The same key with a new secret (shown once). Anything using the old one"
-            " stops working,\nat once or after `grace_seconds`.",
-            "revoke": "Revoke a key: the verify endpoint answers REVOKED for it at once.",
-            "delete": "Delete a key for good. This cannot be undone.",
-        },
-    ),
+KEY_ROUTES = KindRoutes(
+    kind=API_KEY,
+    path="/api-keys",
+    ref="key_id",
+    ref_rule=Path(alias="key_id", max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
+    tag="API keys",
+    out=schemas.ApiKeyOut,
+    issued=schemas.ApiKeyIssued,
+    issue=_issued_key,
+    rotate_path="regenerate",
+    names={
+        "revoke_all": "revoke_all_keys",
+        "get": "get_key",
+        "rotate": "regenerate_key",
+        "revoke": "revoke_key",
+        "delete": "delete_key",
+    },
+    docs={
+        "revoke_all": "Revoke every active API key of the tenant at once.",
+        "get": "One API key: its permissions, groups, owner, status, hint and last use.",
+        "rotate": "The same key with a new secret (shown once). Anything using the old one"
+        " stops working,\nat once or after `grace_seconds`.",
+        "revoke": "Revoke a key: the verify endpoint answers REVOKED for it at once.",
+        "delete": "Delete a key for good. This cannot be undone.",
+    },
 )
+add_routes(router, KEY_ROUTES)

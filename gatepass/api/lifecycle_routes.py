@@ -17,8 +17,15 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gatepass.api import schemas
-from gatepass.api.auth import Manager, Reader
-from gatepass.api.common import IdempotencyKey, json_response, read, write
+from gatepass.api.auth import Manager, Principal, Reader
+from gatepass.api.common import (
+    IdempotencyKey,
+    json_response,
+    page_of,
+    page_request,
+    read,
+    write,
+)
 from gatepass.api.problems import responses
 from gatepass.credentials import lifecycle
 from gatepass.tenants.models import Tenant
@@ -39,6 +46,47 @@ class KindRoutes:
     rotate_path: str  # "rotate-secret", "regenerate"
     names: dict[str, str]  # operation names: revoke_all, get, rotate, revoke, delete
     docs: dict[str, str]  # their descriptions
+
+
+def listed(
+    request: Request,
+    principal: Principal,
+    spec: KindRoutes,
+    where: lifecycle.CredentialFilter,
+    cursor: str | None,
+    limit: int,
+) -> Response:
+    """A page of the kind's credentials, newest first, as ``GET /clients`` or ``/api-keys``."""
+    page = page_request(cursor, limit)
+    return json_response(
+        read(
+            request,
+            principal,
+            lambda s, t: page_of(lifecycle.search(s, t, spec.kind, where, page), spec.out.of),
+        )
+    )
+
+
+def created(
+    request: Request,
+    principal: Principal,
+    spec: KindRoutes,
+    make: Callable[..., tuple[Any, Any]],
+    *,
+    payload: BaseModel,
+    idempotency_key: str | None,
+) -> Response:
+    """``make(session, tenant, actor=, hasher=)`` a credential; answer 201 with its secret."""
+
+    def work(session: Session, tenant: Tenant) -> BaseModel:
+        row, secret = make(
+            session, tenant, actor=principal.actor, hasher=request.app.state.services.hasher
+        )
+        return spec.issue(request, tenant, row, secret.reveal())
+
+    return write(
+        request, principal, work, status=201, payload=payload, idempotency_key=idempotency_key
+    )
 
 
 def add_routes(router: APIRouter, spec: KindRoutes) -> None:
