@@ -15,7 +15,6 @@ from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
-    YesOption,
     emit_fields,
     emit_json,
     emit_table,
@@ -140,31 +139,17 @@ def regenerate(
     _show_key(view, secret, as_json)
 
 
-@apikey_app.command("revoke")
-def revoke(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Revoke an API key: it stops working at once."""
-    shared.revoke(API_KEY, tenant, key_id, key_view, as_json)
-
-
-@apikey_app.command("revoke-all")
-def revoke_all(
-    tenant: str = TenantOption,
-    yes: bool = YesOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Revoke every API key of a tenant."""
-    shared.revoke_all(API_KEY, tenant, yes=yes, as_json=as_json)
-
-
-@apikey_app.command("delete")
-def delete(
-    key_id: str,
-    tenant: str = TenantOption,
-    yes: bool = YesOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Delete an API key for good. This cannot be undone."""
-    shared.delete(API_KEY, tenant, key_id, yes=yes, as_json=as_json)
+shared.add_commands(
+    apikey_app,
+    API_KEY,
+    "key_id",
+    key_view,
+    {
+        "revoke": "Revoke an API key: it stops working at once.",
+        "revoke_all": "Revoke every API key of a tenant.",
+        "delete": "Delete an API key for good. This cannot be undone.",
+    },
+)
 
 
 def _show_key(view: dict[str, Any], secret: str, as_json: bool) -> None:

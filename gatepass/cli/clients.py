@@ -11,7 +11,6 @@ from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
-    YesOption,
     emit_fields,
     emit_json,
     emit_table,
@@ -158,31 +157,18 @@ def rotate_secret(
     _show_secret(view, secret, token_endpoint(runtime().settings.public_url, tenant), as_json)
 
 
-@client_app.command("revoke")
-def revoke(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Revoke a client: it can no longer get tokens, and its tokens stop introspecting active."""
-    shared.revoke(CLIENT, tenant, client_id, client_view, as_json)
-
-
-@client_app.command("revoke-all")
-def revoke_all(
-    tenant: str = TenantOption,
-    yes: bool = YesOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Revoke every client of a tenant."""
-    shared.revoke_all(CLIENT, tenant, yes=yes, as_json=as_json)
-
-
-@client_app.command("delete")
-def delete(
-    client_id: str,
-    tenant: str = TenantOption,
-    yes: bool = YesOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Delete a client for good. This cannot be undone."""
-    shared.delete(CLIENT, tenant, client_id, yes=yes, as_json=as_json)
+shared.add_commands(
+    client_app,
+    CLIENT,
+    "client_id",
+    client_view,
+    {
+        "revoke": "Revoke a client: it can no longer get tokens, and its tokens stop"
+        " introspecting active.",
+        "revoke_all": "Revoke every client of a tenant.",
+        "delete": "Delete a client for good. This cannot be undone.",
+    },
+)
 
 
 def _show_secret(view: dict[str, Any], secret: str, endpoint: str, as_json: bool) -> None:

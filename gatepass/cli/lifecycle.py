@@ -10,7 +10,16 @@ from typing import Any
 import typer
 
 from gatepass.audit.service import Actor
-from gatepass.cli.common import confirm, emit_json, parse_duration, runtime, transaction
+from gatepass.cli.common import (
+    JsonOption,
+    TenantOption,
+    YesOption,
+    confirm,
+    emit_json,
+    parse_duration,
+    runtime,
+    transaction,
+)
 from gatepass.credentials import lifecycle
 from gatepass.tenants import service as tenants
 
@@ -70,3 +79,34 @@ def delete(kind: lifecycle.Kind[Any], tenant: str, ref: str, *, yes: bool, as_js
 
 def _tenant(session: Any, slug: str) -> Any:
     return tenants.get_tenant(session, slug)
+
+
+def add_commands(
+    app: typer.Typer, kind: lifecycle.Kind[Any], ref: str, view: View, docs: dict[str, str]
+) -> None:
+    """Register ``revoke``, ``revoke-all`` and ``delete`` of ``kind`` on ``app``; ``ref`` names
+    the argument in the help (``client_id``), ``docs`` gives each command's help."""
+
+    def revoke_command(
+        ident: str = typer.Argument(..., metavar=ref),
+        tenant: str = TenantOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        revoke(kind, tenant, ident, view, as_json)
+
+    def revoke_all_command(
+        tenant: str = TenantOption, yes: bool = YesOption, as_json: bool = JsonOption
+    ) -> None:
+        revoke_all(kind, tenant, yes=yes, as_json=as_json)
+
+    def delete_command(
+        ident: str = typer.Argument(..., metavar=ref),
+        tenant: str = TenantOption,
+        yes: bool = YesOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        delete(kind, tenant, ident, yes=yes, as_json=as_json)
+
+    app.command("revoke", help=docs["revoke"])(revoke_command)
+    app.command("revoke-all", help=docs["revoke_all"])(revoke_all_command)
+    app.command("delete", help=docs["delete"])(delete_command)
