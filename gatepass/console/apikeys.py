@@ -14,11 +14,17 @@ from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.console import forms
-from gatepass.console.credentials import LISTED, FormPage, act, form_page, refusal_status, revealer
-from gatepass.console.issuing import Issued, check_email_to, issue
+from gatepass.console.credentials import (
+    LISTED,
+    FormPage,
+    act,
+    create_from_form,
+    new_form,
+    revealer,
+)
+from gatepass.console.issuing import Issued
 from gatepass.console.web import (
     Viewer,
-    actor_of,
     clear_reveal,
     end_of_day,
     failed,
@@ -32,7 +38,7 @@ from gatepass.console.web import (
 )
 from gatepass.credentials import lifecycle
 from gatepass.deliveries import mail
-from gatepass.errors import DomainError, NotFoundError
+from gatepass.errors import NotFoundError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
@@ -101,27 +107,25 @@ async def keys_page(request: Request, tenant: str) -> Response:
 
 def _key_form(viewer: Viewer) -> FormPage:
     base = f"/console/{viewer.tenant_slug}/api-keys"
-    return FormPage(heading="New API key", action=base, submit="Create", back=base, rate_limit=True)
+    return FormPage(
+        heading="New API key",
+        action=base,
+        submit="Create",
+        back=base,
+        active="api-keys",
+        rate_limit=True,
+    )
 
 
 @router.get("/{tenant}/api-keys/new")
 async def new_key_page(request: Request, tenant: str) -> Response:
-    viewer = await signed_in(request, tenant, "manage")
-    if isinstance(viewer, Response):
-        return viewer
-    return await form_page(
-        request, viewer, _key_form(viewer), forms.CredentialForm(), None, active="api-keys"
-    )
+    return await new_form(request, tenant, _key_form)
 
 
 @router.post("/{tenant}/api-keys")
 async def create_key(request: Request, tenant: str) -> Response:
-    viewer, form = await posted(request, tenant, "manage")
-    if isinstance(viewer, Response):
-        return viewer
-    values = forms.CredentialForm.read(form)
-    try:
-        spec = apikeys.NewApiKey(
+    def spec_of(values: forms.CredentialForm, viewer: Viewer) -> apikeys.NewApiKey:
+        return apikeys.NewApiKey(
             name=values.name,
             description=values.description,
             scopes=values.scopes,
@@ -129,35 +133,10 @@ async def create_key(request: Request, tenant: str) -> Response:
             expires_at=end_of_day(values.expires_on),
             rate_limit=values.rate_limit(),
         )
-        recipient = check_email_to(request, values.email_to)
-        return await issue(
-            request,
-            viewer,
-            _creator(request, viewer, spec),
-            email_to=recipient,
-            then=f"/console/{tenant}/api-keys",
-        )
-    except DomainError as exc:
-        return await form_page(
-            request,
-            viewer,
-            _key_form(viewer),
-            values,
-            str(exc),
-            active="api-keys",
-            status=refusal_status(exc),
-        )
 
-
-def _creator(request: Request, viewer: Viewer, spec: apikeys.NewApiKey) -> Work:
-    actor = actor_of(request, viewer)
-    hasher = services(request).hasher
-
-    def work(session: Session, found: Tenant) -> Issued:
-        key, secret = apikeys.create_key(session, found, spec, actor=actor, hasher=hasher)
-        return key_issued(key, secret.reveal())
-
-    return work
+    return await create_from_form(
+        request, tenant, _key_form, spec_of, apikeys.create_key, key_issued
+    )
 
 
 @router.post("/{tenant}/api-keys/{key_id}/{action}")
@@ -225,57 +204,35 @@ async def settings_page(request: Request, tenant: str) -> Response:
 
 def _personal_form(viewer: Viewer) -> FormPage:
     base = f"/console/{viewer.tenant_slug}/settings"
-    return FormPage(heading="New personal PSK", action=f"{base}/keys", submit="Create", back=base)
-
-
-@router.get("/{tenant}/settings/keys/new")
-async def new_personal_key_page(request: Request, tenant: str) -> Response:
-    viewer = await signed_in(request, tenant, "manage")
-    if isinstance(viewer, Response):
-        return viewer
-    return await form_page(
-        request,
-        viewer,
-        _personal_form(viewer),
-        forms.CredentialForm(),
-        None,
+    return FormPage(
+        heading="New personal PSK",
+        action=f"{base}/keys",
+        submit="Create",
+        back=base,
         active="settings",
         personal=True,
     )
 
 
+@router.get("/{tenant}/settings/keys/new")
+async def new_personal_key_page(request: Request, tenant: str) -> Response:
+    return await new_form(request, tenant, _personal_form)
+
+
 @router.post("/{tenant}/settings/keys")
 async def create_personal_key(request: Request, tenant: str) -> Response:
-    viewer, form = await posted(request, tenant, "manage")
-    if isinstance(viewer, Response):
-        return viewer
-    values = forms.CredentialForm.read(form)
-    try:
-        spec = apikeys.NewApiKey(
+    def spec_of(values: forms.CredentialForm, viewer: Viewer) -> apikeys.NewApiKey:
+        return apikeys.NewApiKey(
             name=values.name,
             description=values.description,
             scopes=values.scopes,
             owner_email=viewer.email,
             expires_at=end_of_day(values.expires_on),
         )
-        return await issue(
-            request,
-            viewer,
-            _creator(request, viewer, spec),
-            email_to=None,
-            then=f"/console/{tenant}/settings",
-        )
-    except DomainError as exc:
-        return await form_page(
-            request,
-            viewer,
-            _personal_form(viewer),
-            values,
-            str(exc),
-            active="settings",
-            personal=True,
-            status=refusal_status(exc),
-        )
+
+    return await create_from_form(
+        request, tenant, _personal_form, spec_of, apikeys.create_key, key_issued
+    )
 
 
 @router.post("/{tenant}/settings/keys/{key_id}/{action}")

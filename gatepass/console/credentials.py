@@ -49,8 +49,10 @@ class FormPage:
     heading: str
     action: str
     submit: str
-    back: str
+    back: str  # the listing: "Cancel", and where a created credential's dialog leads
+    active: str  # the navigation entry
     rate_limit: bool = False
+    personal: bool = False  # a personal key: never emailed
 
 
 def revealer(viewer: Viewer) -> Callable[[list[str]], bool]:
@@ -108,6 +110,7 @@ def client_form(viewer: Viewer) -> FormPage:
         action=base,
         submit="Save and generate credentials",
         back=base,
+        active="credentials",
     )
 
 
@@ -118,11 +121,9 @@ async def form_page(
     values: forms.CredentialForm,
     error: str | None,
     *,
-    active: str,
-    personal: bool = False,
     status: int = 200,
 ) -> Response:
-    context = await forms.choices(request, viewer, personal=personal)
+    context = await forms.choices(request, viewer, personal=page.personal)
     return render(
         request,
         "credential_form.html",
@@ -131,59 +132,79 @@ async def form_page(
             "form": page,
             "values": values,
             "error": error,
-            "active": active,
-            "mail": mail.configured(services(request).settings) and not personal,
+            "active": page.active,
+            "mail": mail.configured(services(request).settings) and not page.personal,
             **context,
         },
         status=status,
     )
 
 
-@router.get("/{tenant}/credentials/new")
-async def new_credential_page(request: Request, tenant: str) -> Response:
+async def new_form(
+    request: Request, tenant: str, page_of: Callable[[Viewer], FormPage]
+) -> Response:
+    """The empty form for a new credential."""
     viewer = await signed_in(request, tenant, "manage")
     if isinstance(viewer, Response):
         return viewer
-    return await form_page(
-        request, viewer, client_form(viewer), forms.CredentialForm(), None, active="credentials"
-    )
+    return await form_page(request, viewer, page_of(viewer), forms.CredentialForm(), None)
 
 
-@router.post("/{tenant}/credentials")
-async def create_credential(request: Request, tenant: str) -> Response:
+async def create_from_form(
+    request: Request,
+    tenant: str,
+    page_of: Callable[[Viewer], FormPage],
+    spec_of: Callable[[forms.CredentialForm, Viewer], Any],
+    make: Callable[..., tuple[Any, Any]],
+    issued: Callable[[Any, str], Issued],
+) -> Response:
+    """Create the credential the form describes (``make(session, tenant, spec, actor=,
+    hasher=)``) and show its secret once, or email it as a one-time link; on a refusal, the
+    form again with what was typed and why."""
     viewer, form = await posted(request, tenant, "manage")
     if isinstance(viewer, Response):
         return viewer
     values = forms.CredentialForm.read(form)
+    page = page_of(viewer)
     actor = actor_of(request, viewer)
     hasher = services(request).hasher
     try:
-        spec = clients.NewClient(
+        spec = spec_of(values, viewer)
+        recipient = None if page.personal else check_email_to(request, values.email_to)
+
+        def work(session: Session, found: Tenant) -> Issued:
+            row, secret = make(session, found, spec, actor=actor, hasher=hasher)
+            return issued(row, secret.reveal())
+
+        return await issue(request, viewer, work, email_to=recipient, then=page.back)
+    except DomainError as exc:
+        return await form_page(request, viewer, page, values, str(exc), status=refusal_status(exc))
+
+
+@router.get("/{tenant}/credentials/new")
+async def new_credential_page(request: Request, tenant: str) -> Response:
+    return await new_form(request, tenant, client_form)
+
+
+@router.post("/{tenant}/credentials")
+async def create_credential(request: Request, tenant: str) -> Response:
+    def spec_of(values: forms.CredentialForm, viewer: Viewer) -> clients.NewClient:
+        return clients.NewClient(
             name=values.name,
             description=values.description,
             scopes=values.scopes,
             groups=values.groups,
             expires_at=end_of_day(values.expires_on),
         )
-        recipient = check_email_to(request, values.email_to)
 
-        def work(session: Session, found: Tenant) -> Issued:
-            client, secret = clients.create_client(session, found, spec, actor=actor, hasher=hasher)
-            return client_issued(client.client_id, client.name, secret.reveal())
-
-        return await issue(
-            request, viewer, work, email_to=recipient, then=f"/console/{tenant}/credentials"
-        )
-    except DomainError as exc:
-        return await form_page(
-            request,
-            viewer,
-            client_form(viewer),
-            values,
-            str(exc),
-            active="credentials",
-            status=refusal_status(exc),
-        )
+    return await create_from_form(
+        request,
+        tenant,
+        client_form,
+        spec_of,
+        clients.create_client,
+        lambda client, secret: client_issued(client.client_id, client.name, secret),
+    )
 
 
 def client_issued(client_id: str, name: str, secret: str) -> Issued:
