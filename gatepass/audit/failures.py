@@ -40,6 +40,9 @@ class FailureLog:
         self.interval = interval
         self._rows: dict[str, _Row] = {}
         self._lock = threading.Lock()
+        # one flush at a time, so that when flush() returns every count held before the call
+        # is committed, even the ones a flush running meanwhile (the timer's) had taken
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -83,6 +86,10 @@ class FailureLog:
 
     def flush(self) -> None:
         """Write every count held here, and forget rows whose minute has passed."""
+        with self._flushing:
+            self._flush()
+
+    def _flush(self) -> None:
         current = _minute(utcnow())
         with self._lock:
             due = [(row, row.pending) for row in self._rows.values() if row.pending]
