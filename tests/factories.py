@@ -47,6 +47,7 @@ class Factory:
         self,
         slug: str = "acme",
         *,
+        name: str | None = None,
         catalog: tuple[str, ...] = CATALOG,
         unavailable: tuple[str, ...] = (),
         groups_: tuple[str, ...] = ("emea",),
@@ -56,19 +57,19 @@ class Factory:
             tenant = provisioning.create_tenant(
                 session,
                 slug=slug,
-                name=slug.title(),
+                name=name or slug.title(),
                 actor=ACTOR,
                 cipher=self.cipher,
                 signing_alg=signing_alg,
             )
-            for name in (*catalog, *unavailable):
+            for scope in (*catalog, *unavailable):
                 permissions.create_permission(
                     session,
                     tenant,
-                    name=name,
-                    label=name.upper(),
+                    name=scope,
+                    label=scope.upper(),
                     description="",
-                    available=name not in unavailable,
+                    available=scope not in unavailable,
                     unavailable_reason="preview",
                     actor=ACTOR,
                 )

@@ -6,10 +6,10 @@ node id alone (all the scheduler sees). A group runs whole in one process, large
 
 - the cluster tests share one private cluster (PostgreSQL, Redis, nginx, three nodes);
 - the SDK tests share one ``gatepass serve`` per backend (a package-scoped fixture);
-- an e2e module may share one server per backend (module-scoped fixtures).
+- an e2e module may share one server per backend (module-scoped fixtures);
+- a console module shares one server per backend (``console_server``), and the package's browser.
 
-Every other test is a unit of its own, for the best balance. (The console tests too: they share
-only the package's browser, which a process keeps while it runs console tests one after another.)
+Every other test is a unit of its own, for the best balance.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from xdist.scheduler import LoadScopeScheduling
 
 PACKAGES = {"tests/cluster/": "cluster", "tests/sdk/": "sdk"}
-BY_MODULE = ("tests/e2e/",)
+BY_MODULE = ("tests/e2e/", "tests/console/")
 
 
 def group_of(nodeid: str) -> str:

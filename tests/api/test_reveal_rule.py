@@ -89,16 +89,21 @@ def email_of(role: str) -> str:
 
 
 def make_target(
-    factory: Factory, kind: str, scopes: tuple[str, ...], owner: str | None = None
+    factory: Factory,
+    kind: str,
+    scopes: tuple[str, ...],
+    owner: str | None = None,
+    *,
+    tenant: str = "acme",
 ) -> str:
     """A credential made by the operator; returns its client ID or key ID."""
     if kind == "client":
         return factory.client(
-            "acme", scopes=scopes, client_id="target-client", name="target"
+            tenant, scopes=scopes, client_id="target-client", name="target"
         ).client_id
     spec = apikeys.NewApiKey(name="target key", scopes=list(scopes), owner_email=owner)
-    with tenant_session(factory, "acme") as (session, tenant):
-        key, _ = apikeys.create_key(session, tenant, spec, actor=ACTOR, hasher=factory.hasher)
+    with tenant_session(factory, tenant) as (session, made_in):
+        key, _ = apikeys.create_key(session, made_in, spec, actor=ACTOR, hasher=factory.hasher)
         return key.key_id
 
 

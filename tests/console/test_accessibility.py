@@ -50,17 +50,17 @@ def test_every_page_labels_its_controls_and_titles_its_dialogs(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    factory.client(name="Billing sync")
-    make_key(factory, "Kiosk")
+    factory.client(console.tenant, name="Billing sync")
+    make_key(factory, console.tenant, "Kiosk")
     console.sign_in_as_admin(factory)
-    make_key(factory, "Ada's laptop", owner="ada@example.com")
+    make_key(factory, console.tenant, "Ada's laptop", owner=console.admin)
     for path in PAGES:
-        page.goto(console.url(f"/console/acme/{path}"))
+        page.goto(console.tenant_url(f"{path}"))
         assert page.evaluate(PROBLEMS) == [], path
 
 
 def test_the_sign_in_and_link_pages_too(console: Console) -> None:
-    for path in ("/console/sign-in", "/console/link", "/console/acme/nowhere"):
+    for path in ("/console/sign-in", "/console/link", f"/console/{console.tenant}/nowhere"):
         if path.endswith("nowhere"):
             console.expect_error("404")
         console.page.goto(console.url(path))

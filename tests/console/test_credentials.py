@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -15,16 +16,16 @@ from gatepass.tenants import service as tenants
 from tests.console.conftest import Console, assert_refused, assert_works, token_response
 from tests.console.pages import confirm, copy, reveal_dialog, row
 from tests.e2e.conftest import verify
-from tests.factories import Factory
+from tests.factories import Credential, Factory
 
 pytestmark = pytest.mark.e2e
 
 MARKUP = '<img src=x onerror="window.injected=1"> & "Co"'
 
 
-def expiry_of(factory: Factory, client_id: str) -> datetime | None:
+def expiry_of(factory: Factory, tenant: str, client_id: str) -> datetime | None:
     with factory.db.read() as session:
-        client = lifecycle.get(session, tenants.get_tenant(session, "acme"), CLIENT, client_id)
+        client = lifecycle.get(session, tenants.get_tenant(session, tenant), CLIENT, client_id)
         expires_at = client.expires_at
     if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no offset
         expires_at = expires_at.replace(tzinfo=UTC)
@@ -61,7 +62,9 @@ def test_new_credential_shows_its_secret_once_and_the_secret_gets_tokens(
     client_id = dialog.get_by_label("Client ID", exact=True).input_value()
     shown = dialog.get_by_label("Secret key", exact=True).input_value()
     assert shown.startswith("gpcs_")
-    assert dialog.get_by_label("Token URL").input_value() == console.server.token_url("acme")
+    assert dialog.get_by_label("Token URL").input_value() == console.server.token_url(
+        console.tenant
+    )
     console.screenshot("secret-dialog")
     behind = row(page, "Billing sync")  # the table, behind the modal dialog
     expect(behind.locator("td").nth(5)).to_have_text("Never")  # "Last used", before any use
@@ -69,13 +72,15 @@ def test_new_credential_shows_its_secret_once_and_the_secret_gets_tokens(
     secret = copy(page, dialog, "Secret key")
     assert secret == shown
     assert copy(page, dialog, "Client ID") == client_id
-    granted = token_response(console.server, client_id, secret)
+    granted = token_response(console.server, Credential(console.tenant, client_id, secret))
     assert granted.status_code == 200, granted.text
-    claims = verify(console.server, "acme", granted.json()["access_token"])
+    claims = verify(console.server, console.tenant, granted.json()["access_token"])
     assert claims["client_id"] == client_id
     assert claims["scope"] == "nql"
     assert claims["groups"] == ["emea"]
-    assert expiry_of(factory, client_id) == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert expiry_of(factory, console.tenant, client_id) == datetime(
+        2099, 12, 31, 23, 59, 59, tzinfo=UTC
+    )
     from_curl = run_curl(copy(page, dialog, "Get an access token"))
     assert from_curl.status_code == 200, from_curl.text
 
@@ -92,7 +97,7 @@ def test_new_credential_shows_its_secret_once_and_the_secret_gets_tokens(
     expect(created).to_contain_text(client_id)
     expect(created).to_contain_text("nql")
     expect(created).to_contain_text("Nightly invoice export")
-    expect(created).to_contain_text("ada@example.com")
+    expect(created).to_contain_text(console.admin)
     expect(created.get_by_text("Active", exact=True)).to_be_visible()
     console.screenshot("credentials")
 
@@ -102,8 +107,8 @@ def test_permissions_the_user_cannot_grant_are_disabled_with_the_reason(
 ) -> None:
     """An unavailable permission (for everyone), and ``tenant:admin`` for a credentials manager."""
     page = console.page
-    factory.user("acme", email="mia@example.com", role="credentials_manager")
-    console.sign_in("mia@example.com")
+    factory.user(console.tenant, email=console.email("mia"), role="credentials_manager")
+    console.sign_in(console.email("mia"))
     page.get_by_role("link", name="New OAuth client credentials").click()
     refused = {"SPARK": "preview", "Administer the tenant": "Only an administrator can grant this"}
     for label, reason in refused.items():
@@ -125,16 +130,16 @@ def test_permissions_the_user_cannot_grant_are_disabled_with_the_reason(
         expect(page.get_by_role("alert")).to_be_visible()
         expect(page.get_by_label("Name")).to_have_value("Sneaky")
         expect(page.get_by_label(label, exact=True)).to_be_disabled()  # and still refused
-    page.goto(console.url("/console/acme/credentials"))
+    page.goto(console.tenant_url("credentials"))
     expect(row(page, "Sneaky")).to_have_count(0)
     expect(page.get_by_text("No OAuth client credentials yet.")).to_be_visible()
 
 
 def test_revoke_and_delete_through_the_row_menu(console: Console, factory: Factory) -> None:
     page = console.page
-    billing = factory.client(name="Billing sync")
-    reporting = factory.client(name="Old reporting")
-    markup = factory.client(name=MARKUP)
+    billing = factory.client(console.tenant, name="Billing sync")
+    reporting = factory.client(console.tenant, name="Old reporting")
+    markup = factory.client(console.tenant, name=MARKUP)
     console.sign_in_as_admin(factory)
     # Names are text, never markup: in the table, in the menu's label and in the dialog's title.
     expect(page.locator("td:first-child").get_by_text(MARKUP, exact=True)).to_be_visible()
@@ -145,13 +150,13 @@ def test_revoke_and_delete_through_the_row_menu(console: Console, factory: Facto
     expect(page.get_by_role("dialog", name=f"Revoke “{MARKUP}”?")).to_be_visible()
     page.keyboard.press("Escape")
     assert page.evaluate("window.injected === undefined")
-    assert_works(console.server, markup.client_id, markup.secret)
+    assert_works(console.server, markup)
 
     confirm(page, "Billing sync", "Revoke", "Revoke “Billing sync”?", "Revoke")
     expect(row(page, "Billing sync").get_by_text("Revoked", exact=True)).to_be_visible()
     expect(row(page, "Old reporting").get_by_text("Active", exact=True)).to_be_visible()
-    assert_refused(console.server, billing.client_id, billing.secret)
-    assert_works(console.server, reporting.client_id, reporting.secret)
+    assert_refused(console.server, billing)
+    assert_works(console.server, reporting)
 
     page.get_by_label("Actions for Billing sync").click()  # a revoked credential: delete only
     menu = row(page, "Billing sync")
@@ -164,15 +169,15 @@ def test_revoke_and_delete_through_the_row_menu(console: Console, factory: Facto
     confirm(page, "Old reporting", "Delete", "Delete “Old reporting”?", "Delete")
     expect(row(page, "Old reporting")).to_have_count(0)
     expect(row(page, "Billing sync")).to_have_count(1)
-    assert_refused(console.server, reporting.client_id, reporting.secret)
+    assert_refused(console.server, reporting)
 
 
 def test_rotate_shows_the_new_secret_once_and_revoke_all(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    billing = factory.client(name="Billing sync")
-    reporting = factory.client(name="Reporting")
+    billing = factory.client(console.tenant, name="Billing sync")
+    reporting = factory.client(console.tenant, name="Reporting")
     console.sign_in_as_admin(factory)
 
     confirm(
@@ -188,8 +193,8 @@ def test_rotate_shows_the_new_secret_once_and_revoke_all(
     rotated = copy(page, dialog, "Secret key")
     assert rotated.startswith("gpcs_")
     assert rotated != billing.secret
-    assert_refused(console.server, billing.client_id, billing.secret)
-    assert_works(console.server, billing.client_id, rotated)
+    assert_refused(console.server, billing)
+    assert_works(console.server, replace(billing, secret=rotated))
     dialog.get_by_role("button", name="Done").click()
     expect(page.locator("dialog.reveal")).to_have_count(0)  # removed from the page, not hidden
     page.reload()
@@ -204,5 +209,5 @@ def test_rotate_shows_the_new_secret_once_and_revoke_all(
     for name in ("Billing sync", "Reporting"):
         expect(row(page, name).get_by_text("Revoked", exact=True)).to_be_visible()
     expect(page.get_by_text("Active", exact=True)).to_have_count(0)
-    assert_refused(console.server, billing.client_id, rotated)
-    assert_refused(console.server, reporting.client_id, reporting.secret)
+    assert_refused(console.server, replace(billing, secret=rotated))
+    assert_refused(console.server, reporting)

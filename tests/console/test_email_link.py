@@ -16,7 +16,9 @@ from sqlalchemy import select, update
 from gatepass.audit.models import AuditEvent
 from gatepass.db import utcnow
 from gatepass.deliveries.models import SecretDelivery
+from tests import conftest as suite
 from tests.apikeys.support import verifier
+from tests.console import conftest as browser_tests
 from tests.console.conftest import (
     SCREENSHOTS,
     Console,
@@ -27,16 +29,21 @@ from tests.console.conftest import (
 )
 from tests.console.pages import copy, key_dialog
 from tests.console.test_api_keys import make_key
-from tests.factories import Factory
+from tests.factories import Credential, Factory
 
 pytestmark = pytest.mark.e2e
+
+# Each test has a database, mailbox and server of its own: the tests read every mail, delivery
+# and audit row there is, and one stops the mail server.
+settings = suite.settings
+console_server = browser_tests.own_server
 
 LINK = re.compile(r"(https?://\S+/console/link#[A-Za-z0-9_-]+)")
 
 
 def email_new_key(console: Console, name: str, recipient: str) -> None:
     page = console.page
-    page.goto(console.url("/console/acme/api-keys/new"))
+    page.goto(console.tenant_url("api-keys/new"))
     page.get_by_label("Name").fill(name)
     page.get_by_label("NQL", exact=True).check()
     page.get_by_label("Email to (optional)").fill(recipient)
@@ -74,7 +81,7 @@ def test_the_recipient_sees_the_key_once_through_the_link(
     console: Console, factory: Factory, mailbox: Mailbox, browser: Browser
 ) -> None:
     page = console.page
-    caller = verifier(factory)
+    caller = verifier(factory, console.tenant)
     console.sign_in_as_admin(factory)
     email_new_key(console, "Partner feed", "lee@partner.example")
 
@@ -115,7 +122,7 @@ def test_the_recipient_sees_the_key_once_through_the_link(
         assert stored.sealed is None
         assert stored.opened_at is not None
     assert actions(factory) == [
-        ("apikey.email", "user", "ada@example.com"),
+        ("apikey.email", "user", console.admin),
         ("apikey.email_opened", "recipient", "lee@partner.example"),
     ]
 
@@ -155,7 +162,7 @@ def test_when_the_mail_server_refuses_the_sender_gets_the_key_instead(
     console: Console, factory: Factory, mailbox: Mailbox
 ) -> None:
     page = console.page
-    caller = verifier(factory)
+    caller = verifier(factory, console.tenant)
     console.sign_in_as_admin(factory)
     mailbox.stop()
     email_new_key(console, "Partner feed", "lee@partner.example")
@@ -173,7 +180,7 @@ def test_a_bad_recipient_is_refused_and_nothing_is_made(
 ) -> None:
     page = console.page
     console.sign_in_as_admin(factory)
-    page.goto(console.url("/console/acme/api-keys/new"))
+    page.goto(console.tenant_url("api-keys/new"))
     page.get_by_label("Name").fill("Partner feed")
     page.get_by_label("Email to (optional)").evaluate(
         "e => e.type = 'text'"
@@ -183,7 +190,7 @@ def test_a_bad_recipient_is_refused_and_nothing_is_made(
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("alert")).to_contain_text("'Email to' must be an email address")
     expect(page.get_by_label("Name")).to_have_value("Partner feed")
-    page.goto(console.url("/console/acme/api-keys"))
+    page.goto(console.tenant_url("api-keys"))
     expect(page.get_by_text("No API keys yet.")).to_be_visible()
     assert mailbox.messages == []
 
@@ -209,8 +216,10 @@ def test_oauth_client_credentials_can_be_emailed_too(
     ).to_be_visible()
     client_id = recipient.get_by_label("Client ID", exact=True).input_value()
     secret = recipient.get_by_label("Secret key", exact=True).input_value()
-    assert recipient.get_by_label("Token URL").input_value() == console.server.token_url("acme")
-    granted = token_response(console.server, client_id, secret)
+    assert recipient.get_by_label("Token URL").input_value() == console.server.token_url(
+        console.tenant
+    )
+    granted = token_response(console.server, Credential(console.tenant, client_id, secret))
     assert granted.status_code == 200, granted.text
     assert secret not in page.content()
 
@@ -219,10 +228,10 @@ def test_a_regenerated_key_can_be_emailed_and_the_old_one_stops(
     console: Console, factory: Factory, mailbox: Mailbox, browser: Browser
 ) -> None:
     page = console.page
-    caller = verifier(factory)
-    old = make_key(factory, "Partner feed")
+    caller = verifier(factory, console.tenant)
+    old = make_key(factory, console.tenant, "Partner feed")
     console.sign_in_as_admin(factory)
-    page.goto(console.url("/console/acme/api-keys"))
+    page.goto(console.tenant_url("api-keys"))
     page.get_by_label("Actions for Partner feed").click()
     page.get_by_role("button", name="Regenerate", exact=True).click()
     asked = page.get_by_role("dialog", name="Regenerate “Partner feed”?")

@@ -15,7 +15,7 @@ def test_escape_closes_a_confirmation_without_acting_and_focus_returns(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    billing = factory.client(name="Billing sync")
+    billing = factory.client(console.tenant, name="Billing sync")
     console.sign_in_as_admin(factory)
     menu = page.get_by_label("Actions for Billing sync")
     status = page.get_by_role("row").filter(has_text="Billing sync").get_by_text("Active")
@@ -43,7 +43,7 @@ def test_escape_closes_a_confirmation_without_acting_and_focus_returns(
     expect(menu).to_be_focused()
     page.reload()
     expect(status).to_be_visible()
-    assert_works(console.server, billing.client_id, billing.secret)
+    assert_works(console.server, billing)
 
     # "Revoke all" too: Escape leaves everything as it was, focus goes back to its button.
     revoke_all = page.get_by_role("button", name="Revoke all")
@@ -64,4 +64,4 @@ def test_escape_closes_a_confirmation_without_acting_and_focus_returns(
     expect(revoke_all).to_be_focused()
     page.reload()
     expect(status).to_be_visible()
-    assert_works(console.server, billing.client_id, billing.secret)
+    assert_works(console.server, billing)

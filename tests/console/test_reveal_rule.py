@@ -25,8 +25,10 @@ from gatepass.apikeys.kind import API_KEY
 from gatepass.app import create_app
 from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
+from tests import conftest as suite
 from tests.api.routes import audit_after, audit_mark, snapshot
 from tests.api.test_reveal_rule import HELD, ISSUING, MAY_SEE, make_target, versions
+from tests.console import conftest as browser_tests
 from tests.console.conftest import PASSWORD, Console, Mailbox
 from tests.console.pages import row
 from tests.factories import ACTOR, Factory
@@ -36,6 +38,11 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SHOWN = re.compile(r'id="reveal-(?:secret|key)" readonly value="(gp(?:cs|k)_[0-9A-Za-z]+)"')
 ROLES = ("admin", "credentials_manager", "viewer")
 RECIPIENT = "integrator@partner.example"
+
+# Each test has a database, mailbox and server of its own: the matrix makes tenant ``acme`` in
+# every test, and checks that no mail at all was sent.
+settings = suite.settings
+console_server = browser_tests.own_server
 
 
 @dataclass(frozen=True)
@@ -229,18 +236,18 @@ def test_a_manager_is_not_offered_a_secret_it_may_not_see(
 ) -> None:
     page = console.page
     if kind == "client":
-        factory.client("acme", scopes=("nql", "tenant:admin"), name="Root automation")
-        factory.client("acme", scopes=("nql",), name="Billing sync")
+        factory.client(console.tenant, scopes=("nql", "tenant:admin"), name="Root automation")
+        factory.client(console.tenant, scopes=("nql",), name="Billing sync")
         listing, menu_item, form_action = "credentials", "Rotate secret", "rotate"
     else:
-        make_target(factory, "api_key", ("nql",))
-        root = make_target(factory, "api_key", ("nql", "tenant:admin"))
-        with tenant_session(factory, "acme") as (session, tenant):
+        make_target(factory, "api_key", ("nql",), tenant=console.tenant)
+        root = make_target(factory, "api_key", ("nql", "tenant:admin"), tenant=console.tenant)
+        with tenant_session(factory, console.tenant) as (session, tenant):
             lifecycle.get(session, tenant, API_KEY, root).name = "Root automation"
         listing, menu_item, form_action = "api-keys", "Regenerate", "regenerate"
-    factory.user("acme", email="cam@example.com", role="credentials_manager")
-    console.sign_in("cam@example.com")
-    page.goto(console.url(f"/console/acme/{listing}"))
+    factory.user(console.tenant, email=console.email("cam"), role="credentials_manager")
+    console.sign_in(console.email("cam"))
+    page.goto(console.tenant_url(listing))
 
     plain = "Billing sync" if kind == "client" else "target key"
     page.get_by_label(f"Actions for {plain}").click()
@@ -266,7 +273,7 @@ def test_a_manager_is_not_offered_a_secret_it_may_not_see(
             document.body.append(form);
             form.submit();
         }""",
-        [f"/console/acme/{listing}/{ident}/{form_action}", csrf],
+        [f"/console/{console.tenant}/{listing}/{ident}/{form_action}", csrf],
     )
     expect(page.get_by_role("alert")).to_contain_text("tenant:admin")
     expect(page.get_by_role("link", name="Go back")).to_be_visible()

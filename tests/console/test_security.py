@@ -47,7 +47,7 @@ def cookie_attributes(response: requests.Response, name: str) -> list[str]:
 def test_pages_and_cookies_carry_the_security_settings_and_the_browser_enforces_them(
     console: Console, factory: Factory
 ) -> None:
-    factory.user("acme", email="ada@example.com", role="admin")
+    factory.user(console.tenant, email=console.admin, role="admin")
     http = requests.Session()
     sign_in_page = http.get(console.url("/console/sign-in"), timeout=5)
     assert sign_in_page.status_code == 200
@@ -60,7 +60,7 @@ def test_pages_and_cookies_carry_the_security_settings_and_the_browser_enforces_
     signed_in = http.post(
         console.url("/console/sign-in"),
         data={
-            "email": "ada@example.com",
+            "email": console.admin,
             "password": "correct horse battery",
             "csrf_token": match[1],
         },
@@ -72,13 +72,13 @@ def test_pages_and_cookies_carry_the_security_settings_and_the_browser_enforces_
     session = cookie_attributes(signed_in, "gatepass_session")
     assert {"httponly", "samesite=lax", "path=/"} <= set(session)
 
-    form = http.get(console.url("/console/acme/credentials/new"), timeout=5)
+    form = http.get(console.tenant_url("credentials/new"), timeout=5)
     assert form.status_code == 200
     assert_protected(form.headers)
     csrf = CSRF_INPUT.search(form.text)
     assert csrf is not None
     created = http.post(
-        console.url("/console/acme/credentials"),
+        console.tenant_url("credentials"),
         data={"csrf_token": csrf[1], "name": "Billing sync", "scopes": "nql"},
         allow_redirects=False,
         timeout=5,
@@ -86,30 +86,30 @@ def test_pages_and_cookies_carry_the_security_settings_and_the_browser_enforces_
     assert created.status_code == 303, created.text
     assert_protected(created.headers)
     reveal = cookie_attributes(created, "gatepass_reveal")
-    assert {"httponly", "samesite=strict", "path=/console/acme"} <= set(reveal)
+    assert {"httponly", "samesite=strict", f"path=/console/{console.tenant}"} <= set(reveal)
     max_age = next(int(a.split("=")[1]) for a in reveal if a.startswith("max-age="))
     assert 0 < max_age <= 300
     sealed = http.cookies["gatepass_reveal"]
 
-    shown = http.get(console.url("/console/acme/credentials"), timeout=5)
+    shown = http.get(console.tenant_url("credentials"), timeout=5)
     assert_protected(shown.headers)
     secret = re.search(r'id="reveal-secret" readonly value="(gpcs_[0-9A-Za-z]+)"', shown.text)
     assert secret is not None
     assert secret[1] not in sealed
     assert "gatepass_reveal" not in http.cookies  # cleared by the page that showed it
-    again = http.get(console.url("/console/acme/credentials"), timeout=5)
+    again = http.get(console.tenant_url("credentials"), timeout=5)
     assert secret[1] not in again.text
 
     # In the browser: the session cookie is out of the page's reach, and the CSP is enforced.
     page = console.page
-    console.sign_in("ada@example.com")
+    console.sign_in(console.admin)
     cookie = console.session_cookie()
     assert cookie is not None
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
     assert "gatepass_session" not in page.evaluate("document.cookie")
 
-    listed = page.goto(console.url("/console/acme/credentials"))
+    listed = page.goto(console.tenant_url("credentials"))
     assert listed is not None
     assert_protected(listed.all_headers())
 

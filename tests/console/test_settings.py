@@ -21,9 +21,9 @@ pytestmark = pytest.mark.e2e
 
 def test_personal_psk_create_regenerate_delete(console: Console, factory: Factory) -> None:
     page = console.page
-    caller = verifier(factory)
-    factory.user("acme", email="cam@example.com", role="credentials_manager")
-    console.sign_in("cam@example.com")
+    caller = verifier(factory, console.tenant)
+    factory.user(console.tenant, email=console.email("cam"), role="credentials_manager")
+    console.sign_in(console.email("cam"))
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", name="Personal PSK")).to_be_visible()
     expect(page.get_by_text("You have no personal keys.")).to_be_visible()
@@ -66,13 +66,13 @@ def test_settings_lists_only_ones_own_keys_and_refuses_anothers(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    factory.user("acme", email="cam@example.com", role="credentials_manager")
-    factory.user("acme", email="dee@example.com", role="credentials_manager")
-    make_key(factory, "Cam's key", owner="cam@example.com")
-    theirs = make_key(factory, "Dee's key", owner="dee@example.com")
-    caller = verifier(factory)
-    console.sign_in("cam@example.com")
-    page.goto(console.url("/console/acme/settings"))
+    factory.user(console.tenant, email=console.email("cam"), role="credentials_manager")
+    factory.user(console.tenant, email=console.email("dee"), role="credentials_manager")
+    make_key(factory, console.tenant, "Cam's key", owner=console.email("cam"))
+    theirs = make_key(factory, console.tenant, "Dee's key", owner=console.email("dee"))
+    caller = verifier(factory, console.tenant)
+    console.sign_in(console.email("cam"))
+    page.goto(console.tenant_url("settings"))
     expect(row(page, "Cam's key")).to_have_count(1)
     expect(row(page, "Dee's key")).to_have_count(0)
 
@@ -82,16 +82,16 @@ def test_settings_lists_only_ones_own_keys_and_refuses_anothers(
         dees = (
             lifecycle.search(
                 session,
-                tenants.get_tenant(session, "acme"),
+                tenants.get_tenant(session, console.tenant),
                 API_KEY,
-                lifecycle.CredentialFilter(extra=apikeys.owner_filters(owner="dee@example.com")),
+                lifecycle.CredentialFilter(extra=apikeys.owner_filters(owner=console.email("dee"))),
                 PageRequest(limit=5),
             )
             .items[0]
             .key_id
         )
     answer = page.request.post(
-        console.url(f"/console/acme/settings/keys/{dees}/delete"), form={"csrf_token": csrf}
+        console.tenant_url(f"settings/keys/{dees}/delete"), form={"csrf_token": csrf}
     )
     assert answer.status == 422
     assert "no personal API key" in answer.text()
@@ -100,11 +100,11 @@ def test_settings_lists_only_ones_own_keys_and_refuses_anothers(
 
 def test_a_viewer_cannot_create_personal_keys(console: Console, factory: Factory) -> None:
     page = console.page
-    factory.user("acme", email="vic@example.com", role="viewer")
-    console.sign_in("vic@example.com")
-    page.goto(console.url("/console/acme/settings"))
+    factory.user(console.tenant, email=console.email("vic"), role="viewer")
+    console.sign_in(console.email("vic"))
+    page.goto(console.tenant_url("settings"))
     expect(page.get_by_text("Your role is read-only")).to_be_visible()
     expect(page.get_by_role("link", name="New personal PSK")).to_have_count(0)
     console.expect_error("403")
-    page.goto(console.url("/console/acme/settings/keys/new"))
+    page.goto(console.tenant_url("settings/keys/new"))
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()

@@ -17,47 +17,47 @@ pytestmark = pytest.mark.e2e
 def test_wrong_password_and_unknown_email_get_the_same_answer_and_no_session(
     console: Console, factory: Factory
 ) -> None:
-    factory.user("acme", email="ada@example.com", role="admin")
+    factory.user(console.tenant, email=console.admin, role="admin")
     page = console.page
     console.expect_error(r"status of 401")  # the refused sign-in form answers 401
 
-    console.sign_in("ada@example.com", "not the password")
+    console.sign_in(console.admin, "not the password")
     wrong_password = page.get_by_role("alert").inner_text()
     assert console.session_cookie() is None
     console.screenshot("sign-in-error")
 
-    console.sign_in("nobody@example.com", "not the password")
+    console.sign_in(console.email("nobody"), "not the password")
     unknown_email = page.get_by_role("alert").inner_text()
     assert console.session_cookie() is None
 
     assert wrong_password == unknown_email == "Wrong email or password."
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.goto(console.url("/console/acme/credentials"))
-    expect(page).to_have_url(console.url("/console/sign-in?tenant=acme"))
+    page.goto(console.tenant_url("credentials"))
+    expect(page).to_have_url(console.url(f"/console/sign-in?tenant={console.tenant}"))
 
 
 def test_sign_in_reaches_credentials_of_its_tenant_and_sign_out_ends_the_session(
     console: Console, factory: Factory
 ) -> None:
-    factory.user("acme", email="ada@example.com", role="admin")
-    factory.tenant("globex")
-    factory.client("globex", name="Globex app")
+    factory.user(console.tenant, email=console.admin, role="admin")
+    globex = console.other_tenant(factory, "Globex")
+    factory.client(globex, name="Globex app")
     page = console.page
     page.goto(console.url("/console"))
     expect(page).to_have_url(console.url("/console/sign-in"))
     expect(page.get_by_label("Email")).to_be_focused()
     console.screenshot("sign-in")
 
-    console.sign_in("Ada@Example.com ")
+    console.sign_in(console.admin.title() + " ")
     expect(page.get_by_role("heading", name="API credentials")).to_be_visible()
-    expect(page).to_have_url(console.url("/console/acme/credentials"))
+    expect(page).to_have_url(console.tenant_url("credentials"))
     cookie = console.session_cookie()
     assert cookie is not None
     old_token = str(cookie["value"])
     expect(page.get_by_role("row").filter(has_text="Globex app")).to_have_count(0)
-    page.goto(console.url("/console/globex/credentials"))  # a session opens its own tenant only
-    expect(page).to_have_url(console.url("/console/sign-in?tenant=globex"))
-    page.goto(console.url("/console/acme/credentials"))
+    page.goto(console.url(f"/console/{globex}/credentials"))  # a session opens its own tenant only
+    expect(page).to_have_url(console.url(f"/console/sign-in?tenant={globex}"))
+    page.goto(console.tenant_url("credentials"))
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(console.url("/console/sign-in"))
@@ -65,26 +65,26 @@ def test_sign_in_reaches_credentials_of_its_tenant_and_sign_out_ends_the_session
     assert console.session_cookie() is None
 
     page.go_back()  # the credentials page again, from the history: no-store, so asked anew
-    expect(page).to_have_url(console.url("/console/sign-in?tenant=acme"))
+    expect(page).to_have_url(console.url(f"/console/sign-in?tenant={console.tenant}"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     # The server forgot the session too: its old cookie no longer opens the page.
     stale = requests.get(
-        console.url("/console/acme/credentials"),
+        console.tenant_url("credentials"),
         cookies={"gatepass_session": old_token},
         allow_redirects=False,
         timeout=5,
     )
     assert stale.status_code == 303
-    assert stale.headers["location"] == "/console/sign-in?tenant=acme"
+    assert stale.headers["location"] == f"/console/sign-in?tenant={console.tenant}"
 
     # An email with accounts in two tenants signs in where ``?tenant=`` says.
-    factory.user("acme", email="bob@example.com", role="admin")
-    factory.user("globex", email="bob@example.com", role="viewer", password="globex password")
-    page.goto(console.url("/console/sign-in?tenant=globex"))
-    page.get_by_label("Email").fill("bob@example.com")
+    factory.user(console.tenant, email=console.email("bob"), role="admin")
+    factory.user(globex, email=console.email("bob"), role="viewer", password="globex password")
+    page.goto(console.url(f"/console/sign-in?tenant={globex}"))
+    page.get_by_label("Email").fill(console.email("bob"))
     page.get_by_label("Password").fill("globex password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(console.url("/console/globex/credentials"))
+    expect(page).to_have_url(console.url(f"/console/{globex}/credentials"))
     expect(page.get_by_role("row").filter(has_text="Globex app")).to_have_count(1)
     expect(page.get_by_role("link", name="New OAuth client credentials")).to_have_count(0)
 
@@ -93,13 +93,13 @@ def test_an_email_in_several_organisations_chooses_among_those_its_password_open
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    factory.tenant("globex")
-    factory.tenant("initech")
-    factory.user("acme", email="ada@example.com", role="admin")
-    factory.user("globex", email="ada@example.com", role="viewer")
-    factory.user("initech", email="ada@example.com", role="viewer", password="another password 1")
+    globex = console.other_tenant(factory, "Globex")
+    initech = console.other_tenant(factory, "Initech")
+    factory.user(console.tenant, email=console.admin, role="admin")
+    factory.user(globex, email=console.admin, role="viewer")
+    factory.user(initech, email=console.admin, role="viewer", password="another password 1")
     console.expect_error("status of 409")
-    console.sign_in("ada@example.com")
+    console.sign_in(console.admin)
     expect(page.get_by_role("alert")).to_contain_text("several organisations")
     choice = page.get_by_label("Organisation")
     offered = choice.locator("option").all_inner_texts()
@@ -110,38 +110,38 @@ def test_an_email_in_several_organisations_chooses_among_those_its_password_open
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("link", name="Credentials (read-only)")).to_be_visible()
-    assert "/console/globex/" in page.url
+    assert f"/console/{globex}/" in page.url
 
 
 def test_an_email_in_several_organisations_with_one_matching_password_goes_straight_in(
     console: Console, factory: Factory
 ) -> None:
-    factory.tenant("globex")
-    factory.user("acme", email="ada@example.com", role="admin")
-    factory.user("globex", email="ada@example.com", role="viewer", password="another password 1")
-    console.sign_in("ada@example.com", "another password 1")
+    globex = console.other_tenant(factory, "Globex")
+    factory.user(console.tenant, email=console.admin, role="admin")
+    factory.user(globex, email=console.admin, role="viewer", password="another password 1")
+    console.sign_in(console.admin, "another password 1")
     expect(console.page.get_by_role("link", name="Credentials (read-only)")).to_be_visible()
-    assert "/console/globex/" in console.page.url
+    assert f"/console/{globex}/" in console.page.url
 
 
 def test_unknown_console_pages_are_pages_not_json(console: Console, factory: Factory) -> None:
     page = console.page
     console.expect_error("404")
-    answer = page.goto(console.url("/console/acme/no-such-page/at-all"))
+    answer = page.goto(console.tenant_url("no-such-page/at-all"))
     assert answer is not None
     assert answer.status == 404
     assert answer.headers["content-type"].startswith("text/html")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-    api = requests.get(console.url("/api/v1/realms/acme/no-such-thing"), timeout=5)
+    api = requests.get(console.url(f"/api/v1/realms/{console.tenant}/no-such-thing"), timeout=5)
     assert api.headers["content-type"] == "application/problem+json"
 
 
 def test_unknown_and_real_emails_are_throttled_alike(console: Console, factory: Factory) -> None:
     """The 11th attempt in 5 minutes from one address is refused for an email with an account
     and for one without (429 with Retry-After), so the throttle tells a stranger nothing."""
-    factory.user("acme", email="ada@example.com", role="admin")
+    factory.user(console.tenant, email=console.admin, role="admin")
     answers: dict[str, list[int]] = {}
-    for email in ("ada@example.com", "nobody@example.com"):
+    for email in (console.admin, console.email("nobody")):
         http = requests.Session()
         form = http.get(console.url("/console/sign-in"), timeout=5).text
         statuses = []
@@ -159,5 +159,5 @@ def test_unknown_and_real_emails_are_throttled_alike(console: Console, factory: 
                 assert int(answer.headers["retry-after"]) > 0
             form = answer.text
         answers[email] = statuses
-    assert answers["ada@example.com"] == [401] * 10 + [429]
-    assert answers["nobody@example.com"] == [401] * 10 + [429]
+    assert answers[console.admin] == [401] * 10 + [429]
+    assert answers[console.email("nobody")] == [401] * 10 + [429]

@@ -13,6 +13,7 @@ from gatepass.app import create_app
 from gatepass.sessions.throttle import SignInPolicy
 from gatepass.settings import Settings
 from gatepass.users import passwords
+from tests import conftest as suite
 from tests.controls import CHARS, captured_logs, stored
 from tests.factories import Factory
 from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, console_sign_in, services_of
@@ -20,6 +21,10 @@ from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, console_sign_in,
 PASSWORD = "correct horse battery"  # the factory's
 ALICE = "alice@example.com"
 ATTACKER, OWNER = "10.0.0.66", "192.0.2.10"
+
+# Each test has a database of its own (no server: the app runs in process): the tests make
+# tenants ``acme`` and ``globex`` and count every query.
+settings = suite.settings
 
 
 @pytest.fixture

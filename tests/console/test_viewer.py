@@ -18,9 +18,9 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    billing = factory.client(name="Billing sync")
-    factory.user("acme", email="vic@example.com", role="viewer")
-    console.sign_in("vic@example.com")
+    billing = factory.client(console.tenant, name="Billing sync")
+    factory.user(console.tenant, email=console.email("vic"), role="viewer")
+    console.sign_in(console.email("vic"))
 
     expect(page.get_by_role("heading", name="API credentials")).to_be_visible()
     billing_row = page.get_by_role("row").filter(has_text="Billing sync")
@@ -39,24 +39,26 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
     http = requests.Session()
     http.cookies.set("gatepass_session", str(cookie["value"]))
     forged = {
-        f"/console/acme/credentials/{billing.client_id}/revoke": {"csrf_token": csrf},
-        f"/console/acme/credentials/{billing.client_id}/rotate": {"csrf_token": csrf},
-        f"/console/acme/credentials/{billing.client_id}/delete": {"csrf_token": csrf},
-        "/console/acme/credentials/all/revoke-all": {"csrf_token": csrf},
-        "/console/acme/credentials": {"csrf_token": csrf, "name": "Forged", "scopes": "nql"},
+        f"/console/{console.tenant}/credentials/{billing.client_id}/revoke": {"csrf_token": csrf},
+        f"/console/{console.tenant}/credentials/{billing.client_id}/rotate": {"csrf_token": csrf},
+        f"/console/{console.tenant}/credentials/{billing.client_id}/delete": {"csrf_token": csrf},
+        f"/console/{console.tenant}/credentials/all/revoke-all": {"csrf_token": csrf},
+        f"/console/{console.tenant}/credentials": {
+            "csrf_token": csrf,
+            "name": "Forged",
+            "scopes": "nql",
+        },
     }
     for path, form in forged.items():
         answer = http.post(console.url(path), data=form, allow_redirects=False, timeout=5)
         assert answer.status_code == 403, (path, answer.status_code)
         assert "gatepass_reveal" not in answer.cookies
-    new_form = http.get(
-        console.url("/console/acme/credentials/new"), allow_redirects=False, timeout=5
-    )
+    new_form = http.get(console.tenant_url("credentials/new"), allow_redirects=False, timeout=5)
     assert new_form.status_code == 403
     # The session itself still works, so the 403s were about the role, not a dead session.
-    assert http.get(console.url("/console/acme/credentials"), timeout=5).status_code == 200
+    assert http.get(console.tenant_url("credentials"), timeout=5).status_code == 200
 
-    assert_works(console.server, billing.client_id, billing.secret)
+    assert_works(console.server, billing)
     page.reload()
     expect(billing_row.get_by_text("Active", exact=True)).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Forged")).to_have_count(0)
@@ -66,10 +68,10 @@ def test_viewer_reads_api_keys_without_controls_and_forged_key_actions_are_refus
     console: Console, factory: Factory
 ) -> None:
     page = console.page
-    key = make_key(factory, "Kiosk")
-    caller = verifier(factory)
-    factory.user("acme", email="vic@example.com", role="viewer")
-    console.sign_in("vic@example.com")
+    key = make_key(factory, console.tenant, "Kiosk")
+    caller = verifier(factory, console.tenant)
+    factory.user(console.tenant, email=console.email("vic"), role="viewer")
+    console.sign_in(console.email("vic"))
     page.get_by_role("link", name="API keys (read-only)").click()
     expect(page.get_by_role("row").filter(has_text="Kiosk")).to_contain_text("Active")
     expect(page.get_by_role("link", name="New API key")).to_have_count(0)
@@ -80,12 +82,12 @@ def test_viewer_reads_api_keys_without_controls_and_forged_key_actions_are_refus
     key_id = page.get_by_role("row").filter(has_text="Kiosk").locator(".help").last.inner_text()
     csrf = page.locator("input[name=csrf_token]").first.input_value()
     for path in (
-        f"/console/acme/api-keys/{key_id}/regenerate",
-        f"/console/acme/api-keys/{key_id}/revoke",
-        f"/console/acme/api-keys/{key_id}/delete",
-        "/console/acme/api-keys/all/revoke-all",
-        "/console/acme/api-keys",
-        "/console/acme/settings/keys",
+        f"/console/{console.tenant}/api-keys/{key_id}/regenerate",
+        f"/console/{console.tenant}/api-keys/{key_id}/revoke",
+        f"/console/{console.tenant}/api-keys/{key_id}/delete",
+        f"/console/{console.tenant}/api-keys/all/revoke-all",
+        f"/console/{console.tenant}/api-keys",
+        f"/console/{console.tenant}/settings/keys",
     ):
         answer = page.request.post(
             console.url(path), form={"csrf_token": csrf, "name": "Forged"}, max_redirects=0
