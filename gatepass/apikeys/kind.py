@@ -9,11 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_
-from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
-from gatepass.apikeys.models import ApiKey, ApiKeySecret
+from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
 from gatepass.changes import feed
 from gatepass.credentials.lifecycle import STATUSES, Kind
@@ -59,15 +57,6 @@ def _status_sql(status: str, now: datetime) -> ColumnElement[bool] | None:
     return None
 
 
-def _eager() -> tuple[LoaderOption, ...]:
-    return (
-        selectinload(ApiKey.permissions),
-        selectinload(ApiKey.groups),
-        selectinload(ApiKey.secrets),
-        selectinload(ApiKey.owner),
-    )
-
-
 API_KEY: Kind[ApiKey] = Kind(
     label="API key",
     plural="API keys",
@@ -78,11 +67,11 @@ API_KEY: Kind[ApiKey] = Kind(
     feed_kind=feed.KIND_APIKEY,
     secret_kind=cs.SecretKind.API_KEY,
     model=ApiKey,
-    secret_model=ApiKeySecret,
     ref="key_id",
-    eager=_eager,
+    loads=("owner",),
     inactive=_inactive,
     status_sql=_status_sql,
     statuses=(*STATUSES, "disabled"),
     check_reveal=_check_reveal,
+    create_details=lambda key: {"owner": key.owner.email if key.owner else None},
 )

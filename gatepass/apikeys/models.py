@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gatepass.credentials.columns import CredentialColumns, SecretColumns
+from gatepass.credentials.columns import CredentialColumns, SecretColumns, grants
 from gatepass.db import Base
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.users.models import User
-
-api_key_permissions = Table(
-    "api_key_permissions",
-    Base.metadata,
-    Column("key_pk", ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
-    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
-)
-
-api_key_groups = Table(
-    "api_key_groups",
-    Base.metadata,
-    Column("key_pk", ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("client_groups.id", ondelete="CASCADE"), primary_key=True),
-)
 
 
 class ApiKey(CredentialColumns, Base):
@@ -38,11 +24,10 @@ class ApiKey(CredentialColumns, Base):
     rate_period: Mapped[int | None] = mapped_column(default=None)
 
     owner: Mapped[User | None] = relationship()
-    permissions: Mapped[list[Permission]] = relationship(
-        secondary=api_key_permissions, order_by=Permission.name
-    )
-    groups: Mapped[list[ClientGroup]] = relationship(
-        secondary=api_key_groups, order_by=ClientGroup.name
+    permissions: Mapped[list[Permission]]
+    groups: Mapped[list[ClientGroup]]
+    permissions, groups = grants(
+        "api_keys", "key_pk", permissions="api_key_permissions", groups="api_key_groups"
     )
     secrets: Mapped[list[ApiKeySecret]] = relationship(
         back_populates="key", cascade="all, delete-orphan", order_by="ApiKeySecret.id"

@@ -7,8 +7,8 @@ one every credential shares: ``credentials.lifecycle`` with ``apikeys.kind.API_K
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -18,10 +18,8 @@ from gatepass.apikeys.kind import API_KEY, check_owner_acts
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
 from gatepass.credentials import lifecycle, rules
-from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError
-from gatepass.groups import service as groups
-from gatepass.permissions import service as permissions
+from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import role_can_grant
@@ -43,55 +41,46 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
-class NewApiKey:
-    name: str
-    description: str = ""
-    scopes: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+class NewApiKey(lifecycle.NewCredential):
     owner_email: str | None = None
-    expires_at: datetime | None = None
     rate_limit: RateLimit | None = None
 
 
 def create_key(
     session: Session, tenant: Tenant, spec: NewApiKey, *, actor: Actor, hasher: cs.SecretHasher
 ) -> tuple[ApiKey, cs.Plaintext]:
-    name = rules.name(spec.name)
-    description = rules.description(spec.description)
-    if spec.expires_at is not None and spec.expires_at <= utcnow():
-        raise InvalidInputError("expiry must be in the future")
-    if spec.owner_email is not None:
-        check_owner_acts(actor, spec.owner_email, refusal=CREATE_REFUSAL)
-    granted = permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor)
-    owner = _owner(session, tenant, spec.owner_email)
-    if owner is not None:
-        refused = [p.name for p in granted if not role_can_grant(owner.role, p.name)]
-        if refused:
+    owner: User | None = None
+
+    def own() -> dict[str, Any]:
+        nonlocal owner
+        if spec.owner_email is not None:
+            check_owner_acts(actor, spec.owner_email, refusal=CREATE_REFUSAL)
+            owner = _owner(session, tenant, spec.owner_email)
+        limit = spec.rate_limit
+        return {
+            "key_id": "ak_" + secrets.token_hex(8),
+            "owner": owner,
+            "rate_limit": limit.limit if limit else None,
+            "rate_period": limit.period if limit else None,
+        }
+
+    def check_granted(granted: list[Permission]) -> None:
+        refused = [p.name for p in granted if owner and not role_can_grant(owner.role, p.name)]
+        if owner and refused:
             raise InvalidInputError(
                 f"a personal key of a {owner.role} cannot carry permission '{refused[0]}'"
             )
-    key = ApiKey(
-        tenant_id=tenant.id,
-        key_id="ak_" + secrets.token_hex(8),
-        name=name,
-        description=description,
-        owner=owner,
-        created_by=actor.label,
-        expires_at=spec.expires_at,
-        rate_limit=spec.rate_limit.limit if spec.rate_limit else None,
-        rate_period=spec.rate_limit.period if spec.rate_limit else None,
-        permissions=granted,
-        groups=groups.resolve(session, tenant, spec.groups),
+
+    return lifecycle.create(
+        session,
+        tenant,
+        API_KEY,
+        spec,
+        actor=actor,
+        hasher=hasher,
+        own=own,
+        check_granted=check_granted,
     )
-    secret = lifecycle.add_secret(API_KEY, key, hasher)
-    details = {
-        "name": name,
-        "scopes": spec.scopes,
-        "groups": spec.groups,
-        "owner": owner.email if owner else None,
-    }
-    lifecycle.created(session, tenant, API_KEY, key, actor=actor, details=details)
-    return key, secret
 
 
 def owner_filters(

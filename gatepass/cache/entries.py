@@ -13,12 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatepass.clients.models import (
-    ClientSecret,
-    OAuthClient,
-    client_group_links,
-    client_permissions,
-)
+from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
@@ -98,14 +93,16 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
     pk = row.id if row is not None else NO_CLIENT
     scopes = session.scalars(
         select(Permission.name)
-        .join(client_permissions, client_permissions.c.permission_id == Permission.id)
-        .where(client_permissions.c.client_pk == pk)
+        .select_from(OAuthClient)
+        .join(OAuthClient.permissions)
+        .where(OAuthClient.id == pk)
         .order_by(Permission.name)
     ).all()
     groups = session.scalars(
         select(ClientGroup.name)
-        .join(client_group_links, client_group_links.c.group_id == ClientGroup.id)
-        .where(client_group_links.c.client_pk == pk)
+        .select_from(OAuthClient)
+        .join(OAuthClient.groups)
+        .where(OAuthClient.id == pk)
         .order_by(ClientGroup.name)
     ).all()
     secrets = session.execute(

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
-
 from gatepass import credential_secrets as cs
 from gatepass.changes import feed
-from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.clients.models import OAuthClient
 from gatepass.credentials.lifecycle import Kind
-
-
-def _eager() -> tuple[LoaderOption, ...]:
-    return (
-        selectinload(OAuthClient.permissions),
-        selectinload(OAuthClient.groups),
-        selectinload(OAuthClient.secrets),
-    )
-
 
 CLIENT: Kind[OAuthClient] = Kind(
     label="client",
@@ -29,7 +17,5 @@ CLIENT: Kind[OAuthClient] = Kind(
     feed_kind=feed.KIND_CLIENT,
     secret_kind=cs.SecretKind.CLIENT_SECRET,
     model=OAuthClient,
-    secret_model=ClientSecret,
     ref="client_id",
-    eager=_eager,
 )

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gatepass.credentials.columns import CredentialColumns, SecretColumns
+from gatepass.credentials.columns import CredentialColumns, SecretColumns, grants
 from gatepass.db import Base
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
-
-client_permissions = Table(
-    "client_permissions",
-    Base.metadata,
-    Column("client_pk", ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True),
-    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
-)
-
-client_group_links = Table(
-    "client_group_links",
-    Base.metadata,
-    Column("client_pk", ForeignKey("oauth_clients.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("client_groups.id", ondelete="CASCADE"), primary_key=True),
-)
 
 
 def new_uid() -> str:
@@ -42,11 +28,10 @@ class OAuthClient(CredentialColumns, Base):
     client_id: Mapped[str] = mapped_column(String(100))
     token_lifetime: Mapped[int | None] = mapped_column(default=None)
 
-    permissions: Mapped[list[Permission]] = relationship(
-        secondary=client_permissions, order_by=Permission.name
-    )
-    groups: Mapped[list[ClientGroup]] = relationship(
-        secondary=client_group_links, order_by=ClientGroup.name
+    permissions: Mapped[list[Permission]]
+    groups: Mapped[list[ClientGroup]]
+    permissions, groups = grants(
+        "oauth_clients", "client_pk", permissions="client_permissions", groups="client_group_links"
     )
     secrets: Mapped[list[ClientSecret]] = relationship(
         back_populates="client",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,8 @@ from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import lifecycle, rules
-from gatepass.db import utcnow
+from gatepass.credentials import lifecycle
 from gatepass.errors import ConflictError, InvalidInputError
-from gatepass.groups import service as groups
-from gatepass.permissions import service as permissions
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
 
@@ -30,60 +27,36 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}\Z")
 
 
 @dataclass(frozen=True)
-class NewClient:
-    name: str
-    description: str = ""
-    scopes: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+class NewClient(lifecycle.NewCredential):
     client_id: str | None = None
-    expires_at: datetime | None = None
     token_lifetime: int | None = None
 
 
 def create_client(
     session: Session, tenant: Tenant, spec: NewClient, *, actor: Actor, hasher: cs.SecretHasher
 ) -> tuple[OAuthClient, cs.Plaintext]:
-    name = rules.name(spec.name)
-    description = rules.description(spec.description)
-    client_id = spec.client_id or _generate_client_id()
-    if not CLIENT_ID.match(client_id):
-        raise InvalidInputError(
-            "client ID must be 3-100 letters, digits or . _ ~ -, starting with a letter or digit"
-        )
-    if client_id.startswith(tuple(kind.value for kind in cs.SecretKind)):
-        raise InvalidInputError("a client ID must not look like a Gatepass secret (gpcs_, gpk_)")
-    if lifecycle.find(session, tenant.id, CLIENT, client_id) is not None:
-        raise ConflictError(f"client ID '{client_id}' is already used in tenant '{tenant.slug}'")
-    _check_expiry_and_lifetime(spec)
-    client = OAuthClient(
-        tenant_id=tenant.id,
-        client_id=client_id,
-        name=name,
-        description=description,
-        created_by=actor.label,
-        expires_at=spec.expires_at,
-        token_lifetime=spec.token_lifetime,
-        permissions=permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor),
-        groups=groups.resolve(session, tenant, spec.groups),
-    )
-    secret = lifecycle.add_secret(CLIENT, client, hasher)
-    lifecycle.created(
-        session,
-        tenant,
-        CLIENT,
-        client,
-        actor=actor,
-        details={"name": name, "scopes": spec.scopes, "groups": spec.groups},
-    )
-    return client, secret
+    def own() -> dict[str, Any]:
+        client_id = spec.client_id or _generate_client_id()
+        if not CLIENT_ID.match(client_id):
+            raise InvalidInputError(
+                "client ID must be 3-100 letters, digits or . _ ~ -, starting with a letter or"
+                " digit"
+            )
+        if client_id.startswith(tuple(kind.value for kind in cs.SecretKind)):
+            raise InvalidInputError(
+                "a client ID must not look like a Gatepass secret (gpcs_, gpk_)"
+            )
+        if lifecycle.find(session, tenant.id, CLIENT, client_id) is not None:
+            raise ConflictError(
+                f"client ID '{client_id}' is already used in tenant '{tenant.slug}'"
+            )
+        lifetime = spec.token_lifetime
+        if lifetime is not None and not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
+            raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
+        return {"client_id": client_id, "token_lifetime": lifetime}
+
+    return lifecycle.create(session, tenant, CLIENT, spec, actor=actor, hasher=hasher, own=own)
 
 
 def _generate_client_id() -> str:
     return "gp-" + secrets.token_hex(10)
-
-
-def _check_expiry_and_lifetime(spec: NewClient) -> None:
-    if spec.expires_at is not None and spec.expires_at <= utcnow():
-        raise InvalidInputError("expiry must be in the future")
-    if spec.token_lifetime is not None and not MIN_LIFETIME <= spec.token_lifetime <= MAX_LIFETIME:
-        raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")

@@ -9,11 +9,14 @@ ID and token lifetime; a key ID, owner and rate limit).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gatepass.db import utcnow
+from gatepass.db import Base, utcnow
+from gatepass.groups.models import ClientGroup
+from gatepass.permissions.models import Permission
 
 
 class CredentialColumns:
@@ -38,3 +41,26 @@ class SecretColumns:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+def grants(table: str, column: str, *, permissions: str, groups: str) -> tuple[Any, Any]:
+    """The ``permissions`` and ``groups`` relationships of the credential model stored in
+    ``table``: through link tables of those names, whose column ``column`` names the
+    credential. A link goes when either end does."""
+
+    def linked(name: str, target: str, target_column: str, order_by: Any) -> Any:
+        ends = ((table, column), (target, target_column))
+        links = Table(
+            name,
+            Base.metadata,
+            *(
+                Column(c, ForeignKey(f"{t}.id", ondelete="CASCADE"), primary_key=True)
+                for t, c in ends
+            ),
+        )
+        return relationship(secondary=links, order_by=order_by)
+
+    return (
+        linked(permissions, "permissions", "permission_id", Permission.name),
+        linked(groups, "client_groups", "group_id", ClientGroup.name),
+    )

@@ -14,17 +14,20 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
 from gatepass.changes import feed
+from gatepass.credentials import rules
 from gatepass.credentials.columns import CredentialColumns
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError, NotFoundError
+from gatepass.groups import service as groups
 from gatepass.groups.models import ClientGroup
 from gatepass.pagination import Page, PageRequest, fetch
+from gatepass.permissions import service as permissions
 from gatepass.permissions.models import Permission
 from gatepass.permissions.service import check_may_reveal
 from gatepass.tenants.models import Tenant
@@ -53,9 +56,9 @@ class Kind(Generic[C]):
     feed_kind: str
     secret_kind: cs.SecretKind
     model: type[C]
-    secret_model: type[Any]
     ref: str  # the column users name it by: "client_id", "key_id"
-    eager: Callable[[], tuple[LoaderOption, ...]]
+    # the relationships loaded with a credential, beyond permissions, groups and secrets
+    loads: tuple[str, ...] = ()
     # a reason a credential that is not revoked or expired still does not work (or None)
     inactive: Callable[[C], str | None] = lambda row: None
     # the SQL for the statuses ``inactive`` adds to STATUSES, and for the others if they change
@@ -63,12 +66,23 @@ class Kind(Generic[C]):
     statuses: tuple[str, ...] = STATUSES
     # refuses to show ``actor`` a new secret of the credential (beyond the permission rule)
     check_reveal: Callable[[Actor, C], None] = lambda actor, row: None
+    # what the audit record of its creation says beyond name, scopes and groups
+    create_details: Callable[[C], dict[str, Any]] = lambda row: {}
 
     def ref_of(self, row: C) -> str:
         return str(getattr(row, self.ref))
 
     def ref_column(self) -> Any:
         return getattr(self.model, self.ref)
+
+    def eager(self) -> tuple[LoaderOption, ...]:
+        names = ("permissions", "groups", "secrets", *self.loads)
+        return tuple(selectinload(getattr(self.model, name)) for name in names)
+
+    def new_secret(self, **columns: Any) -> Any:
+        """A secret version of this kind (the model its ``secrets`` relationship holds)."""
+        model: Any = self.model
+        return model.secrets.property.mapper.class_(**columns)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,63 @@ class CredentialFilter:
     permission: str | None = None
     group: str | None = None
     extra: Sequence[ColumnElement[bool]] = field(default_factory=tuple)  # the kind's own filters
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """What every new credential is given; each kind's spec adds its own fields."""
+
+    name: str
+    description: str = ""
+    scopes: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    expires_at: datetime | None = None
+
+
+def create(
+    session: Session,
+    tenant: Tenant,
+    kind: Kind[C],
+    spec: NewCredential,
+    *,
+    actor: Actor,
+    hasher: cs.SecretHasher,
+    own: Callable[[], dict[str, Any]],
+    check_granted: Callable[[list[Permission]], None] = lambda granted: None,
+) -> tuple[C, cs.Plaintext]:
+    """Check ``spec``, make a credential of ``kind`` with its first secret, publish and audit it.
+
+    After the fields every kind shares are checked, ``own()`` checks the kind's own and returns
+    its columns; ``check_granted`` may refuse the permissions ``actor`` may grant.
+    """
+    name = rules.name(spec.name)
+    description = rules.description(spec.description)
+    if spec.expires_at is not None and spec.expires_at <= utcnow():
+        raise InvalidInputError("expiry must be in the future")
+    columns = own()
+    granted = permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor)
+    check_granted(granted)
+    model: Any = kind.model
+    row: C = model(
+        tenant_id=tenant.id,
+        name=name,
+        description=description,
+        created_by=actor.label,
+        expires_at=spec.expires_at,
+        permissions=granted,
+        groups=groups.resolve(session, tenant, spec.groups),
+        **columns,
+    )
+    secret = add_secret(kind, row, hasher)
+    details = {"name": name, "scopes": spec.scopes, "groups": spec.groups}
+    details.update(kind.create_details(row))
+    session.add(row)
+    session.flush()
+    _changed(session, tenant, kind, kind.ref_of(row))
+    _audit(
+        session, tenant, kind, action="create", ref=kind.ref_of(row), actor=actor, details=details
+    )
+    return row, secret
 
 
 def get(session: Session, tenant: Tenant, kind: Kind[C], ref: str) -> C:
@@ -162,21 +233,9 @@ def add_secret(kind: Kind[C], row: C, hasher: cs.SecretHasher) -> cs.Plaintext:
     """A new secret version on ``row``; the plaintext is returned once and never stored."""
     secret = cs.generate(kind.secret_kind)
     _held(row).secrets.append(
-        kind.secret_model(digest=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
+        kind.new_secret(digest=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
     )
     return secret
-
-
-def created(
-    session: Session, tenant: Tenant, kind: Kind[C], row: C, *, actor: Actor, details: Any
-) -> None:
-    """Publish and audit a credential just added to the session."""
-    session.add(row)
-    session.flush()
-    _changed(session, tenant, kind, kind.ref_of(row))
-    _audit(
-        session, tenant, kind, action="create", ref=kind.ref_of(row), actor=actor, details=details
-    )
 
 
 def rotate(
