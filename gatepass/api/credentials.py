@@ -6,29 +6,20 @@ audit event in the route's transaction and publishes the change to every process
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from sqlalchemy import ColumnElement
 
 from gatepass.api import schemas
-from gatepass.api.auth import Manager, Reader
-from gatepass.api.common import (
-    Cursor,
-    Filter,
-    IdempotencyKey,
-    Limit,
-)
-from gatepass.api.lifecycle_routes import KindRoutes, add_routes, created, listed
-from gatepass.api.problems import responses
+from gatepass.api.common import Filter
+from gatepass.api.lifecycle_routes import KindRoutes, add_routes
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
 
@@ -36,7 +27,7 @@ router = APIRouter()
 
 Status = Annotated[Literal["active", "expired", "revoked"] | None, Query()]
 KeyStatus = Annotated[Literal["active", "expired", "revoked", "disabled"] | None, Query()]
-Kind = Annotated[Literal["service", "personal"] | None, Query()]
+KeyKind = Annotated[Literal["service", "personal"] | None, Query()]
 
 
 def _token_endpoint(request: Request, slug: str) -> str:
@@ -47,61 +38,8 @@ def _token_endpoint(request: Request, slug: str) -> str:
 # --- OAuth clients ---------------------------------------------------------------------------
 
 
-@router.get(
-    "/clients",
-    response_model=schemas.Page[schemas.ClientOut],
-    responses=responses(),
-    tags=["OAuth clients"],
-)
-def list_clients(
-    request: Request,
-    principal: Reader,
-    status: Status = None,
-    name: Filter = None,
-    created_by: Filter = None,
-    permission: Filter = None,
-    group: Filter = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-) -> Response:
-    """OAuth client credentials, newest first."""
-    where = lifecycle.CredentialFilter(
-        status=status, name=name, created_by=created_by, permission=permission, group=group
-    )
-    return listed(request, principal, CLIENT_ROUTES, where, cursor, limit)
-
-
-@router.post(
-    "/clients",
-    status_code=201,
-    response_model=schemas.ClientIssued,
-    responses=responses(409),
-    tags=["OAuth clients"],
-)
-def create_client(
-    request: Request,
-    principal: Manager,
-    body: schemas.ClientIn,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Create a client. The answer holds its secret: shown this once, never again."""
-    spec = clients.NewClient(
-        name=body.name,
-        description=body.description,
-        scopes=body.scopes,
-        groups=body.groups,
-        client_id=body.client_id,
-        expires_at=body.expires_at,
-        token_lifetime=body.token_lifetime,
-    )
-    return created(
-        request,
-        principal,
-        CLIENT_ROUTES,
-        partial(clients.create_client, spec=spec),
-        payload=body,
-        idempotency_key=idempotency_key,
-    )
+def client_status(status: Status = None) -> str | None:
+    return status
 
 
 def _issued_client(
@@ -118,6 +56,11 @@ def _issued_client(
 CLIENT_ROUTES = KindRoutes(
     kind=CLIENT,
     path="/clients",
+    body=schemas.ClientIn,
+    create=clients.create_client,
+    spec_of=lambda body: clients.NewClient(**dict(body)),
+    status=client_status,
+    own_filters=lambda: (),
     ref="client_id",
     ref_rule=Path(alias="client_id", max_length=100, pattern=r"^[A-Za-z0-9._~-]+$"),
     tag="OAuth clients",
@@ -125,14 +68,10 @@ CLIENT_ROUTES = KindRoutes(
     issued=schemas.ClientIssued,
     issue=_issued_client,
     rotate_path="rotate-secret",
-    names={
-        "revoke_all": "revoke_all_clients",
-        "get": "get_client",
-        "rotate": "rotate_client_secret",
-        "revoke": "revoke_client",
-        "delete": "delete_client",
-    },
+    names=("client", "clients", "rotate_client_secret"),
     docs={
+        "list": "OAuth client credentials, newest first.",
+        "create": "Create a client. The answer holds its secret: shown this once, never again.",
         "revoke_all": "Revoke every active client of the tenant at once"
         ' (seed 004\'s "Revoke all").',
         "get": "One client: its permissions, groups, status, and each secret version's hint and"
@@ -149,74 +88,20 @@ add_routes(router, CLIENT_ROUTES)
 # --- API keys --------------------------------------------------------------------------------
 
 
-@router.get(
-    "/api-keys",
-    response_model=schemas.Page[schemas.ApiKeyOut],
-    responses=responses(),
-    tags=["API keys"],
-)
-def list_keys(
-    request: Request,
-    principal: Reader,
-    status: KeyStatus = None,
-    name: Filter = None,
-    created_by: Filter = None,
-    permission: Filter = None,
-    group: Filter = None,
-    owner: Filter = None,
-    kind: Kind = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-) -> Response:
-    """API keys, newest first."""
-    where = lifecycle.CredentialFilter(
-        status=status,
-        name=name,
-        created_by=created_by,
-        permission=permission,
-        group=group,
-        extra=apikeys.owner_filters(
-            owner=owner, personal=None if kind is None else kind == "personal"
-        ),
-    )
-    return listed(request, principal, KEY_ROUTES, where, cursor, limit)
+def key_status(status: KeyStatus = None) -> str | None:
+    return status
 
 
-@router.post(
-    "/api-keys",
-    status_code=201,
-    response_model=schemas.ApiKeyIssued,
-    responses=responses(409),
-    tags=["API keys"],
-)
-def create_key(
-    request: Request,
-    principal: Manager,
-    body: schemas.ApiKeyIn,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Create an API key. The answer holds the key: shown this once, never again."""
-    spec = apikeys.NewApiKey(
-        name=body.name,
-        description=body.description,
-        scopes=body.scopes,
-        groups=body.groups,
+def key_filters(owner: Filter = None, kind: KeyKind = None) -> tuple[ColumnElement[bool], ...]:
+    return apikeys.owner_filters(owner=owner, personal=None if kind is None else kind == "personal")
+
+
+def _new_key(body: schemas.ApiKeyIn) -> apikeys.NewApiKey:
+    rate = body.rate_limit
+    return apikeys.NewApiKey(
+        **body.model_dump(include={"name", "description", "scopes", "groups", "expires_at"}),
         owner_email=body.owner,
-        expires_at=body.expires_at,
-        rate_limit=(
-            apikeys.RateLimit(body.rate_limit.limit, body.rate_limit.period)
-            if body.rate_limit
-            else None
-        ),
-    )
-
-    return created(
-        request,
-        principal,
-        KEY_ROUTES,
-        partial(apikeys.create_key, spec=spec),
-        payload=body,
-        idempotency_key=idempotency_key,
+        rate_limit=apikeys.RateLimit(rate.limit, rate.period) if rate else None,
     )
 
 
@@ -227,6 +112,11 @@ def _issued_key(request: Request, tenant: Tenant, key: ApiKey, secret: str) -> s
 KEY_ROUTES = KindRoutes(
     kind=API_KEY,
     path="/api-keys",
+    body=schemas.ApiKeyIn,
+    create=apikeys.create_key,
+    spec_of=_new_key,
+    status=key_status,
+    own_filters=key_filters,
     ref="key_id",
     ref_rule=Path(alias="key_id", max_length=40, pattern=r"^[A-Za-z0-9_-]+$"),
     tag="API keys",
@@ -234,14 +124,10 @@ KEY_ROUTES = KindRoutes(
     issued=schemas.ApiKeyIssued,
     issue=_issued_key,
     rotate_path="regenerate",
-    names={
-        "revoke_all": "revoke_all_keys",
-        "get": "get_key",
-        "rotate": "regenerate_key",
-        "revoke": "revoke_key",
-        "delete": "delete_key",
-    },
+    names=("key", "keys", "regenerate_key"),
     docs={
+        "list": "API keys, newest first.",
+        "create": "Create an API key. The answer holds the key: shown this once, never again.",
         "revoke_all": "Revoke every active API key of the tenant at once.",
         "get": "One API key: its permissions, groups, owner, status, hint and last use.",
         "rotate": "The same key with a new secret (shown once). Anything using the old one"

@@ -1,4 +1,5 @@
-"""The routes every credential kind shares: revoke all, get one, a new secret, revoke, delete.
+"""The routes of every credential kind: list, create, revoke all, get one, a new secret, revoke,
+delete.
 
 One definition serves ``/clients`` and ``/api-keys`` (see ``api.credentials``): what differs is
 said by a ``KindRoutes``, so the two kinds cannot drift apart. There is deliberately no
@@ -7,27 +8,32 @@ annotations, which must be objects rather than names of this module.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gatepass.api import schemas
-from gatepass.api.auth import Manager, Principal, Reader
+from gatepass.api.auth import Manager, Reader
 from gatepass.api.common import (
+    Cursor,
+    Filter,
     IdempotencyKey,
+    Limit,
     json_response,
     page_of,
     page_request,
     read,
+    services,
     write,
 )
 from gatepass.api.problems import responses
 from gatepass.credentials import lifecycle
+from gatepass.pagination import PageRequest
 from gatepass.tenants.models import Tenant
 
 
@@ -37,6 +43,11 @@ class KindRoutes:
 
     kind: lifecycle.Kind[Any]
     path: str  # "/clients"
+    body: type[BaseModel]  # what ``POST /clients`` reads
+    create: Callable[..., tuple[Any, Any]]  # (session, tenant, spec, actor=, hasher=)
+    spec_of: Callable[[Any], lifecycle.NewCredential]  # ``body`` as the service's spec
+    status: Callable[..., str | None]  # a dependency reading the ``status`` query parameter
+    own_filters: Callable[..., tuple[Any, ...]]  # a dependency: the kind's own list filters
     ref: str  # the path parameter: "client_id"
     ref_rule: Any  # its ``Path(alias=ref, ...)``: length and pattern
     tag: str
@@ -44,55 +55,73 @@ class KindRoutes:
     issued: type[BaseModel]  # ... with its new secret
     issue: Callable[[Request, Tenant, Any, str], BaseModel]  # the answer holding a new secret
     rotate_path: str  # "rotate-secret", "regenerate"
-    names: dict[str, str]  # operation names: revoke_all, get, rotate, revoke, delete
+    # operation names: ("client", "clients", "rotate_client_secret") names list_clients,
+    # create_client, revoke_all_clients, get_client, rotate_client_secret, revoke_client...
+    names: tuple[str, str, str]
     docs: dict[str, str]  # their descriptions
 
-
-def listed(
-    request: Request,
-    principal: Principal,
-    spec: KindRoutes,
-    where: lifecycle.CredentialFilter,
-    cursor: str | None,
-    limit: int,
-) -> Response:
-    """A page of the kind's credentials, newest first, as ``GET /clients`` or ``/api-keys``."""
-    page = page_request(cursor, limit)
-    return json_response(
-        read(
-            request,
-            principal,
-            lambda s, t: page_of(lifecycle.search(s, t, spec.kind, where, page), spec.out.of),
-        )
-    )
+    def operation(self, action: str) -> str:
+        one, many, rotate = self.names
+        if action == "rotate":
+            return rotate
+        return f"{action}_{many if action in ('list', 'revoke_all') else one}"
 
 
-def created(
-    request: Request,
-    principal: Principal,
-    spec: KindRoutes,
-    make: Callable[..., tuple[Any, Any]],
-    *,
-    payload: BaseModel,
-    idempotency_key: str | None,
-) -> Response:
-    """``make(session, tenant, actor=, hasher=)`` a credential; answer 201 with its secret."""
+def paging(cursor: Cursor = None, limit: Limit = 50) -> PageRequest:
+    return page_request(cursor, limit)
 
-    def work(session: Session, tenant: Tenant) -> BaseModel:
-        row, secret = make(
-            session, tenant, actor=principal.actor, hasher=request.app.state.services.hasher
-        )
-        return spec.issue(request, tenant, row, secret.reveal())
 
-    return write(
-        request, principal, work, status=201, payload=payload, idempotency_key=idempotency_key
+def shared_filters(
+    name: Filter = None,
+    created_by: Filter = None,
+    permission: Filter = None,
+    group: Filter = None,
+) -> lifecycle.CredentialFilter:
+    return lifecycle.CredentialFilter(
+        name=name, created_by=created_by, permission=permission, group=group
     )
 
 
 def add_routes(router: APIRouter, spec: KindRoutes) -> None:
     kind = spec.kind
     Ref = Annotated[str, spec.ref_rule]  # noqa: N806 - a type, named as one
+    Body = spec.body  # noqa: N806
     one = f"{spec.path}/{{{spec.ref}}}"
+
+    def list_(
+        request: Request,
+        principal: Reader,
+        status: Annotated[str | None, Depends(spec.status)],
+        shared: Annotated[lifecycle.CredentialFilter, Depends(shared_filters)],
+        own: Annotated[tuple[Any, ...], Depends(spec.own_filters)],
+        page: Annotated[PageRequest, Depends(paging)],
+    ) -> Response:
+        where = replace(shared, status=status, extra=own)
+        return json_response(
+            read(
+                request,
+                principal,
+                lambda s, t: page_of(lifecycle.search(s, t, kind, where, page), spec.out.of),
+            )
+        )
+
+    def create(
+        request: Request,
+        principal: Manager,
+        body: Body,  # type: ignore[valid-type] # a model class, read by FastAPI at run time
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        new = spec.spec_of(body)
+
+        def work(session: Session, tenant: Tenant) -> BaseModel:
+            row, secret = spec.create(
+                session, tenant, new, actor=principal.actor, hasher=services(request).hasher
+            )
+            return spec.issue(request, tenant, row, secret.reveal())
+
+        return write(
+            request, principal, work, status=201, payload=body, idempotency_key=idempotency_key
+        )
 
     def revoke_all(
         request: Request, principal: Manager, idempotency_key: IdempotencyKey = None
@@ -132,7 +161,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
                 ref,
                 grace=grace,
                 actor=principal.actor,
-                hasher=request.app.state.services.hasher,
+                hasher=services(request).hasher,
             )
             return spec.issue(request, tenant, row, secret.reveal())
 
@@ -157,16 +186,20 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         )
 
     out = spec.out
+    page = schemas.Page.__class_getitem__(out)  # Page[out], out being a variable
+    errors = {"list": (), "get": (), "delete": ()}
     routes: list[tuple[str, str, Callable[..., Response], dict[str, Any]]] = [
+        ("list", spec.path, list_, {"response_model": page, "method": "GET"}),
+        ("create", spec.path, create, {"response_model": spec.issued, "status_code": 201}),
         ("revoke_all", f"{spec.path}/revoke-all", revoke_all, {"response_model": schemas.Count}),
-        ("get", one, get, {"response_model": out, "method": "GET", "errors": ()}),
+        ("get", one, get, {"response_model": out, "method": "GET"}),
         ("rotate", f"{one}/{spec.rotate_path}", rotate, {"response_model": spec.issued}),
         ("revoke", f"{one}/revoke", revoke, {"response_model": out}),
         (
             "delete",
             one,
             delete,
-            {"method": "DELETE", "status_code": 204, "response_class": Response, "errors": ()},
+            {"method": "DELETE", "status_code": 204, "response_class": Response},
         ),
     ]
     for action, path, endpoint, options in routes:
@@ -174,9 +207,9 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
             path,
             endpoint,
             methods=[options.pop("method", "POST")],
-            responses=responses(*options.pop("errors", (409,))),
+            responses=responses(*errors.get(action, (409,))),
             tags=[spec.tag],
-            name=spec.names[action],
+            name=spec.operation(action),
             description=spec.docs[action],
             **options,
         )
