@@ -10,23 +10,16 @@ import typer
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
-from gatepass.audit.service import Actor
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
-    emit_table,
     fail,
-    iso,
     parse_duration,
-    runtime,
-    transaction,
 )
-from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
-from gatepass.tenants import service as tenants
 
 apikey_app = typer.Typer(help="API keys, sent as Authorization-PSK, X-API-Key or ?apikey=.")
 
@@ -38,19 +31,11 @@ def key_view(key: ApiKey) -> dict[str, Any]:
     live = [s for s in key.secrets if s.expires_at is None or s.expires_at > now]
     return {
         "id": key.key_id,
-        "name": key.name,
-        "description": key.description,
+        **shared.view_of(API_KEY, key, now),
         "kind": "personal" if key.owner is not None else "service",
         "owner": key.owner.email if key.owner is not None else None,
         "hint": live[-1].hint if live else None,
-        "scopes": [p.name for p in key.permissions],
-        "groups": [g.name for g in key.groups],
-        "status": lifecycle.status_of(API_KEY, key, now),
         "rate_limit": f"{key.rate_limit}/{key.rate_period}s" if key.rate_limit else None,
-        "created_by": key.created_by,
-        "created_at": iso(key.created_at),
-        "last_used_at": iso(key.last_used_at),
-        "expires_at": iso(key.expires_at),
     }
 
 
@@ -68,56 +53,44 @@ def parse_rate(value: str) -> apikeys.RateLimit:
 def create(
     tenant: str = TenantOption,
     name: str = typer.Option(..., "--name", help="What uses the key."),
-    description: str = typer.Option("", "--description"),
-    scope: list[str] = typer.Option(None, "--scope", help="Permission to grant (repeatable)."),
-    group: list[str] = typer.Option(None, "--group", help="Client group (repeatable)."),
+    description: str = shared.DescriptionOption,
+    scope: list[str] = shared.ScopeOption,
+    group: list[str] = shared.GroupOption,
     owner: str = typer.Option(None, "--owner", help="Email of the user owning a personal key."),
-    expires_in: str = typer.Option(None, "--expires-in", help="e.g. 90d; default: never."),
+    expires_in: str = shared.ExpiresInOption,
     rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
     as_json: bool = JsonOption,
 ) -> None:
     """Create an API key; the key is shown once."""
-    rt = runtime()
-    with transaction(rt) as session:
-        spec = apikeys.NewApiKey(
-            name=name,
-            description=description,
-            scopes=scope or [],
-            groups=group or [],
-            owner_email=owner,
-            expires_at=utcnow() + parse_duration(expires_in) if expires_in else None,
-            rate_limit=parse_rate(rate_limit) if rate_limit else None,
-        )
-        t = tenants.get_tenant(session, tenant)
-        key, secret = apikeys.create_key(session, t, spec, actor=Actor.cli(), hasher=rt.hasher)
-        view = key_view(key)
-    _show_key(view, secret.reveal(), as_json)
+    spec = apikeys.NewApiKey(
+        name=name,
+        description=description,
+        scopes=scope or [],
+        groups=group or [],
+        owner_email=owner,
+        expires_at=shared.expiry(expires_in),
+        rate_limit=parse_rate(rate_limit) if rate_limit else None,
+    )
+    view, secret = shared.created(tenant, apikeys.create_key, spec, key_view)
+    _show_key(view, secret, as_json)
 
 
 @apikey_app.command("list")
 def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's API keys."""
-    views = shared.listed(API_KEY, tenant, key_view)
-    if as_json:
-        emit_json(views)
-        return
-    emit_table(
-        f"API keys of {tenant}",
-        ("name", "id", "key", "permissions", "owner", "created on", "last used", "status"),
-        [
-            (
-                v["name"],
-                v["id"],
-                v["hint"],
-                " ".join(v["scopes"]),
-                v["owner"] or "service",
-                v["created_at"],
-                v["last_used_at"] or "never",
-                v["status"],
-            )
-            for v in views
-        ],
-    )
+    shared.list_table(API_KEY, tenant, key_view, COLUMNS, as_json)
+
+
+COLUMNS: list[shared.Column] = [
+    ("name", lambda v: v["name"]),
+    ("id", lambda v: v["id"]),
+    ("key", lambda v: v["hint"]),
+    ("permissions", shared.scopes),
+    ("owner", lambda v: v["owner"] or "service"),
+    ("created on", lambda v: v["created_at"]),
+    ("last used", shared.last_used),
+    ("status", lambda v: v["status"]),
+]
 
 
 @apikey_app.command("show")

@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 
-from gatepass.audit.service import Actor
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
@@ -15,16 +14,12 @@ from gatepass.cli.common import (
     emit_json,
     emit_table,
     iso,
-    parse_duration,
-    runtime,
-    transaction,
 )
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
-from gatepass.tenants import service as tenants
+from gatepass.settings import Settings
 
 client_app = typer.Typer(help="OAuth client credentials (client ID and secret).")
 
@@ -37,15 +32,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
     now = utcnow()
     return {
         "client_id": client.client_id,
-        "name": client.name,
-        "description": client.description,
-        "scopes": [p.name for p in client.permissions],
-        "groups": [g.name for g in client.groups],
-        "status": lifecycle.status_of(CLIENT, client, now),
-        "created_by": client.created_by,
-        "created_at": iso(client.created_at),
-        "last_used_at": iso(client.last_used_at),
-        "expires_at": iso(client.expires_at),
+        **shared.view_of(CLIENT, client, now),
         "token_lifetime": client.token_lifetime,
         "secrets": [
             {
@@ -64,59 +51,45 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
 def create(
     tenant: str = TenantOption,
     name: str = typer.Option(..., "--name", help="What integration uses it."),
-    description: str = typer.Option("", "--description"),
-    scope: list[str] = typer.Option(None, "--scope", help="Permission to grant (repeatable)."),
-    group: list[str] = typer.Option(None, "--group", help="Client group (repeatable)."),
+    description: str = shared.DescriptionOption,
+    scope: list[str] = shared.ScopeOption,
+    group: list[str] = shared.GroupOption,
     client_id: str = typer.Option(None, "--client-id", help="Choose the client ID."),
-    expires_in: str = typer.Option(None, "--expires-in", help="e.g. 90d; default: never."),
+    expires_in: str = shared.ExpiresInOption,
     token_lifetime: int = typer.Option(
         None, "--token-lifetime", help="Seconds; default: tenant's."
     ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a client; its secret is shown once."""
-    rt = runtime()
     spec = clients.NewClient(
         name=name,
         description=description,
         scopes=scope or [],
         groups=group or [],
         client_id=client_id,
-        expires_at=utcnow() + parse_duration(expires_in) if expires_in else None,
+        expires_at=shared.expiry(expires_in),
         token_lifetime=token_lifetime,
     )
-    with transaction(rt) as session:
-        t = tenants.get_tenant(session, tenant)
-        client, secret = clients.create_client(
-            session, t, spec, actor=Actor.cli(), hasher=rt.hasher
-        )
-        view = client_view(client)
-    _show_secret(view, secret.reveal(), token_endpoint(rt.settings.public_url, tenant), as_json)
+    view, secret = shared.created(tenant, clients.create_client, spec, client_view)
+    _show_secret(view, secret, tenant, as_json)
 
 
 @client_app.command("list")
 def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's clients."""
-    views = shared.listed(CLIENT, tenant, client_view)
-    if as_json:
-        emit_json(views)
-        return
-    emit_table(
-        f"OAuth clients of {tenant}",
-        ("name", "client ID", "permissions", "created by", "created on", "last used", "status"),
-        [
-            (
-                v["name"],
-                v["client_id"],
-                " ".join(v["scopes"]),
-                v["created_by"],
-                v["created_at"],
-                v["last_used_at"] or "never",
-                v["status"],
-            )
-            for v in views
-        ],
-    )
+    shared.list_table(CLIENT, tenant, client_view, COLUMNS, as_json)
+
+
+COLUMNS: list[shared.Column] = [
+    ("name", lambda v: v["name"]),
+    ("client ID", lambda v: v["client_id"]),
+    ("permissions", shared.scopes),
+    ("created by", lambda v: v["created_by"]),
+    ("created on", lambda v: v["created_at"]),
+    ("last used", shared.last_used),
+    ("status", lambda v: v["status"]),
+]
 
 
 @client_app.command("show")
@@ -154,7 +127,7 @@ def rotate_secret(
 ) -> None:
     """Issue a new secret (shown once); older ones stop now or after the grace period."""
     view, secret = shared.rotated(CLIENT, tenant, client_id, grace, client_view)
-    _show_secret(view, secret, token_endpoint(runtime().settings.public_url, tenant), as_json)
+    _show_secret(view, secret, tenant, as_json)
 
 
 shared.add_commands(
@@ -171,7 +144,8 @@ shared.add_commands(
 )
 
 
-def _show_secret(view: dict[str, Any], secret: str, endpoint: str, as_json: bool) -> None:
+def _show_secret(view: dict[str, Any], secret: str, tenant: str, as_json: bool) -> None:
+    endpoint = token_endpoint(Settings().public_url, tenant)
     if as_json:
         emit_json({**view, "client_secret": secret, "token_endpoint": endpoint})
         return

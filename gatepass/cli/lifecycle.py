@@ -1,10 +1,11 @@
-"""The commands every credential kind shares, written once: list, show, a new secret, revoke,
-revoke all, delete. ``gatepass client`` and ``gatepass apikey`` call these with their kind and
-the view that shows one of theirs."""
+"""The commands every credential kind shares, written once: create, list, show, a new secret,
+revoke, revoke all, delete. ``gatepass client`` and ``gatepass apikey`` call these with their
+kind and the view that shows one of theirs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -16,14 +17,80 @@ from gatepass.cli.common import (
     YesOption,
     confirm,
     emit_json,
+    emit_table,
+    iso,
     parse_duration,
     runtime,
     transaction,
 )
 from gatepass.credentials import lifecycle
+from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 
 View = Callable[[Any], dict[str, Any]]
+# A column of a listing: its heading and what it shows of a credential's view.
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+DescriptionOption = typer.Option("", "--description")
+ScopeOption = typer.Option(None, "--scope", help="Permission to grant (repeatable).")
+GroupOption = typer.Option(None, "--group", help="Client group (repeatable).")
+ExpiresInOption = typer.Option(None, "--expires-in", help="e.g. 90d; default: never.")
+
+
+def expiry(expires_in: str | None) -> datetime | None:
+    """When a credential created now with ``--expires-in`` expires."""
+    return utcnow() + parse_duration(expires_in) if expires_in else None
+
+
+def view_of(kind: lifecycle.Kind[Any], row: Any, now: datetime) -> dict[str, Any]:
+    """What every kind's view shows: a kind's view adds its own fields to these."""
+    return {
+        "name": row.name,
+        "description": row.description,
+        "scopes": [p.name for p in row.permissions],
+        "groups": [g.name for g in row.groups],
+        "status": lifecycle.status_of(kind, row, now),
+        "created_by": row.created_by,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "expires_at": iso(row.expires_at),
+    }
+
+
+def created(
+    tenant: str, make: Callable[..., tuple[Any, Any]], spec: Any, view: View
+) -> tuple[dict[str, Any], str]:
+    """``make(session, tenant, spec, actor=, hasher=)`` a credential: its view and its secret
+    (in the clear, to be shown once)."""
+    rt = runtime()
+    with transaction(rt) as session:
+        row, secret = make(
+            session, _tenant(session, tenant), spec, actor=Actor.cli(), hasher=rt.hasher
+        )
+        return view(row), secret.reveal()
+
+
+def list_table(
+    kind: lifecycle.Kind[Any], tenant: str, view: View, columns: Sequence[Column], as_json: bool
+) -> None:
+    """Every credential of ``kind`` in ``tenant``, as JSON or as a table of ``columns``."""
+    views = listed(kind, tenant, view)
+    if as_json:
+        emit_json(views)
+        return
+    emit_table(
+        f"{kind.plural} of {tenant}",
+        [heading for heading, _ in columns],
+        [[shown(v) for _, shown in columns] for v in views],
+    )
+
+
+def scopes(view: dict[str, Any]) -> str:
+    return " ".join(view["scopes"])
+
+
+def last_used(view: dict[str, Any]) -> str:
+    return str(view["last_used_at"] or "never")
 
 
 def listed(kind: lifecycle.Kind[Any], tenant: str, view: View) -> list[dict[str, Any]]:
