@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gatepass.apikeys.models import ApiKey
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.permissions.models import Permission
@@ -79,14 +79,7 @@ def create_tenant(
         )
     signing_keys.create_keys(session, tenant, cipher)
     feed.publish(session, tenant.id, feed.KIND_TENANT)  # drops "no such realm" cache entries
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.create",
-        target_type="tenant",
-        target=slug,
-    )
+    record_change(session, tenant.id, actor, "tenant.create", slug)
     return tenant
 
 
@@ -99,13 +92,12 @@ def update_settings(
         _check_alg(changes.signing_alg)
         tenant.signing_alg = changes.signing_alg
     feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(
+    record_change(
         session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.update",
-        target_type="tenant",
-        target=tenant.slug,
+        tenant.id,
+        actor,
+        "tenant.update",
+        tenant.slug,
         details={k: v for k, v in vars(changes).items() if v is not None},
     )
     if rotate:
@@ -121,13 +113,8 @@ def set_status(session: Session, tenant: Tenant, email: str, *, active: bool, ac
         session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
     user.status = "active" if active else "disabled"
     _republish_personal_keys(session, tenant, user)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.enable" if active else "user.disable",
-        target_type="user",
-        target=user.email,
+    record_change(
+        session, tenant.id, actor, "user.enable" if active else "user.disable", user.email
     )
     return user
 
@@ -140,15 +127,7 @@ def set_role(session: Session, tenant: Tenant, email: str, *, role: str, actor: 
         _keep_an_admin(session, tenant, user, actor)
     user.role = role
     _republish_personal_keys(session, tenant, user)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.set_role",
-        target_type="user",
-        target=user.email,
-        details={"role": role},
-    )
+    record_change(session, tenant.id, actor, "user.set_role", user.email, details={"role": role})
     return user
 
 

@@ -144,6 +144,13 @@ def factory(settings: Settings) -> Iterator[Factory]:
 
 
 @pytest.fixture
+def acme(factory: Factory) -> Factory:
+    """The factory, with a tenant ``acme`` made."""
+    factory.tenant("acme")
+    return factory
+
+
+@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The real app over HTTP (in process), lifespan and cache thread included."""
     with TestClient(create_app(settings), base_url="http://testserver") as http:

@@ -68,6 +68,29 @@ def record(
     )
 
 
+def record_change(
+    session: Session,
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """``record`` of a change to one thing of a tenant, whose type the action names:
+    ``user.create`` of the user ``target``."""
+    target_type = action.partition(".")[0]
+    record(
+        session,
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target=target,
+        details=details,
+    )
+
+
 def record_failure(
     session: Session,
     *,

@@ -26,7 +26,6 @@ from gatepass.console.issuing import Issued
 from gatepass.console.web import (
     Viewer,
     clear_reveal,
-    end_of_day,
     failed,
     field,
     forbidden,
@@ -125,14 +124,7 @@ async def new_key_page(request: Request, tenant: str) -> Response:
 @router.post("/{tenant}/api-keys")
 async def create_key(request: Request, tenant: str) -> Response:
     def spec_of(values: forms.CredentialForm, viewer: Viewer) -> apikeys.NewApiKey:
-        return apikeys.NewApiKey(
-            name=values.name,
-            description=values.description,
-            scopes=values.scopes,
-            groups=values.groups,
-            expires_at=end_of_day(values.expires_on),
-            rate_limit=values.rate_limit(),
-        )
+        return apikeys.NewApiKey(**values.shared(), rate_limit=values.rate_limit())
 
     return await create_from_form(
         request, tenant, _key_form, spec_of, apikeys.create_key, key_issued
@@ -222,13 +214,7 @@ async def new_personal_key_page(request: Request, tenant: str) -> Response:
 @router.post("/{tenant}/settings/keys")
 async def create_personal_key(request: Request, tenant: str) -> Response:
     def spec_of(values: forms.CredentialForm, viewer: Viewer) -> apikeys.NewApiKey:
-        return apikeys.NewApiKey(
-            name=values.name,
-            description=values.description,
-            scopes=values.scopes,
-            owner_email=viewer.email,
-            expires_at=end_of_day(values.expires_on),
-        )
+        return apikeys.NewApiKey(**values.shared(), owner_email=viewer.email)
 
     return await create_from_form(
         request, tenant, _personal_form, spec_of, apikeys.create_key, key_issued

@@ -20,7 +20,6 @@ from gatepass.console.web import (
     Viewer,
     actor_of,
     clear_reveal,
-    end_of_day,
     failed,
     posted,
     redirect,
@@ -188,20 +187,11 @@ async def new_credential_page(request: Request, tenant: str) -> Response:
 
 @router.post("/{tenant}/credentials")
 async def create_credential(request: Request, tenant: str) -> Response:
-    def spec_of(values: forms.CredentialForm, viewer: Viewer) -> clients.NewClient:
-        return clients.NewClient(
-            name=values.name,
-            description=values.description,
-            scopes=values.scopes,
-            groups=values.groups,
-            expires_at=end_of_day(values.expires_on),
-        )
-
     return await create_from_form(
         request,
         tenant,
         client_form,
-        spec_of,
+        lambda values, viewer: clients.NewClient(**values.shared()),
         clients.create_client,
         lambda client, secret: client_issued(client.client_id, client.name, secret),
     )

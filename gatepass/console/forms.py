@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import FormData
 
 from gatepass.api.auth import threaded
 from gatepass.apikeys.service import RateLimit
-from gatepass.console.web import Viewer, services
+from gatepass.console.web import Viewer, end_of_day, services
 from gatepass.console.web import field as form_field
 from gatepass.credentials import rules
 from gatepass.errors import InvalidInputError
@@ -69,6 +70,16 @@ class CredentialForm:
             rate_requests=form_field(form, "rate_requests").strip(),
             rate_period=form_field(form, "rate_period") or "minute",
         )
+
+    def shared(self) -> dict[str, Any]:
+        """The fields of ``lifecycle.NewCredential``, which every kind's spec extends."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "scopes": self.scopes,
+            "groups": self.groups,
+            "expires_at": end_of_day(self.expires_on),
+        }
 
     def rate_limit(self) -> RateLimit | None:
         if not self.rate_requests:

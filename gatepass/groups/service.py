@@ -7,7 +7,7 @@ import re
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_change
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.groups.models import ClientGroup
@@ -25,14 +25,7 @@ def create_group(session: Session, tenant: Tenant, *, name: str, actor: Actor) -
     group = ClientGroup(tenant_id=tenant.id, name=name)
     session.add(group)
     session.flush()
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="group.create",
-        target_type="group",
-        target=name,
-    )
+    record_change(session, tenant.id, actor, "group.create", name)
     return group
 
 

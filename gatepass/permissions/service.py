@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gatepass import text
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -54,14 +54,8 @@ def create_permission(
     session.add(permission)
     session.flush()
     feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="permission.create",
-        target_type="permission",
-        target=name,
-        details={"available": available},
+    record_change(
+        session, tenant.id, actor, "permission.create", name, details={"available": available}
     )
     return permission
 
@@ -75,14 +69,8 @@ def set_availability(
     permission.available = available
     permission.unavailable_reason = "" if available else (reason or "Not available")
     feed.publish(session, tenant.id, feed.KIND_TENANT)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="permission.update",
-        target_type="permission",
-        target=name,
-        details={"available": available},
+    record_change(
+        session, tenant.id, actor, "permission.update", name, details={"available": available}
     )
     return permission
 
@@ -120,15 +108,7 @@ def update_permission(
         permission.label = changes["label"] = label.strip()
     if description is not None:
         permission.description = changes["description"] = text.description(description)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="permission.update",
-        target_type="permission",
-        target=name,
-        details=changes,
-    )
+    record_change(session, tenant.id, actor, "permission.update", name, details=changes)
     return permission
 
 

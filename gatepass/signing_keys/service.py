@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
 from gatepass.clients.models import OAuthClient
 from gatepass.db import utcnow
@@ -79,14 +79,8 @@ def rotate(session: Session, tenant: Tenant, cipher: KeyCipher, *, actor: Actor)
     key.status = "current"
     create_key(session, tenant, cipher, status="next")
     feed.publish(session, tenant.id, feed.KIND_KEYS)
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="signing_key.rotate",
-        target_type="signing_key",
-        target=key.kid,
-        details={"alg": key.alg},
+    record_change(
+        session, tenant.id, actor, "signing_key.rotate", key.kid, details={"alg": key.alg}
     )
     return key
 

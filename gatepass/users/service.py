@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatepass.audit.service import Actor, record
+from gatepass.audit.service import Actor, record_change
 from gatepass.credential_secrets import mask
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
@@ -59,15 +59,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.create",
-        target_type="user",
-        target=email,
-        details={"role": role},
-    )
+    record_change(session, tenant.id, actor, "user.create", email, details={"role": role})
     return user
 
 
@@ -105,14 +97,8 @@ def set_display_name(
     if len(name) > 200:
         raise InvalidInputError("display name must be at most 200 characters")
     user.display_name = name
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="user.update",
-        target_type="user",
-        target=user.email,
-        details={"display_name": name},
+    record_change(
+        session, tenant.id, actor, "user.update", user.email, details={"display_name": name}
     )
     return user
 

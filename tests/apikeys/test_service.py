@@ -19,12 +19,6 @@ from tests.credentials.support import actions, changes_after, in_acme, newest_ch
 from tests.factories import ACTOR, Factory
 
 
-@pytest.fixture
-def acme(factory: Factory) -> Factory:
-    factory.tenant("acme")
-    return factory
-
-
 def create(factory: Factory, spec: apikeys.NewApiKey) -> tuple[str, cs.Plaintext]:
     with in_acme(factory) as (session, tenant):
         key, secret = apikeys.create_key(session, tenant, spec, actor=ACTOR, hasher=factory.hasher)

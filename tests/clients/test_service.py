@@ -18,12 +18,6 @@ from tests.credentials.support import actions, changes_after, in_acme, newest_ch
 from tests.factories import ACTOR, Factory
 
 
-@pytest.fixture
-def acme(factory: Factory) -> Factory:
-    factory.tenant("acme")
-    return factory
-
-
 def create(factory: Factory, spec: clients.NewClient) -> tuple[str, cs.Plaintext]:
     with in_acme(factory) as (session, tenant):
         client, secret = clients.create_client(

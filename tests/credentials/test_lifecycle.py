@@ -47,12 +47,6 @@ KINDS = [
 ]
 
 
-@pytest.fixture
-def acme(factory: Factory) -> Factory:
-    factory.tenant("acme")
-    return factory
-
-
 @pytest.mark.parametrize(("kind", "make"), KINDS)
 def test_a_new_secret_without_grace_ends_the_old_one_now(
     acme: Factory, kind: lifecycle.Kind[Any], make: Make
