@@ -62,15 +62,18 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create an API key; the key is shown once."""
-    spec = apikeys.NewApiKey(
-        name=name,
-        description=description,
-        scopes=scope or [],
-        groups=group or [],
-        owner_email=owner,
-        expires_at=shared.expiry(expires_in),
-        rate_limit=parse_rate(rate_limit) if rate_limit else None,
-    )
+
+    def spec() -> apikeys.NewApiKey:
+        return apikeys.NewApiKey(
+            name=name,
+            description=description,
+            scopes=scope or [],
+            groups=group or [],
+            owner_email=owner,
+            expires_at=shared.expiry(expires_in),
+            rate_limit=parse_rate(rate_limit) if rate_limit else None,
+        )
+
     view, secret = shared.created(tenant, apikeys.create_key, spec, key_view)
     _show_key(view, secret, as_json)
 

@@ -62,15 +62,18 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a client; its secret is shown once."""
-    spec = clients.NewClient(
-        name=name,
-        description=description,
-        scopes=scope or [],
-        groups=group or [],
-        client_id=client_id,
-        expires_at=shared.expiry(expires_in),
-        token_lifetime=token_lifetime,
-    )
+
+    def spec() -> clients.NewClient:
+        return clients.NewClient(
+            name=name,
+            description=description,
+            scopes=scope or [],
+            groups=group or [],
+            client_id=client_id,
+            expires_at=shared.expiry(expires_in),
+            token_lifetime=token_lifetime,
+        )
+
     view, secret = shared.created(tenant, clients.create_client, spec, client_view)
     _show_secret(view, secret, tenant, as_json)
 

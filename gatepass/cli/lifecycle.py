@@ -58,14 +58,14 @@ def view_of(kind: lifecycle.Kind[Any], row: Any, now: datetime) -> dict[str, Any
 
 
 def created(
-    tenant: str, make: Callable[..., tuple[Any, Any]], spec: Any, view: View
+    tenant: str, make: Callable[..., tuple[Any, Any]], spec: Callable[[], Any], view: View
 ) -> tuple[dict[str, Any], str]:
-    """``make(session, tenant, spec, actor=, hasher=)`` a credential: its view and its secret
-    (in the clear, to be shown once)."""
+    """``make(session, tenant, spec(), actor=, hasher=)`` a credential: its view and its secret
+    (in the clear, to be shown once). A refusal, reading the options included, is one line."""
     rt = runtime()
     with transaction(rt) as session:
         row, secret = make(
-            session, _tenant(session, tenant), spec, actor=Actor.cli(), hasher=rt.hasher
+            session, _tenant(session, tenant), spec(), actor=Actor.cli(), hasher=rt.hasher
         )
         return view(row), secret.reveal()
 
