@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gatepass.api import docs, problems
 from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
-from gatepass.api.plain import plain_request
 from gatepass.body_limit import BodyLimit
 from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
@@ -25,6 +24,8 @@ from gatepass.ops.logging import configure as configure_logging
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
+
+CONSOLE = management.included(console.router)
 
 
 def create_app(settings: Settings) -> BodyLimit:
@@ -65,9 +66,9 @@ def create_app(settings: Settings) -> BodyLimit:
     api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
     api.state.delivery_keys = DeliveryKeys.from_master_key(settings.master_key())
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
-    management.install(api)
+    management.install(api, management.MANAGEMENT)
     api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")
-    api.include_router(console.router, dependencies=[Depends(plain_request)])
+    management.install(api, CONSOLE)
     docs.install(api, openapi_url="/openapi.json")
     problems.install(api, pages=error_page)
     app = BodyLimit(
