@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 from xdist.remote import Producer
@@ -81,6 +81,9 @@ def pg_database() -> Iterator[str]:
     runner.upgrade(db.engine)
     db.dispose()
     yield url
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -104,11 +107,23 @@ def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
 
 
 def _empty(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Delete every row and restart every sequence: a few milliseconds on tables this small,
+    where TRUNCATE takes 60-500 ms (it makes each table's files anew)."""
+    engine = _engines.get(url) or _engines.setdefault(url, create_engine(url))
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        sequences = connection.execute(
+            text(
+                "SELECT sequence_name FROM information_schema.sequences"
+                " WHERE sequence_schema = current_schema()"
+            )
+        ).scalars()
+        for sequence in list(sequences):
+            connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
+_engines: dict[str, Engine] = {}
 
 
 @pytest.fixture
