@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from gatepass import __version__
 from gatepass.api import docs, problems
 from gatepass.api import routes as management
 from gatepass.api.idempotency import IdempotencyStore
@@ -47,7 +48,7 @@ def create_app(settings: Settings) -> BodyLimit:
 
     api = FastAPI(
         title="Gatepass",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         docs_url=None,  # served by gatepass.api.docs, from this server only
         swagger_ui_oauth2_redirect_url=None,
