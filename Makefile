@@ -6,17 +6,18 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
 TEST_WORKERS ?= 2
-LINTED := gatepass gatepass_sdk examples tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/lib
+LINTED := gatepass sdks/python/gatepass_sdk examples tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/lib
 # The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
 BROWSER := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format browser nginx bench bench-verify bench-sdk bench-scale wrk soak clean
+.PHONY: run test lint format dist browser nginx bench bench-verify bench-sdk bench-scale wrk soak clean
 
-$(VENV)/.stamp-run: pyproject.toml constraints.txt
+# The SDK is a distribution of its own (sdks/python); the examples, tests and benchmarks use it.
+$(VENV)/.stamp-run: pyproject.toml sdks/python/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e .
+	$(PIP) -e . -e 'sdks/python[starlette]'
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-run
@@ -36,6 +37,11 @@ lint: $(VENV)/.stamp-dev
 format: $(VENV)/.stamp-dev
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
+
+# Wheels of the server (gatepass) and of the SDK (gatepass-sdk) in dist/.
+dist: $(VENV)/.stamp-run
+	rm -rf dist
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist . sdks/python
 
 browser:
 	@test -x $(BROWSER) || { $(SUDO) apt-get update -q \
@@ -74,4 +80,4 @@ soak: $(VENV)/.stamp-dev nginx
 	$(BIN)/python bench/soak.py --duration 600
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info sdks/python/build sdks/python/*.egg-info .mypy_cache .ruff_cache .pytest_cache

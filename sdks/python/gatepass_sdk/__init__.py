@@ -10,13 +10,22 @@
   installs it on uvicorn's access log by itself.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.client_credentials import ClientCredentialsAuth
 from gatepass_sdk.errors import AuthError
-from gatepass_sdk.guards import requires
-from gatepass_sdk.middleware import GatepassMiddleware
 from gatepass_sdk.redaction import ApiKeyLogFilter
 from gatepass_sdk.verifier import GatepassVerifier
+
+if TYPE_CHECKING:
+    from gatepass_sdk.guards import requires
+    from gatepass_sdk.middleware import GatepassMiddleware
+
+__version__ = "0.1.0"  # the one place the gatepass-sdk distribution's version is written
 
 __all__ = [
     "ApiKeyLogFilter",
@@ -27,3 +36,13 @@ __all__ = [
     "GatepassVerifier",
     "requires",
 ]
+
+# Built on Starlette (the ``starlette`` extra): imported on first use, so that the rest of the
+# SDK works without it.
+_ON_STARLETTE = {"GatepassMiddleware": "gatepass_sdk.middleware", "requires": "gatepass_sdk.guards"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_STARLETTE:
+        return getattr(importlib.import_module(_ON_STARLETTE[name]), name)
+    raise AttributeError(f"module 'gatepass_sdk' has no attribute {name!r}")
