@@ -176,6 +176,16 @@ async def main() -> None:
         req = setup(a.endpoint)
         app = create_app_from_env()
         stop, task = await lifespan(app)
+        profiler = cProfile.Profile() if a.profile else None
+        if profiler:
+            profiler.enable()
+        started = time.perf_counter()
+        await drive(app, req, 1)
+        cold = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        print(f"{a.endpoint}: first request after startup {cold * 1e3:.1f} ms")
         await drive(app, req, a.warmup)
         profiler = cProfile.Profile() if a.profile else None
         if profiler:

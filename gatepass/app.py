@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -35,6 +36,8 @@ def create_app(settings: Settings) -> BodyLimit:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.cache.start()
         services.failures.start()
+        # In a worker thread, as requests load entries: this also starts the thread pool.
+        await anyio.to_thread.run_sync(services.cache.warm)
         try:
             yield
         finally:
