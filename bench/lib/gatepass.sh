@@ -198,9 +198,10 @@ gp_measure() { # gp_measure NAME URL : the harness' run_load against gatepass (B
 run_peer() { # run_peer DIR SCRIPT VAR=VALUE... : in run_step's background subshell; VAR=VALUE may set PORT
   local dir="$1" script="$2"; shift 2
   cd "$BENCH_PEERS_DIR" || exit
-  exec env PORT="$PEER_PORT" RESULTS_DIR="$WORK/$dir" \
+  [[ "$script" == /* ]] || script="./$script" # the harness' own scripts, or one of bench/floor/
+  exec env PORT="$PEER_PORT" RESULTS_DIR="$WORK/$dir" BENCH_PEERS_DIR="$BENCH_PEERS_DIR" \
     CONNS="$CONNS" WARMUP="$WARMUP" DURATION="$DURATION" WRK_THREADS="$WRK_THREADS" \
-    WRK_TIMEOUT="$WRK_TIMEOUT" "$@" "./$script"
+    WRK_TIMEOUT="$WRK_TIMEOUT" "$@" "$script"
 }
 PEER_RC=0
 gp_peer() { # gp_peer LABEL SCRIPT VAR=VALUE... : run the peer's own script; its summary lines -> $WORK/peer.summary
@@ -218,20 +219,23 @@ gp_peer() { # gp_peer LABEL SCRIPT VAR=VALUE... : run the peer's own script; its
   ((PEER_RC == 0)) || log "$label peer run failed (exit $PEER_RC); reporting gatepass alone"
 }
 
-# The Python floor (run-python-floor.sh, floor/floor_app.py): bare ASGI on the same uvicorn, with
-# this virtualenv, doing only the least work of the endpoint. Its summary lines -> $WORK/floor.summary.
+# The Python floor: bare ASGI on the same uvicorn, with this virtualenv, doing only the least work of
+# the endpoint. JOB=token and hello are the harness' run-python-floor.sh (floor/floor_app.py);
+# JOB=verify is bench/floor/run-verify-floor.sh. Its summary lines -> $WORK/floor.summary.
 FLOOR_RC=0
-gp_floor() { # gp_floor JOB : JOB=token (the token endpoint's floor) or hello (bare HTTP)
+gp_floor() { # gp_floor JOB : token (the token endpoint's floor), verify (the verify endpoint's), hello
+  local script="$BENCH_PEERS_DIR/run-python-floor.sh"
   FLOOR_RC=0
   : > "$WORK/floor.summary"
   if [[ "$SKIP_FLOOR" == 1 ]]; then
     log "SKIP_FLOOR=1: not running the Python floor"
     return 0
   fi
-  [[ -f "$BENCH_PEERS_DIR/run-python-floor.sh" ]] || die "$BENCH_PEERS_DIR/run-python-floor.sh is missing"
-  log "python floor: JOB=$1 CLUSTER=$WORKERS via $BENCH_PEERS_DIR/run-python-floor.sh"
+  if [[ "$1" == verify ]]; then script="$BENCH_DIR/floor/run-verify-floor.sh"; fi
+  [[ -f "$script" ]] || die "$script is missing"
+  log "python floor: JOB=$1 CLUSTER=$WORKERS via $script"
   watch_load floor
-  run_step "$WORK/floor.summary" run_peer floor run-python-floor.sh \
+  run_step "$WORK/floor.summary" run_peer floor "$script" \
     VENV="$REPO_ROOT/.venv" CLUSTER="$WORKERS" JOB="$1" PORT="$FLOOR_PORT" || FLOOR_RC=$?
   note_load floor
   ((FLOOR_RC == 0)) || log "python floor run failed (exit $FLOOR_RC); reporting without it"

@@ -194,10 +194,15 @@ def arguments() -> argparse.Namespace:
 def floor_section(a: argparse.Namespace, rows_floor: list[str]) -> list[str]:
     if not rows_floor:
         return []
+    script = (
+        "`bench/floor/run-verify-floor.sh`"
+        if a.floor_job == "verify"
+        else f"the harness' `run-python-floor.sh`, `JOB={a.floor_job}`"
+    )
     return [
         f"## gatepass / {a.floor_name}",
         "",
-        f"The Python floor (`run-python-floor.sh`, `JOB={a.floor_job}`): bare ASGI on the same",
+        f"The Python floor ({script}): bare ASGI on the same",
         "uvicorn (uvloop, httptools), in the same virtualenv and with the same number of",
         "processes, doing only the least work of the endpoint. *req/s per server core* is the",
         "inverse of the CPU each request costs; *worker RSS* compares the largest process of",
