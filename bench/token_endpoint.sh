@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Token endpoint benchmark: gatepass vs. the oidc-provider peer, measured the same way in the same run.
+# Token endpoint benchmark: gatepass vs. the oidc-provider peer and the Python floor, measured the same
+# way in the same run.
 #
 #   bench/token_endpoint.sh            (or: make bench)
 #
 # Knobs (environment): PORT=8090 WORKERS=2 CONNS="16 64" WARMUP=3 DURATION=10 WRK_THREADS=1
-# WRK_TIMEOUT=10s SKIP_PEER=1 PEER_PORT=3001 NODE_RUNTIME=system BENCH_PEERS_DIR=<repo>/../shared/bench-peers
+# WRK_TIMEOUT=10s SKIP_PEER=1 PEER_PORT=3001 NODE_RUNTIME=system SKIP_FLOOR=1 FLOOR_PORT=8092
+# BENCH_PEERS_DIR=<repo>/../shared/bench-peers
 # See bench/README.md.
 set -euo pipefail
 
@@ -60,6 +62,9 @@ gp_measure "$NAME" "$URL"
 
 # --- the peer, same run, same process count -------------------------------------------------------
 gp_peer oidc-provider run-oidc-provider.sh CLUSTER="$WORKERS" NODE_RUNTIME="$NODE_RUNTIME"
+
+# --- the Python floor of a token endpoint, same run, same process count ----------------------------
+gp_floor token
 
 # --- report ---------------------------------------------------------------------------------------
 PEER_META=("node=$(node --version 2>/dev/null || echo 'n/a')")

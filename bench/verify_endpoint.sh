@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# API-key verify benchmark: gatepass vs. the djangorestframework-api-key peer, measured the same
-# way in the same run.
+# API-key verify benchmark: gatepass vs. the djangorestframework-api-key peer and the Python floor
+# of a verify endpoint (bench/floor/verify_floor.py), measured the same way in the same run.
 #
 #   bench/verify_endpoint.sh           (or: make bench-verify)
 #
 # Knobs (environment): PORT=8090 WORKERS=2 CONNS="16 64" WARMUP=3 DURATION=10 WRK_THREADS=1
-# WRK_TIMEOUT=10s SKIP_PEER=1 PEER_PORT=8002 BENCH_PEERS_DIR=<repo>/../shared/bench-peers
+# WRK_TIMEOUT=10s SKIP_PEER=1 PEER_PORT=8002 SKIP_FLOOR=1 FLOOR_PORT=8092
+# BENCH_PEERS_DIR=<repo>/../shared/bench-peers
 # See bench/README.md.
 set -euo pipefail
 
@@ -90,6 +91,9 @@ gp_measure "$NAME" "$URL"
 # --- the peer, same run, same process count -------------------------------------------------------
 gp_peer drf-api-key run-drf-api-key.sh WORKERS="$WORKERS"
 
+# --- the Python floor of a verify endpoint, same run, same process count ---------------------------
+gp_floor verify
+
 # --- report ---------------------------------------------------------------------------------------
 PEER_META=("drf-api-key peer=$(paste -sd' ' "$BENCH_PEERS_DIR/requirements-drfapikey.txt" 2>/dev/null || echo '?')")
 gp_report verify-endpoint \
@@ -100,4 +104,4 @@ drf-api-key: \`GET /verify\` with \`Authorization: Api-Key <key>\` (\`HasAPIKey\
 contain \`{\"ok\":true}\`. Both hold $DECOYS decoy keys + the bench key in SQLite." \
   --peer-setup "drf-api-key gunicorn \`--workers $WORKERS\` sync" \
   --body-check "\`\"valid\":true\` (gatepass) or \`{\"ok\":true}\` (drf-api-key) in the body" \
-  --rps-target 5
+  --rps-target 5 --floor-job verify

@@ -13,6 +13,7 @@
 #   (cold_and_check, export BENCH_METHOD/BENCH_BODY/BENCH_HEADERS/BENCH_EXPECT)
 #   gp_measure NAME URL                run_load on gatepass, then stop it
 #   gp_peer LABEL PEER_SCRIPT VAR=VALUE...   the peer's own script (unless SKIP_PEER=1)
+#   gp_floor JOB                       the harness' Python floor (unless SKIP_FLOOR=1)
 #   gp_report FILE_PREFIX report.py-args...  table + markdown, then exit with the run's status
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,9 +45,12 @@ gp_knobs() { # gp_knobs DEFAULT_PEER_PORT
   WORKERS="${WORKERS:-2}"
   PEER_PORT="${PEER_PORT:-$1}"
   SKIP_PEER="${SKIP_PEER:-0}"
+  FLOOR_PORT="${FLOOR_PORT:-8092}"
+  SKIP_FLOOR="${SKIP_FLOOR:-0}"
   [[ "$WORKERS" =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer (got '$WORKERS')"
   [[ "$PORT" =~ ^[0-9]+$ && "$PEER_PORT" =~ ^[0-9]+$ ]] || die "PORT / PEER_PORT must be numbers"
-  [[ "$PORT" != "$PEER_PORT" ]] || die "PORT and PEER_PORT must differ"
+  [[ "$FLOOR_PORT" =~ ^[0-9]+$ ]] || die "FLOOR_PORT must be a number"
+  [[ "$PORT" != "$PEER_PORT" && "$PORT" != "$FLOOR_PORT" ]] || die "PORT, PEER_PORT and FLOOR_PORT must differ"
 }
 
 # --- temp dir, traps, harness, fresh environment ----------------------------------------------------
@@ -66,10 +70,12 @@ cleanup() {
     kill -TERM "$LOADMON" 2>/dev/null || true; wait "$LOADMON" 2>/dev/null || true
   fi
   # keep the logs and raw wrk output of the last run (git-ignored), never the data dir
-  if [[ -d "$WORK/gatepass" || -d "$WORK/peer" ]]; then
+  if [[ -d "$WORK/gatepass" || -d "$WORK/peer" || -d "$WORK/floor" ]]; then
     rm -rf "$BENCH_DIR/results/raw"; mkdir -p "$BENCH_DIR/results/raw"
-    if [[ -d "$WORK/gatepass/raw" ]]; then cp -r "$WORK/gatepass/raw" "$BENCH_DIR/results/raw/gatepass"; fi
-    if [[ -d "$WORK/peer/raw" ]]; then cp -r "$WORK/peer/raw" "$BENCH_DIR/results/raw/peer"; fi
+    local d
+    for d in gatepass peer floor; do
+      if [[ -d "$WORK/$d/raw" ]]; then cp -r "$WORK/$d/raw" "$BENCH_DIR/results/raw/$d"; fi
+    done
   fi
   if [[ -n "$WORK" ]]; then rm -rf "$WORK"; fi
   exit "$rc"
@@ -189,12 +195,13 @@ gp_measure() { # gp_measure NAME URL : the harness' run_load against gatepass (B
 
 # --- the peer, same run, same process count ------------------------------------------------------------
 # shellcheck disable=SC2317  # invoked through run_step
-run_peer() { # run_peer SCRIPT VAR=VALUE... : in run_step's background subshell
-  local script="$1"; shift
+run_peer() { # run_peer DIR SCRIPT VAR=VALUE... : in run_step's background subshell; VAR=VALUE may set PORT
+  local dir="$1" script="$2"; shift 2
   cd "$BENCH_PEERS_DIR" || exit
-  exec env "$@" PORT="$PEER_PORT" RESULTS_DIR="$WORK/peer" \
+  [[ "$script" == /* ]] || script="./$script" # the harness' own scripts, or one of bench/floor/
+  exec env PORT="$PEER_PORT" RESULTS_DIR="$WORK/$dir" BENCH_PEERS_DIR="$BENCH_PEERS_DIR" \
     CONNS="$CONNS" WARMUP="$WARMUP" DURATION="$DURATION" WRK_THREADS="$WRK_THREADS" \
-    WRK_TIMEOUT="$WRK_TIMEOUT" "./$script"
+    WRK_TIMEOUT="$WRK_TIMEOUT" "$@" "$script"
 }
 PEER_RC=0
 gp_peer() { # gp_peer LABEL SCRIPT VAR=VALUE... : run the peer's own script; its summary lines -> $WORK/peer.summary
@@ -207,9 +214,31 @@ gp_peer() { # gp_peer LABEL SCRIPT VAR=VALUE... : run the peer's own script; its
   fi
   log "$label peer: $* via $BENCH_PEERS_DIR/$script"
   watch_load "$label"
-  run_step "$WORK/peer.summary" run_peer "$script" "$@" || PEER_RC=$?
+  run_step "$WORK/peer.summary" run_peer peer "$script" "$@" || PEER_RC=$?
   note_load "$label"
   ((PEER_RC == 0)) || log "$label peer run failed (exit $PEER_RC); reporting gatepass alone"
+}
+
+# The Python floor: bare ASGI on the same uvicorn, with this virtualenv, doing only the least work of
+# the endpoint. JOB=token and hello are the harness' run-python-floor.sh (floor/floor_app.py);
+# JOB=verify is bench/floor/run-verify-floor.sh. Its summary lines -> $WORK/floor.summary.
+FLOOR_RC=0
+gp_floor() { # gp_floor JOB : token (the token endpoint's floor), verify (the verify endpoint's), hello
+  local script="$BENCH_PEERS_DIR/run-python-floor.sh"
+  FLOOR_RC=0
+  : > "$WORK/floor.summary"
+  if [[ "$SKIP_FLOOR" == 1 ]]; then
+    log "SKIP_FLOOR=1: not running the Python floor"
+    return 0
+  fi
+  if [[ "$1" == verify ]]; then script="$BENCH_DIR/floor/run-verify-floor.sh"; fi
+  [[ -f "$script" ]] || die "$script is missing"
+  log "python floor: JOB=$1 CLUSTER=$WORKERS via $script"
+  watch_load floor
+  run_step "$WORK/floor.summary" run_peer floor "$script" \
+    VENV="$REPO_ROOT/.venv" CLUSTER="$WORKERS" JOB="$1" PORT="$FLOOR_PORT" || FLOOR_RC=$?
+  note_load floor
+  ((FLOOR_RC == 0)) || log "python floor run failed (exit $FLOOR_RC); reporting without it"
 }
 
 # --- report -------------------------------------------------------------------------------------------
@@ -234,11 +263,13 @@ gp_report() { # gp_report FILE_PREFIX report.py-args... : bench/results/FILE_PRE
   local meta_args=()
   for m in "${meta[@]}"; do meta_args+=(--meta "$m"); done
   "$py" "$BENCH_DIR/lib/report.py" \
-    --gatepass "$WORK/gatepass.summary" --peer "$WORK/peer.summary" --markdown "$out" \
+    --gatepass "$WORK/gatepass.summary" --peer "$WORK/peer.summary" --floor "$WORK/floor.summary" \
+    --skip-floor "$SKIP_FLOOR" --markdown "$out" \
     --conns "$CONNS" --workers "$WORKERS" --warmup "$WARMUP" --duration "$DURATION" \
     --wrk-threads "$WRK_THREADS" --wrk-timeout "$WRK_TIMEOUT" --skip-peer "$SKIP_PEER" "${meta_args[@]}" "${WARNINGS[@]}" \
     "$@" || report_rc=$?
   log "results written to bench/results/$(basename "$out"); raw wrk output and server logs: bench/results/raw/"
   ((PEER_RC == 0)) || exit "$PEER_RC"
+  ((FLOOR_RC == 0)) || exit "$FLOOR_RC"
   exit "$report_rc"
 }

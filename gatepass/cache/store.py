@@ -29,7 +29,7 @@ from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.apikeys.verification import ApiKeyEntry
 from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache.barrier import MissRate, ReadBarrier
-from gatepass.cache.entries import ClientEntry, TenantEntry, load_client, load_tenant
+from gatepass.cache.entries import NO_CLIENT, ClientEntry, TenantEntry, load_client, load_tenant
 from gatepass.cache.key_filter import KeyFilter, digests_of
 from gatepass.changes import feed
 from gatepass.changes.bus import Notice, Subscriber
@@ -37,6 +37,7 @@ from gatepass.changes.models import Change
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.db import Database, utcnow
 from gatepass.signing_keys.material import KeyCipher
+from gatepass.tenants.models import Tenant
 from gatepass.tokens.models import RevokedToken
 
 log = logging.getLogger("gatepass.cache")
@@ -49,6 +50,8 @@ MAX_CLIENTS = 200_000
 # clients out of the cache (a created client's change notice drops its ID from here).
 MAX_UNKNOWN_CLIENTS = 50_000
 GAP_PATIENCE = 10.0
+# Tenants loaded (signing keys opened) before a process takes its first request.
+WARM_TENANTS = 100
 LAST_USED_RESOLUTION = 60.0
 # A token revoked by a notice is remembered this long until the feed gives its real expiry.
 NOTICE_TOKEN_TTL = 86400.0
@@ -286,6 +289,26 @@ class CredentialCache:
             self.last_poll_ok = time.monotonic()
 
         self._guard(prime)
+
+    def warm(self) -> None:
+        """Do before the first request what would otherwise make it slow: load the first
+        ``WARM_TENANTS`` tenants (opening their signing keys, and signing once), and run each
+        lookup of the protocol path once, on keys no row has, so that its SQL is compiled.
+        A database that fails here only leaves the first requests to do it."""
+
+        def warm() -> None:
+            with self.db.read() as session:
+                slugs = session.scalars(
+                    select(Tenant.slug).order_by(Tenant.id).limit(WARM_TENANTS)
+                ).all()
+                load_client(session, NO_CLIENT, "")
+                load_api_key(session, NO_CLIENT, b"")
+            for slug in slugs:
+                entry = self.load_tenant(slug)
+                if entry is not None:
+                    entry.signer.sign({})
+
+        self._guard(warm)
 
     def _run(self) -> None:
         next_flush = time.monotonic() + self.flush_every

@@ -6,10 +6,11 @@ Pure functions over bytes and strings; no web framework, no database.
 from __future__ import annotations
 
 import binascii
+import re
 from base64 import b64decode
 from dataclasses import dataclass
 from enum import Enum
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from gatepass.credential_secrets import mask
 from gatepass.oauth.errors import InvalidClientError, InvalidRequestError, InvalidScopeError
@@ -20,6 +21,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 REPEATABLE = frozenset({"resource"})
 MAX_FIELD = 4096
 CLIENT_AUTH_FAILED = "client authentication failed"
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 class AuthMethod(Enum):
@@ -40,10 +43,25 @@ def check_content_type(value: str | None) -> None:
         raise InvalidRequestError(f"Content-Type must be {FORM_TYPE}")
 
 
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` name/value pairs, as ``urllib.parse.parse_qsl``
+    with ``keep_blank_values`` and strict UTF-8 gives them; a field without ``%`` or ``+`` (the
+    usual one) is taken as it is rather than through ``unquote_plus``."""
+    pairs = []
+    for field in body.decode("ascii").split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name, value = unquote_plus(name, errors="strict"), unquote_plus(value, errors="strict")
+        pairs.append((name, value))
+    return pairs
+
+
 def parse_form(body: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Single-valued parameters, and the repeatable ones. Empty values count as absent."""
     try:
-        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+        pairs = form_pairs(body)
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequestError("the request body is not valid UTF-8 form data") from None
     single: dict[str, str] = {}
@@ -110,6 +128,6 @@ def split_scope(value: str | None) -> list[str]:
         return []
     scopes = value.split(" ")
     for scope in scopes:
-        if not scope or not all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in scope):
+        if not SCOPE_TOKEN.fullmatch(scope):
             raise InvalidScopeError("scope must be space-separated scope tokens (RFC 6749 §3.3)")
     return list(dict.fromkeys(scopes))

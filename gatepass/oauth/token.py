@@ -5,7 +5,6 @@ The response has Keycloak's shape, so scripts written for Keycloak work unchange
 
 from __future__ import annotations
 
-import json
 import time
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
@@ -14,6 +13,7 @@ from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
+from gatepass.tokens.signer import compact_json
 
 GRANT_TYPE = "client_credentials"
 
@@ -40,7 +40,7 @@ async def token(
         groups=client.groups,
         now=int(time.time()),
     )
-    return json.dumps(
+    return compact_json(
         {
             "access_token": tokens.sign(tenant, claims),
             "expires_in": grant.lifetime,
@@ -48,8 +48,7 @@ async def token(
             "token_type": "Bearer",
             "not-before-policy": 0,
             "scope": claims["scope"],
-        },
-        separators=(",", ":"),
+        }
     ).encode()
 
 

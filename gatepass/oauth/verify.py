@@ -23,6 +23,7 @@ from gatepass.oauth.errors import (
     InvalidRequestError,
 )
 from gatepass.oauth.introspection import gatepass_token
+from gatepass.tokens.signer import compact_json
 
 VERIFY_SCOPE = "api_keys:verify"
 MAX_KEY = 256
@@ -37,7 +38,7 @@ async def verify(ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, body
     answer: dict[str, Any] = {"valid": False, "code": code.value}
     if code is VerifyCode.VALID and entry is not None:
         answer = await _valid(ctx, entry, now)
-    return json.dumps(answer, separators=(",", ":")).encode()
+    return compact_json(answer).encode()
 
 
 async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[str, Any]:

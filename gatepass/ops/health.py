@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +55,10 @@ async def _check_database(db: Database) -> str:
 
 
 async def _check_redis(url: str) -> str:
+    # Imported only when Redis is configured: it weighs 6.5 MiB in every process.
+    from redis.asyncio import Redis  # noqa: PLC0415
+    from redis.exceptions import RedisError  # noqa: PLC0415
+
     client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         await client.ping()

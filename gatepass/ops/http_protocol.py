@@ -5,6 +5,11 @@ is for h11 only), and httptools appends to a header until its end arrives, so a 
 be held whole. This protocol counts the bytes of each request head before httptools sees them, and
 the headers as they are parsed; past either limit it answers 431 (RFC 6585 §5).
 
+uvicorn writes an answer's status line and headers, then its body, each with a send of its own:
+two syscalls and two packets for every small answer, which the client then reads apart. The head
+is held here until the body's first write, and both go out in one send; when no body follows in
+the same turn of the event loop (a streamed answer), the head goes out alone at the next turn.
+
 A refused request (431 here, or 413 from ``gatepass.body_limit``) is closed with a "lingering
 close": the answer is sent, the sending side shut, and what the client still sends is dropped for
 a short while. Closed at once, with unread data, the connection would be reset, and a client still
@@ -105,7 +110,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if not self.refused:  # the rest of a refused head may not parse: it is not answered
+            self.flush_held()
             super().send_400_response(msg)
+
+    def flush_held(self) -> None:
+        """Send the head the current answer holds, before writing to the transport directly."""
+        if self.cycle is not None and isinstance(self.cycle.transport, _CycleTransport):
+            self.cycle.transport.flush()
 
     def refuse(self) -> None:
         """Answer 431, unless an earlier request's answer is still being written, and close."""
@@ -113,6 +124,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.refused = True
         self.logger.warning("Request head over the limits: refused with 431.")
+        self.flush_held()
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()
             return
@@ -141,21 +153,39 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 class _CycleTransport:
-    """The transport as one request's answer sees it: closing it while the request body is still
-    coming in lingers (the body was refused); otherwise it closes."""
+    """The transport as one request's answer sees it: the answer's head is held until its body's
+    first write (or the next turn of the event loop) and sent with it; closing it while the
+    request body is still coming in lingers (the body was refused); otherwise it closes."""
 
     def __init__(self, protocol: LimitedHttpToolsProtocol, cycle: RequestResponseCycle) -> None:
         self.protocol = protocol
         self.cycle = cycle
         self.transport = protocol.transport
+        self.head_written = False
+        self.held: bytes | None = None
 
     def write(self, data: bytes) -> None:
+        if not self.head_written and self.cycle.response_started:
+            # uvicorn marks the answer started, then writes its head (a "100 Continue" written
+            # before that is not held: the client waits for it to send the body)
+            self.head_written = True
+            self.held = data
+            self.protocol.loop.call_soon(self.flush)
+            return
+        if self.held is not None:
+            data, self.held = self.held + data, None
         self.transport.write(data)
+
+    def flush(self) -> None:
+        held, self.held = self.held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
 
     def is_closing(self) -> bool:
         return self.protocol.lingering or self.transport.is_closing()
 
     def close(self) -> None:
+        self.flush()
         if self.cycle.more_body and not self.cycle.disconnected:
             self.protocol.linger()
         else:

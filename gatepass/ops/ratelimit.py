@@ -18,12 +18,10 @@ import logging
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("gatepass.ratelimit")
 
@@ -96,16 +94,22 @@ class ExpiringMap(Generic[K, V]):
 
 class RateLimiter:
     def __init__(self, redis_url: str | None, *, namespace: str = "") -> None:
-        self._redis = (
-            Redis.from_url(
+        self._redis: Redis | None = None
+        self._redis_errors: tuple[type[Exception], ...] = ()
+        if redis_url:
+            # Imported only when Redis is configured: it weighs 6.5 MiB in every process.
+            from redis.asyncio import Redis  # noqa: PLC0415
+            from redis.backoff import NoBackoff  # noqa: PLC0415
+            from redis.exceptions import RedisError  # noqa: PLC0415
+            from redis.retry import Retry  # noqa: PLC0415
+
+            self._redis = Redis.from_url(
                 redis_url,
                 socket_timeout=REDIS_TIMEOUT,
                 socket_connect_timeout=REDIS_TIMEOUT,
                 retry=Retry(NoBackoff(), 1),  # a connection Redis closed is replaced at once
             )
-            if redis_url
-            else None
-        )
+            self._redis_errors = (RedisError,)
         self._prefix = f"gatepass:rl:{namespace}:" if namespace else "gatepass:rl:"
         self._local: ExpiringMap[tuple[str, int, int], int] = ExpiringMap()  # name, period, window
         self._redis_down_until = 0.0
@@ -138,7 +142,7 @@ class RateLimiter:
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 counts = await self._redis_count(self._redis, buckets, windows)
-            except RedisError as exc:
+            except self._redis_errors as exc:
                 if self._redis_down_until == 0.0:
                     log.warning(
                         "Redis unreachable, counting in this process: %s", type(exc).__name__

@@ -16,6 +16,8 @@ from jwt.utils import base64url_encode
 from gatepass.signing_keys.material import PrivateKey
 
 TYP = "at+jwt"
+# One compact encoder for every token: json.dumps with arguments builds a new one per call.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class TokenSigner:
@@ -28,7 +30,7 @@ class TokenSigner:
         self._header = base64url_encode(json.dumps(header, separators=(",", ":")).encode())
 
     def sign(self, claims: dict[str, Any]) -> str:
-        payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+        payload = base64url_encode(compact_json(claims).encode())
         signing_input = self._header + b"." + payload
         signature = base64url_encode(self._algorithm.sign(signing_input, self._key))
         return (signing_input + b"." + signature).decode("ascii")

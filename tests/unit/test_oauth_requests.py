@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -11,6 +12,7 @@ from gatepass.oauth.requests import (
     AuthMethod,
     check_content_type,
     client_credentials,
+    form_pairs,
     parse_form,
     split_scope,
 )
@@ -21,6 +23,37 @@ def basic(raw: bytes) -> str:
 
 
 # -- parse_form ---------------------------------------------------------------------------
+
+
+FORM_SAMPLES = [
+    b"grant_type=client_credentials&scope=api:read",
+    b"a=1&&b=2",
+    b"a",
+    b"a=",
+    b"=b",
+    b"x=1=2",
+    b"a=%41+b&c+d=%2B",
+    b"a%3Db=c&resource=https%3A%2F%2Fapi.example&resource=y",
+    b"a=%E2%82%AC",
+    b"a=%",
+    b"a=%4",
+    b"a=b;c=d",
+    b"&&",
+    b"",
+]
+
+
+@pytest.mark.parametrize("body", FORM_SAMPLES)
+def test_form_pairs_are_those_of_parse_qsl(body: bytes) -> None:
+    expected = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+    assert form_pairs(body) == expected
+
+
+def test_form_pairs_refuse_invalid_utf8_as_parse_qsl_does() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        parse_qsl("a=%FF", keep_blank_values=True, errors="strict")
+    with pytest.raises(UnicodeDecodeError):
+        form_pairs(b"a=%FF")
 
 
 def test_parse_form_returns_single_valued_parameters() -> None:
