@@ -33,7 +33,9 @@ CONSOLE = management.included(console.router)
 
 def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit:
     """``server_process``: the app is the only one its process will ever build (a ``serve``
-    worker), so the heap it holds after startup can be frozen (see ``freeze_startup_heap``)."""
+    worker): its cache is warmed before the first request, and the heap it holds after startup
+    is frozen (see ``freeze_startup_heap``). An app built in process (tests, embedding) loads
+    what it needs on first use."""
     configure_logging(settings.log_level)
     services = build_services(settings)
 
@@ -41,9 +43,9 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.cache.start()
         services.failures.start()
-        # In a worker thread, as requests load entries: this also starts the thread pool.
-        await anyio.to_thread.run_sync(services.cache.warm)
         if server_process:
+            # In a worker thread, as requests load entries: this also starts the thread pool.
+            await anyio.to_thread.run_sync(services.cache.warm)
             freeze_startup_heap()
         try:
             yield
