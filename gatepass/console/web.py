@@ -56,6 +56,23 @@ SECURITY_HEADERS = {
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
+def as_text(value: Any) -> str:
+    """A stored value (an audit event's detail) as a person reads it, not as Python prints it:
+    a list as its items with commas, nothing as "none", a flag as "yes" or "no"."""
+    if value is None or value in ([], {}):
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(as_text(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {as_text(item)}" for key, item in value.items())
+    return str(value)
+
+
+templates.env.filters["as_text"] = as_text
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The signed-in console user, for one request."""

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console
-from tests.factories import Factory
+from tests.factories import CATALOG, Factory
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,9 @@ def test_console_actions_are_in_the_audit_log_and_filters_narrow_it(
     page.get_by_role("button", name="Filter").click()
     actions = page.locator("tbody tr td:nth-child(3) code").all_inner_texts()
     assert actions == ["client.revoke", "client.create"]
+    # details read as text: a list as its items, nothing as "none", never a Python repr
+    created = page.locator("tbody tr").nth(1).locator("td:nth-child(3) .help").inner_text()
+    assert created == f"name: Billing sync; scopes: {', '.join(CATALOG)}; groups: none"
 
     page.get_by_label("Action").fill("session.")
     page.get_by_label("Credential").fill("")
