@@ -12,7 +12,7 @@ import time
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gatepass.oauth import discovery, introspection
+from gatepass.oauth import discovery, gateway, introspection
 from gatepass.oauth import token as token_endpoint
 from gatepass.oauth import verify as verify_endpoint
 from gatepass.oauth.context import Caller, ProtocolContext
@@ -78,6 +78,8 @@ class ProtocolApp:
         if not SLUG.match(slug):  # a control character, a NUL: no realm has such a name
             raise RealmNotFoundError("realm does not exist")
         method = scope["method"]
+        if endpoint == "gateway":  # any method: the original request's; its body is not read
+            return await self._gateway(scope, slug)
         if endpoint in ("jwks", "discovery"):
             if method not in ("GET", "HEAD"):
                 raise MethodNotAllowedError("GET")
@@ -104,6 +106,16 @@ class ProtocolApp:
             return 200, NO_STORE, b""
         return 200, JSON_HEADERS, body
 
+    async def _gateway(
+        self, scope: Scope, slug: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        tenant = await self.ctx.tenant(slug)
+        prefix = f"/realms/{slug}/{gateway.PATH}"
+        appended = scope["path"][len(prefix) :]
+        request = gateway.parse(scope["headers"], appended, scope.get("query_string", b""))
+        identity = await gateway.check(self.ctx, tenant, request)
+        return 200, identity.headers(), b""
+
 
 class ClientDisconnectedError(Exception):
     """The client went away before sending its whole request: nothing to answer."""
@@ -114,6 +126,9 @@ def _route(scope: Scope) -> tuple[str, str] | None:
     if path.startswith("/realms/"):
         slug, _, rest = path[8:].partition("/")
         endpoint = POST_ENDPOINTS.get(rest) or GET_ENDPOINTS.get(rest)
+        if endpoint is None and rest.startswith(gateway.PATH):
+            appended = rest[len(gateway.PATH) :]
+            endpoint = "gateway" if not appended or appended.startswith("/") else None
         return (slug, endpoint) if endpoint else None
     if path.startswith(RFC8414_PREFIX):
         slug = path[len(RFC8414_PREFIX) :]

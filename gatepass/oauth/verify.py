@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from gatepass import credential_secrets as cs
@@ -23,6 +24,7 @@ from gatepass.oauth.errors import (
     InvalidRequestError,
 )
 from gatepass.oauth.introspection import gatepass_token
+from gatepass.ops.ratelimit import RateState
 from gatepass.tokens.signer import compact_json
 
 VERIFY_SCOPE = "api_keys:verify"
@@ -31,28 +33,44 @@ MAX_KEY = 256
 
 async def verify(ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, body: bytes) -> bytes:
     await authorize_caller(ctx, tenant, caller)
-    key = parse_request(body)
-    entry = await lookup(ctx, tenant, key)
-    now = time.time()
-    code = evaluate(entry, now)
-    answer: dict[str, Any] = {"valid": False, "code": code.value}
-    if code is VerifyCode.VALID and entry is not None:
-        answer = await _valid(ctx, entry, now)
+    checked = await check_key(ctx, tenant, parse_request(body))
+    answer: dict[str, Any] = {"valid": checked.valid, "code": checked.code.value}
+    if checked.entry is not None and checked.code in (VerifyCode.VALID, VerifyCode.RATE_LIMITED):
+        answer.update(describe(checked.entry))
+        answer["rate_limit"] = checked.rate.as_dict() if checked.rate else None
     return compact_json(answer).encode()
 
 
-async def _valid(ctx: ProtocolContext, entry: ApiKeyEntry, now: float) -> dict[str, Any]:
-    answer: dict[str, Any] = {"valid": True, "code": VerifyCode.VALID.value, **describe(entry)}
-    answer["rate_limit"] = None
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """One use of an API key: its code, its snapshot when known, and its rate-limit window."""
+
+    code: VerifyCode
+    entry: ApiKeyEntry | None = None
+    rate: RateState | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.code is VerifyCode.VALID
+
+
+async def check_key(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> KeyCheck:
+    """Looks the key up and, if it is good, counts the use against its rate limit (if it has
+    one) and notes it for the batched last-use write. The verify endpoint and the gateway check
+    both spend a key this way."""
+    entry = await lookup(ctx, tenant, key)
+    now = time.time()
+    code = evaluate(entry, now)
+    if code is not VerifyCode.VALID or entry is None:
+        return KeyCheck(code, entry)
+    rate = None
     if entry.rate_limit is not None and entry.rate_period is not None:
         bucket = f"{entry.tenant_id}:{entry.key_id}"  # key ids are random, never reused
-        state = await ctx.limiter.hit(bucket, entry.rate_limit, entry.rate_period)
-        answer["rate_limit"] = state.as_dict()
-        if not state.allowed:
-            answer["valid"], answer["code"] = False, VerifyCode.RATE_LIMITED.value
-            return answer
+        rate = await ctx.limiter.hit(bucket, entry.rate_limit, entry.rate_period)
+        if not rate.allowed:
+            return KeyCheck(VerifyCode.RATE_LIMITED, entry, rate)
     ctx.cache.note_key_use(entry.pk, entry.secret_id, now)
-    return answer
+    return KeyCheck(code, entry, rate)
 
 
 async def authorize_caller(
