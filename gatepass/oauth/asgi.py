@@ -51,7 +51,7 @@ class ProtocolApp:
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = _route(scope) if scope["type"] == "http" else None
+        route = route(scope) if scope["type"] == "http" else None
         if route is None:
             await self.fallback(scope, receive, send)
             return
@@ -121,7 +121,7 @@ class ClientDisconnectedError(Exception):
     """The client went away before sending its whole request: nothing to answer."""
 
 
-def _route(scope: Scope) -> tuple[str, str] | None:
+def route(scope: Scope) -> tuple[str, str] | None:
     path: str = scope["path"]
     if path.startswith("/realms/"):
         slug, _, rest = path[8:].partition("/")
