@@ -51,11 +51,11 @@ class ProtocolApp:
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = route(scope) if scope["type"] == "http" else None
-        if route is None:
+        found = route(scope) if scope["type"] == "http" else None
+        if found is None:
             await self.fallback(scope, receive, send)
             return
-        slug, endpoint = route
+        slug, endpoint = found
         started = time.perf_counter()
         outcome = "ok"
         try:
