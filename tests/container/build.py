@@ -117,7 +117,12 @@ class Build:
             log.write(f"\n### line {instruction.line}: RUN {instruction.value}\n")
             log.flush()
             done = subprocess.run(
-                argv, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT
+                argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=BUILD_TIMEOUT,
+                check=False,
             )
         if done.returncode != 0:
             raise RuntimeError(f"line {instruction.line}: RUN exited {done.returncode}")

@@ -79,7 +79,5 @@ def context_files(root: Path) -> set[str]:
             or not excluded(prefix + d, patterns)
             or any(t.startswith(prefix + d + "/") or t == prefix + d for t in taken_back)
         ]
-        files.update(
-            prefix + name for name in filenames if not excluded(prefix + name, patterns)
-        )
+        files.update(prefix + name for name in filenames if not excluded(prefix + name, patterns))
     return files

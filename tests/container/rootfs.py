@@ -26,6 +26,7 @@ from pathlib import Path
 # The base image's directories that come from this machine; the rest of / is the image's own.
 SYSTEM = ("usr", "etc")
 PYTHON_PREFIX = Path(sys.base_prefix)  # stands for the official image's /usr/local
+STANDS_IN_PLACE = PYTHON_PREFIX.as_posix() == "/usr/local"
 EMPTY = ("dev", "proc", "tmp", "root", "usr", "etc")
 
 
@@ -62,7 +63,7 @@ def scaffold(root: Path) -> None:
     for entry in Path("/").iterdir():
         if entry.is_symlink() and os.readlink(entry).startswith("usr/"):
             (root / entry.name).symlink_to(os.readlink(entry))
-    if PYTHON_PREFIX != Path("/usr/local"):
+    if not STANDS_IN_PLACE:
         # This machine's Python finds its libpython by its own absolute path (its RUNPATH), so
         # the image's user must be able to reach that path: under /root, /root is left 0755.
         prefix = root / PYTHON_PREFIX.relative_to("/")
@@ -85,7 +86,7 @@ def command(
     steps = ["set -e", f"mount --bind {r} {r}"]
     binds = [(Path("/", name), name) for name in SYSTEM]
     binds.append((PYTHON_PREFIX, "usr/local"))
-    if PYTHON_PREFIX != Path("/usr/local"):
+    if not STANDS_IN_PLACE:
         binds.append((PYTHON_PREFIX, str(PYTHON_PREFIX.relative_to("/"))))
     for source, target in binds:
         steps.append(read_only_bind(source, f"{r}/{shlex.quote(target)}"))
@@ -99,9 +100,18 @@ def command(
             steps.append(read_only_bind(mount.source, target))
     if read_only:  # a container: its root read-only, a tmpfs of its own on /tmp
         steps.append(f"mount -o remount,bind,ro {r}")
-        steps.append(f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {r}/tmp")
+        steps.append(f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {r}/tmp")  # noqa: S108
     steps.append(f"exec chroot {r} {shlex.join(as_user(user, ['env', f'--chdir={cwd}', *argv]))}")
-    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(steps)]
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        "\n".join(steps),
+    ]
 
 
 def enter(pid: int, argv: Sequence[str], *, user: User | None) -> list[str]:
@@ -111,10 +121,7 @@ def enter(pid: int, argv: Sequence[str], *, user: User | None) -> list[str]:
 
 
 def read_only_bind(source: Path, target: str) -> str:
-    return (
-        f"mount --bind {shlex.quote(str(source))} {target}"
-        f" && mount -o remount,bind,ro {target}"
-    )
+    return f"mount --bind {shlex.quote(str(source))} {target} && mount -o remount,bind,ro {target}"
 
 
 def as_user(user: User | None, argv: Sequence[str]) -> list[str]:
