@@ -33,6 +33,8 @@ lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/hadolint --config .hadolint.yaml Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 
 format: $(VENV)/.stamp-dev
 	$(BIN)/ruff format $(LINTED)

@@ -6,6 +6,7 @@ node id alone (all the scheduler sees). A group runs whole in one process, large
 
 - the cluster tests share one private cluster (PostgreSQL, Redis, nginx, three nodes);
 - the SDK tests share one ``gatepass serve`` per backend (a package-scoped fixture);
+- the container tests share one emulated build of the image (a module-scoped fixture);
 - an e2e module may share one server per backend (module-scoped fixtures);
 - a console module shares one server per backend (``console_server``), and the package's browser.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from xdist.scheduler import LoadScopeScheduling
 
-PACKAGES = {"tests/cluster/": "cluster", "tests/sdk/": "sdk"}
+PACKAGES = {"tests/cluster/": "cluster", "tests/sdk/": "sdk", "tests/container/": "container"}
 BY_MODULE = ("tests/e2e/", "tests/console/")
 
 

@@ -48,8 +48,14 @@ def migrate() -> None:
 
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - recognised, not bound
-HostOption = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
-PortOption = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on.")
+# GATEPASS_HOST and GATEPASS_PORT stand in for the options, so that a container image can listen
+# on 0.0.0.0 by default and its health check can find the port it serves on.
+HostOption = typer.Option(
+    "127.0.0.1", "--host", envvar="GATEPASS_HOST", help="Address to listen on."
+)
+PortOption = typer.Option(
+    8080, "--port", envvar="GATEPASS_PORT", min=1, max=65535, help="Port to listen on."
+)
 
 
 def served_url(host: str, port: int) -> str:

@@ -43,3 +43,9 @@ def test_console_script(cli: Cli, settings: Settings) -> None:
     assert refused.stdout == ""
     assert refused.stderr == "Error: tenant 'nope' does not exist\n"
     assert dump_tables(settings.effective_database_url) == before
+
+
+def test_serve_takes_its_port_from_gatepass_port_and_names_it_when_invalid(cli: Cli) -> None:
+    refused = run(Cli({**cli.env, "GATEPASS_PORT": "0"}), "serve")
+    assert refused.returncode == 2
+    assert "GATEPASS_PORT" in refused.stderr
