@@ -25,8 +25,10 @@ from gatepass.tenants.models import Tenant
 
 router = APIRouter()
 
-Status = Annotated[Literal["active", "expired", "revoked"] | None, Query()]
-KeyStatus = Annotated[Literal["active", "expired", "revoked", "disabled"] | None, Query()]
+Status = Annotated[Literal["active", "expired", "suspended", "revoked"] | None, Query()]
+KeyStatus = Annotated[
+    Literal["active", "expired", "suspended", "revoked", "disabled"] | None, Query()
+]
 KeyKind = Annotated[Literal["service", "personal"] | None, Query()]
 
 
@@ -78,6 +80,9 @@ CLIENT_ROUTES = KindRoutes(
         " last use.",
         "rotate": "Issue a new secret (shown once); older secrets stop now or after"
         " `grace_seconds`.",
+        "suspend": "Suspend a client until it is resumed: the token endpoint refuses it"
+        " (`invalid_client`) and\nits tokens stop being accepted by introspection, at once.",
+        "resume": "Resume a suspended client: its secrets and unexpired tokens work again.",
         "revoke": "Revoke a client: its tokens stop being accepted by introspection at once.",
         "delete": "Delete a client for good. This cannot be undone.",
     },
@@ -132,6 +137,9 @@ KEY_ROUTES = KindRoutes(
         "get": "One API key: its permissions, groups, owner, status, hint and last use.",
         "rotate": "The same key with a new secret (shown once). Anything using the old one"
         " stops working,\nat once or after `grace_seconds`.",
+        "suspend": "Suspend a key until it is resumed: the verify endpoint answers SUSPENDED for it"
+        " at once.",
+        "resume": "Resume a suspended key: the verify endpoint answers VALID for it again.",
         "revoke": "Revoke a key: the verify endpoint answers REVOKED for it at once.",
         "delete": "Delete a key for good. This cannot be undone.",
     },

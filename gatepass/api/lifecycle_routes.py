@@ -1,5 +1,5 @@
-"""The routes of every credential kind: list, create, revoke all, get one, a new secret, revoke,
-delete.
+"""The routes of every credential kind: list, create, revoke all, get one, a new secret,
+suspend, resume, revoke, delete.
 
 One definition serves ``/clients`` and ``/api-keys`` (see ``api.credentials``): what differs is
 said by a ``KindRoutes``, so the two kinds cannot drift apart. There is deliberately no
@@ -167,15 +167,18 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
 
         return write(request, principal, work, payload=body, idempotency_key=idempotency_key)
 
-    def revoke(
-        request: Request, principal: Manager, ref: Ref, idempotency_key: IdempotencyKey = None
-    ) -> Response:
-        return write(
-            request,
-            principal,
-            lambda s, t: spec.out.of(lifecycle.revoke(s, t, kind, ref, actor=principal.actor)),
-            idempotency_key=idempotency_key,
-        )
+    def status_change(change: Callable[..., Any]) -> Callable[..., Response]:
+        def endpoint(
+            request: Request, principal: Manager, ref: Ref, idempotency_key: IdempotencyKey = None
+        ) -> Response:
+            return write(
+                request,
+                principal,
+                lambda s, t: spec.out.of(change(s, t, kind, ref, actor=principal.actor)),
+                idempotency_key=idempotency_key,
+            )
+
+        return endpoint
 
     def delete(request: Request, principal: Manager, ref: Ref) -> Response:
         return write(
@@ -194,7 +197,9 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         ("revoke_all", f"{spec.path}/revoke-all", revoke_all, {"response_model": schemas.Count}),
         ("get", one, get, {"response_model": out, "method": "GET"}),
         ("rotate", f"{one}/{spec.rotate_path}", rotate, {"response_model": spec.issued}),
-        ("revoke", f"{one}/revoke", revoke, {"response_model": out}),
+        ("suspend", f"{one}/suspend", status_change(lifecycle.suspend), {"response_model": out}),
+        ("resume", f"{one}/resume", status_change(lifecycle.resume), {"response_model": out}),
+        ("revoke", f"{one}/revoke", status_change(lifecycle.revoke), {"response_model": out}),
         (
             "delete",
             one,

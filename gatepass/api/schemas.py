@@ -203,7 +203,7 @@ class ClientOut(BaseModel):
     description: str
     scopes: list[str]
     groups: list[str]
-    status: Literal["active", "expired", "revoked"]
+    status: Literal["active", "expired", "suspended", "revoked"]
     created_by: str
     created_at: datetime
     last_used_at: datetime | None
@@ -289,7 +289,7 @@ class ApiKeyOut(BaseModel):
     hint: str | None = Field(description="Prefix and last four characters of the live secret.")
     scopes: list[str]
     groups: list[str]
-    status: Literal["active", "expired", "revoked", "disabled"]
+    status: Literal["active", "expired", "suspended", "revoked", "disabled"]
     rate_limit: RateLimitSpec | None
     created_by: str
     created_at: datetime

@@ -20,6 +20,7 @@ class VerifyCode(StrEnum):
     VALID = "VALID"
     NOT_FOUND = "NOT_FOUND"
     REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"
     EXPIRED = "EXPIRED"
     DISABLED = "DISABLED"
     RATE_LIMITED = "RATE_LIMITED"
@@ -34,6 +35,7 @@ class ApiKeyEntry:
     key_id: str
     name: str
     revoked: bool
+    suspended: bool
     expires_at: float | None
     secret_id: int
     secret_expires_at: float | None
@@ -50,6 +52,8 @@ def evaluate(entry: ApiKeyEntry | None, now: float) -> VerifyCode:
         return VerifyCode.NOT_FOUND
     if entry.revoked or (entry.secret_expires_at is not None and entry.secret_expires_at <= now):
         return VerifyCode.REVOKED
+    if entry.suspended:
+        return VerifyCode.SUSPENDED
     if not entry.owner_active:
         return VerifyCode.DISABLED
     if entry.expires_at is not None and entry.expires_at <= now:
@@ -91,7 +95,8 @@ def load_entry(session: Session, tenant_id: int, digest: bytes) -> ApiKeyEntry |
         tenant_id=key.tenant_id,
         key_id=key.key_id,
         name=key.name,
-        revoked=key.status != "active",
+        revoked=key.status == "revoked",
+        suspended=key.status == "suspended",
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
         secret_id=secret.id,
         secret_expires_at=secret.expires_at.timestamp() if secret.expires_at else None,

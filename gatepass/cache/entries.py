@@ -38,6 +38,7 @@ class ClientEntry:
     client_id: str
     uid: str  # never reused, unlike client_id: what tokens are bound to
     active: bool
+    suspended: bool  # not active, but may be resumed
     expires_at: float | None
     scopes: tuple[str, ...]
     groups: tuple[str, ...]
@@ -118,6 +119,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         client_id=client_id,
         uid=row.uid,
         active=row.status == "active",
+        suspended=row.status == "suspended",
         expires_at=_ts(row.expires_at),
         scopes=tuple(scopes),
         groups=tuple(groups),

@@ -121,6 +121,8 @@ shared.add_commands(
     "key_id",
     key_view,
     {
+        "suspend": "Suspend an API key until it is resumed (verify answers SUSPENDED).",
+        "resume": "Resume a suspended API key.",
         "revoke": "Revoke an API key: it stops working at once.",
         "revoke_all": "Revoke every API key of a tenant.",
         "delete": "Delete an API key for good. This cannot be undone.",

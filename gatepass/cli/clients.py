@@ -139,6 +139,9 @@ shared.add_commands(
     "client_id",
     client_view,
     {
+        "suspend": "Suspend a client until it is resumed: no tokens, and its tokens stop"
+        " introspecting active.",
+        "resume": "Resume a suspended client.",
         "revoke": "Revoke a client: it can no longer get tokens, and its tokens stop"
         " introspecting active.",
         "revoke_all": "Revoke every client of a tenant.",

@@ -122,12 +122,16 @@ def rotated(
         return view(row), secret.reveal()
 
 
-def revoke(kind: lifecycle.Kind[Any], tenant: str, ref: str, view: View, as_json: bool) -> None:
+Change = Callable[..., Any]  # lifecycle.suspend, resume or revoke
+DONE = {lifecycle.suspend: "Suspended", lifecycle.resume: "Resumed", lifecycle.revoke: "Revoked"}
+
+
+def change_status(
+    change: Change, kind: lifecycle.Kind[Any], tenant: str, ref: str, view: View, as_json: bool
+) -> None:
     with transaction(runtime()) as session:
-        shown_view = view(
-            lifecycle.revoke(session, _tenant(session, tenant), kind, ref, actor=Actor.cli())
-        )
-    emit_json(shown_view) if as_json else typer.echo(f"Revoked {kind.label} {ref}.")
+        shown_view = view(change(session, _tenant(session, tenant), kind, ref, actor=Actor.cli()))
+    emit_json(shown_view) if as_json else typer.echo(f"{DONE[change]} {kind.label} {ref}.")
 
 
 def revoke_all(kind: lifecycle.Kind[Any], tenant: str, *, yes: bool, as_json: bool) -> None:
@@ -151,15 +155,19 @@ def _tenant(session: Any, slug: str) -> Any:
 def add_commands(
     app: typer.Typer, kind: lifecycle.Kind[Any], ref: str, view: View, docs: dict[str, str]
 ) -> None:
-    """Register ``revoke``, ``revoke-all`` and ``delete`` of ``kind`` on ``app``; ``ref`` names
-    the argument in the help (``client_id``), ``docs`` gives each command's help."""
+    """Register ``suspend``, ``resume``, ``revoke``, ``revoke-all`` and ``delete`` of ``kind`` on
+    ``app``; ``ref`` names the argument in the help (``client_id``), ``docs`` gives each
+    command's help."""
 
-    def revoke_command(
-        ident: str = typer.Argument(..., metavar=ref),
-        tenant: str = TenantOption,
-        as_json: bool = JsonOption,
-    ) -> None:
-        revoke(kind, tenant, ident, view, as_json)
+    def status_command(change: Change) -> Callable[..., None]:
+        def command(
+            ident: str = typer.Argument(..., metavar=ref),
+            tenant: str = TenantOption,
+            as_json: bool = JsonOption,
+        ) -> None:
+            change_status(change, kind, tenant, ident, view, as_json)
+
+        return command
 
     def revoke_all_command(
         tenant: str = TenantOption, yes: bool = YesOption, as_json: bool = JsonOption
@@ -174,6 +182,8 @@ def add_commands(
     ) -> None:
         delete(kind, tenant, ident, yes=yes, as_json=as_json)
 
-    app.command("revoke", help=docs["revoke"])(revoke_command)
+    app.command("suspend", help=docs["suspend"])(status_command(lifecycle.suspend))
+    app.command("resume", help=docs["resume"])(status_command(lifecycle.resume))
+    app.command("revoke", help=docs["revoke"])(status_command(lifecycle.revoke))
     app.command("revoke-all", help=docs["revoke_all"])(revoke_all_command)
     app.command("delete", help=docs["delete"])(delete_command)

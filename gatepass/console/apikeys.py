@@ -43,7 +43,7 @@ from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 
 router = APIRouter()
-ACTIONS = ("regenerate", "revoke", "delete", "revoke-all")
+ACTIONS = ("regenerate", "suspend", "resume", "revoke", "delete", "revoke-all")
 PERSONAL_ACTIONS = ("regenerate", "delete")
 Work = Callable[[Session, Tenant], Issued]
 
@@ -153,8 +153,8 @@ async def _act(
     owner: str | None = None,
     email_to: str = "",
 ) -> Response:
-    """Regenerate (shown once, or emailed as a one-time link), revoke, delete or revoke all;
-    with ``owner``, only that user's own key."""
+    """Regenerate (shown once, or emailed as a one-time link), suspend, resume, revoke, delete
+    or revoke all; with ``owner``, only that user's own key."""
     if action not in allowed:
         return failed(request, viewer, f"Unknown action “{action}”.", back, status=404)
 

@@ -38,7 +38,13 @@ from gatepass.users.roles import ungrantable
 
 router = APIRouter()
 LISTED = 200
-ACTIONS = ("rotate", "revoke", "delete", "revoke-all")
+ACTIONS = ("rotate", "suspend", "resume", "revoke", "delete", "revoke-all")
+# the row actions that change a credential's status, by the lifecycle function doing it
+STATUS_CHANGES = {
+    "suspend": lifecycle.suspend,
+    "resume": lifecycle.resume,
+    "revoke": lifecycle.revoke,
+}
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,8 @@ async def act(
     guard: Guard | None = None,
 ) -> Response:
     """A row menu action on a credential of ``kind``: a new secret (shown once, or emailed as
-    a one-time link), revoke, delete, or revoke all; ``guard`` may refuse first."""
+    a one-time link), suspend, resume, revoke, delete, or revoke all; ``guard`` may refuse
+    first."""
     actor = actor_of(request, viewer)
     svc = services(request)
 
@@ -264,8 +271,8 @@ async def act(
             guarded(session, found)
             if action == "revoke-all":
                 lifecycle.revoke_all(session, found, kind, actor=actor)
-            elif action == "revoke":
-                lifecycle.revoke(session, found, kind, ref, actor=actor)
+            elif action in STATUS_CHANGES:
+                STATUS_CHANGES[action](session, found, kind, ref, actor=actor)
             else:
                 lifecycle.delete(session, found, kind, ref, actor=actor)
 

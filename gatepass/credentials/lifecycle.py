@@ -1,4 +1,5 @@
-"""The one lifecycle of every credential kind: rotate, revoke, revoke all, delete, find, list.
+"""The one lifecycle of every credential kind: rotate, suspend, resume, revoke, revoke all,
+delete, find, list.
 
 Each function runs inside the caller's transaction, writes its audit event there, and publishes
 a change so that every process drops the credential from its cache (at once with Redis, within
@@ -23,7 +24,7 @@ from gatepass.changes import feed
 from gatepass.credentials import rules
 from gatepass.credentials.columns import CredentialColumns
 from gatepass.db import utcnow
-from gatepass.errors import InvalidInputError, NotFoundError
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from gatepass.groups import service as groups
 from gatepass.groups.models import ClientGroup
 from gatepass.pagination import Page, PageRequest, fetch
@@ -33,7 +34,10 @@ from gatepass.permissions.service import check_may_reveal
 from gatepass.tenants.models import Tenant
 
 MAX_GRACE = timedelta(days=30)
-STATUSES = ("active", "expired", "revoked")
+STATUSES = ("active", "expired", "suspended", "revoked")
+# What a credential's ``status`` column holds: ``suspended`` is reversible (``resume``),
+# ``revoked`` is final. ``expired`` (and a kind's own, e.g. ``disabled``) are derived.
+REVOCABLE = ("active", "suspended")
 
 
 class SecretVersion(Protocol):
@@ -226,7 +230,7 @@ def status_condition(kind: Kind[C], status: str, now: datetime) -> ColumnElement
         return and_(model.status == "active", never_expires)
     if status == "expired":
         return and_(model.status == "active", model.expires_at <= now)
-    return model.status == "revoked"  # type: ignore[no-any-return]
+    return model.status == status  # type: ignore[no-any-return] # suspended, revoked
 
 
 def add_secret(kind: Kind[C], row: C, hasher: cs.SecretHasher) -> cs.Plaintext:
@@ -251,12 +255,13 @@ def rotate(
     """Issue a new secret; older secrets keep working for ``grace`` (or stop at once).
 
     The new secret is shown to ``actor``, so only to one who could grant all the credential
-    holds (and who passes the kind's own check: a personal key's owner only).
+    holds (and who passes the kind's own check: a personal key's owner only). A suspended
+    credential may be rotated (suspend, rotate, resume is how a suspected leak is handled).
     """
     row = get(session, tenant, kind, ref)
     kind.check_reveal(actor, row)
     check_may_reveal(actor, (p.name for p in _held(row).permissions))
-    if row.status != "active":
+    if row.status not in REVOCABLE:
         raise InvalidInputError(f"{kind.label} '{ref}' is {row.status}: cannot {kind.rotate_words}")
     end_secrets(_held(row).secrets, grace)
     secret = add_secret(kind, row, hasher)
@@ -273,6 +278,40 @@ def rotate(
     return row, secret
 
 
+def suspend(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> C:
+    """Stop a credential until it is resumed: its secrets, its tokens (at introspection and
+    the gateway check) and its key stop working in every process, as on revocation."""
+    return _set_status(session, tenant, kind, ref, actor=actor, to="suspended", came="active")
+
+
+def resume(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> C:
+    """Undo ``suspend``; an expired credential stays expired."""
+    return _set_status(session, tenant, kind, ref, actor=actor, to="active", came="suspended")
+
+
+def _set_status(
+    session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor, to: str, came: str
+) -> C:
+    """Move ``came`` to ``to``; a credential already ``to`` is left as it is (a retry)."""
+    row = get(session, tenant, kind, ref)
+    if row.status == to:
+        return row
+    if row.status != came:
+        action = "suspend" if to == "suspended" else "resume"
+        raise ConflictError(f"{kind.label} '{ref}' is {row.status}: cannot {action} it")
+    row.status = to
+    _changed(session, tenant, kind, ref)
+    _audit(
+        session,
+        tenant,
+        kind,
+        action="suspend" if to == "suspended" else "resume",
+        ref=ref,
+        actor=actor,
+    )
+    return row
+
+
 def revoke(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> C:
     row = get(session, tenant, kind, ref)
     if row.status != "revoked":
@@ -283,12 +322,12 @@ def revoke(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: 
 
 
 def revoke_all(session: Session, tenant: Tenant, kind: Kind[C], *, actor: Actor) -> int:
-    """Revoke every active credential of the kind in the tenant in one statement; one change
-    entry tells every process to drop all of them (100k keys: one row, one notice)."""
+    """Revoke every active or suspended credential of the kind in the tenant in one statement;
+    one change entry tells every process to drop all of them (100k keys: one row, one notice)."""
     model: Any = kind.model
     revoked = session.execute(
         update(model)
-        .where(model.tenant_id == tenant.id, model.status == "active")
+        .where(model.tenant_id == tenant.id, model.status.in_(REVOCABLE))
         .values(status="revoked", revoked_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )

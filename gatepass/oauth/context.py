@@ -110,7 +110,7 @@ def _reason(client: ClientEntry | None, usable: bool, secret: str) -> str:
     if client is None:
         return "unknown_client"
     if not client.active:
-        return "revoked"
+        return "suspended" if client.suspended else "revoked"
     return "secret_mismatch" if usable else "expired"
 
 

@@ -172,6 +172,19 @@ def test_revoke(cli: Cli, acme: str, caller: Credential, client: TestClient) -> 
     assert verify_until(client, caller, key["key"], code_is("REVOKED"))["code"] == "REVOKED"
 
 
+def test_suspend_and_resume(cli: Cli, acme: str, caller: Credential, client: TestClient) -> None:
+    key = create(cli, "--name", "ci")
+
+    assert cli.ok("apikey", "suspend", "--tenant", "acme", key["id"]).strip() == (
+        f"Suspended API key {key['id']}."
+    )
+    assert show(cli, key["id"])["status"] == "suspended"
+    assert verify_until(client, caller, key["key"], code_is("SUSPENDED"))["code"] == "SUSPENDED"
+
+    assert cli.json("apikey", "resume", "--tenant", "acme", key["id"])["status"] == "active"
+    assert verify_until(client, caller, key["key"], code_is("VALID"))["code"] == "VALID"
+
+
 def test_delete_needs_confirmation(
     cli: Cli, settings: Settings, acme: str, caller: Credential, client: TestClient
 ) -> None:

@@ -1,4 +1,5 @@
-"""One test per verify code: VALID, NOT_FOUND, REVOKED, EXPIRED, DISABLED, RATE_LIMITED."""
+"""One test per verify code: VALID, NOT_FOUND, REVOKED, SUSPENDED, EXPIRED, DISABLED,
+RATE_LIMITED."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from gatepass import credential_secrets as cs
+from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.service import RateLimit
+from gatepass.credentials import lifecycle
 from tests.apikeys.support import (
     Key,
     code_is,
@@ -24,8 +27,8 @@ from tests.apikeys.support import (
     verify,
     verify_until,
 )
-from tests.factories import Factory
-from tests.http.support import drain_changes
+from tests.factories import ACTOR, Factory
+from tests.http.support import drain_changes, tenant_session
 
 REFUSED = {"valid": False, "code": "NOT_FOUND"}
 
@@ -130,6 +133,21 @@ def test_revoked(factory: Factory, client: TestClient) -> None:
     drain_changes(factory, client, "acme")  # answers from storage, not from the cache
     assert verify(client, caller, revoked.secret)["code"] == "REVOKED"
     assert verify(client, caller, replaced.secret)["code"] == "REVOKED"
+
+
+def test_suspended(factory: Factory, client: TestClient) -> None:
+    factory.tenant()
+    key = create_key(factory, scopes=("nql",))
+    caller = verifier(factory)
+    assert verify(client, caller, key.secret)["code"] == "VALID"
+
+    with tenant_session(factory, "acme") as (session, tenant):
+        lifecycle.suspend(session, tenant, API_KEY, key.key_id, actor=ACTOR)
+
+    answer = verify_until(client, caller, key.secret, code_is("SUSPENDED"))
+    assert answer == {"valid": False, "code": "SUSPENDED"}
+    drain_changes(factory, client, "acme")  # answers from storage, not from the cache
+    assert verify(client, caller, key.secret)["code"] == "SUSPENDED"
 
 
 def test_key_past_its_expiry_is_expired(factory: Factory, client: TestClient) -> None:

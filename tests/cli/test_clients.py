@@ -1,4 +1,5 @@
-"""``gatepass client``: create, list, show, rotate-secret, revoke, revoke-all, delete."""
+"""``gatepass client``: create, list, show, rotate-secret, suspend, resume, revoke, revoke-all,
+delete."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 
 from gatepass.settings import Settings
 from tests.cli.harness import PUBLIC_URL, Cli, dump_tables
+from tests.http.support import poll, status_is
 
 SECRET = re.compile(r"^gpcs_[0-9A-Za-z]{38}\Z")
 
@@ -361,4 +363,34 @@ def test_delete_unknown_client_is_refused(cli: Cli, settings: Settings, acme: st
     error = cli.fails("client", "delete", "--tenant", "acme", "ghost", "--yes")
 
     assert error == "Error: client 'ghost' does not exist in tenant 'acme'"
+    assert dump_tables(settings.effective_database_url) == before
+
+
+def test_suspend_stops_the_client_until_resume(cli: Cli, acme: str, client: TestClient) -> None:
+    created = create(cli, "--name", "x", "--client-id", "pausing")
+
+    assert cli.ok("client", "suspend", "--tenant", "acme", "pausing").strip() == (
+        "Suspended client pausing."
+    )
+    assert cli.json("client", "show", "--tenant", "acme", "pausing")["status"] == "suspended"
+    assert_refused(
+        poll(lambda: get_token(client, "acme", "pausing", created["client_secret"]), status_is(401))
+    )
+
+    assert cli.json("client", "resume", "--tenant", "acme", "pausing")["status"] == "active"
+    again = poll(
+        lambda: get_token(client, "acme", "pausing", created["client_secret"]), status_is(200)
+    )
+    assert again.status_code == 200
+
+
+def test_a_revoked_client_cannot_be_suspended(cli: Cli, settings: Settings, acme: str) -> None:
+    create(cli, "--name", "x", "--client-id", "leaving")
+    cli.ok("client", "revoke", "--tenant", "acme", "leaving")
+    before = dump_tables(settings.effective_database_url)
+
+    for command in ("suspend", "resume"):
+        error = cli.fails("client", command, "--tenant", "acme", "leaving")
+        assert f"is revoked: cannot {command} it" in error
+
     assert dump_tables(settings.effective_database_url) == before

@@ -39,6 +39,8 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
     http = requests.Session()
     http.cookies.set("gatepass_session", str(cookie["value"]))
     forged = {
+        f"/console/{console.tenant}/credentials/{billing.client_id}/suspend": {"csrf_token": csrf},
+        f"/console/{console.tenant}/credentials/{billing.client_id}/resume": {"csrf_token": csrf},
         f"/console/{console.tenant}/credentials/{billing.client_id}/revoke": {"csrf_token": csrf},
         f"/console/{console.tenant}/credentials/{billing.client_id}/rotate": {"csrf_token": csrf},
         f"/console/{console.tenant}/credentials/{billing.client_id}/delete": {"csrf_token": csrf},
@@ -83,6 +85,8 @@ def test_viewer_reads_api_keys_without_controls_and_forged_key_actions_are_refus
     csrf = page.locator("input[name=csrf_token]").first.input_value()
     for path in (
         f"/console/{console.tenant}/api-keys/{key_id}/regenerate",
+        f"/console/{console.tenant}/api-keys/{key_id}/suspend",
+        f"/console/{console.tenant}/api-keys/{key_id}/resume",
         f"/console/{console.tenant}/api-keys/{key_id}/revoke",
         f"/console/{console.tenant}/api-keys/{key_id}/delete",
         f"/console/{console.tenant}/api-keys/all/revoke-all",

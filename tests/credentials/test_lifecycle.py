@@ -1,6 +1,6 @@
 """The one lifecycle (``credentials.lifecycle``) on a migrated database, for each credential
-kind alike: a new secret, revoke, revoke all, delete and expiry, with the audit event and the
-change each publishes for every process's cache."""
+kind alike: a new secret, suspend, resume, revoke, revoke all, delete and expiry, with the audit
+event and the change each publishes for every process's cache."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials import lifecycle
 from gatepass.db import utcnow
-from gatepass.errors import InvalidInputError, NotFoundError
+from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from tests.credentials.support import actions, changes_after, in_acme, newest_change
 from tests.factories import ACTOR, Factory
 
@@ -155,3 +155,74 @@ def test_an_expiry_passed_reads_as_expired_and_filters_alike(
 def test_an_unknown_status_is_refused(acme: Factory, kind: lifecycle.Kind[Any], make: Make) -> None:
     with pytest.raises(InvalidInputError, match="unknown status 'lost'"):
         lifecycle.status_condition(kind, "lost", utcnow())
+
+
+def _status(factory: Factory, kind: lifecycle.Kind[Any], ref: str) -> str:
+    with in_acme(factory) as (session, tenant):
+        return lifecycle.status_of(kind, lifecycle.get(session, tenant, kind, ref))
+
+
+def _listed(factory: Factory, kind: lifecycle.Kind[Any], status: str) -> list[str]:
+    with in_acme(factory) as (session, tenant):
+        where = lifecycle.status_condition(kind, status, utcnow())
+        found = session.scalars(select(kind.model).where(where, kind.model.tenant_id == tenant.id))
+        return [kind.ref_of(r) for r in found]
+
+
+@pytest.mark.parametrize(("kind", "make"), KINDS)
+def test_suspend_and_resume_are_audited_published_and_filtered(
+    acme: Factory, kind: lifecycle.Kind[Any], make: Make
+) -> None:
+    ref, _ = make(acme, "Billing", None)
+    before = newest_change(acme)
+    for change, status in ((lifecycle.suspend, "suspended"), (lifecycle.resume, "active")):
+        for _ in range(2):  # a retry changes nothing more
+            with in_acme(acme) as (session, tenant):
+                change(session, tenant, kind, ref, actor=ACTOR)
+        assert _status(acme, kind, ref) == status
+        assert _listed(acme, kind, status) == [ref]
+    assert actions(acme, ref) == [f"{kind.audit}.{a}" for a in ("create", "suspend", "resume")]
+    assert changes_after(acme, before) == [(kind.feed_kind, ref)] * 2
+
+
+@pytest.mark.parametrize(("kind", "make"), KINDS)
+def test_a_suspended_credential_may_be_rotated_and_revoked_but_not_resumed_once_revoked(
+    acme: Factory, kind: lifecycle.Kind[Any], make: Make
+) -> None:
+    ref, _ = make(acme, "Billing", None)
+    with in_acme(acme) as (session, tenant):
+        lifecycle.suspend(session, tenant, kind, ref, actor=ACTOR)
+    with in_acme(acme) as (session, tenant):
+        lifecycle.rotate(session, tenant, kind, ref, grace=None, actor=ACTOR, hasher=acme.hasher)
+    assert _status(acme, kind, ref) == "suspended"  # a new secret does not resume it
+    with in_acme(acme) as (session, tenant):
+        lifecycle.revoke(session, tenant, kind, ref, actor=ACTOR)
+    for change in (lifecycle.suspend, lifecycle.resume):
+        with in_acme(acme) as (session, tenant), pytest.raises(ConflictError, match="revoked"):
+            change(session, tenant, kind, ref, actor=ACTOR)
+    assert _status(acme, kind, ref) == "revoked"
+
+
+@pytest.mark.parametrize(("kind", "make"), KINDS)
+def test_resuming_an_active_credential_changes_nothing(
+    acme: Factory, kind: lifecycle.Kind[Any], make: Make
+) -> None:
+    ref, _ = make(acme, "Billing", None)
+    before = newest_change(acme)
+    with in_acme(acme) as (session, tenant):
+        lifecycle.resume(session, tenant, kind, ref, actor=ACTOR)
+    assert actions(acme, ref) == [f"{kind.audit}.create"]
+    assert changes_after(acme, before) == []
+
+
+@pytest.mark.parametrize(("kind", "make"), KINDS)
+def test_revoke_all_revokes_suspended_ones_too(
+    acme: Factory, kind: lifecycle.Kind[Any], make: Make
+) -> None:
+    first, _ = make(acme, "One", None)
+    make(acme, "Two", None)
+    with in_acme(acme) as (session, tenant):
+        lifecycle.suspend(session, tenant, kind, first, actor=ACTOR)
+    with in_acme(acme) as (session, tenant):
+        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR) == 2
+    assert _status(acme, kind, first) == "revoked"
