@@ -61,6 +61,13 @@ CLIENT_ROUTES = KindRoutes(
     body=schemas.ClientIn,
     create=clients.create_client,
     spec_of=lambda body: clients.NewClient(**dict(body)),
+    patch=schemas.ClientPatch,
+    edit=clients.edit_client,
+    changes_of=lambda body: clients.ClientChanges(
+        **body.shared(),
+        token_lifetime=body.token_lifetime,
+        clear_token_lifetime=body.cleared("token_lifetime"),
+    ),
     status=client_status,
     own_filters=lambda: (),
     ref="client_id",
@@ -78,6 +85,8 @@ CLIENT_ROUTES = KindRoutes(
         ' (seed 004\'s "Revoke all").',
         "get": "One client: its permissions, groups, status, and each secret version's hint and"
         " last use.",
+        "edit": "Edit a client: fields left out stay as they are. A permission it gains must be"
+        " yours to grant.\nThe change reaches every process like a revocation.",
         "rotate": "Issue a new secret (shown once); older secrets stop now or after"
         " `grace_seconds`.",
         "suspend": "Suspend a client until it is resumed: the token endpoint refuses it"
@@ -110,6 +119,15 @@ def _new_key(body: schemas.ApiKeyIn) -> apikeys.NewApiKey:
     )
 
 
+def _key_changes(body: schemas.ApiKeyPatch) -> apikeys.ApiKeyChanges:
+    rate = body.rate_limit
+    return apikeys.ApiKeyChanges(
+        **body.shared(),
+        rate_limit=apikeys.RateLimit(rate.limit, rate.period) if rate else None,
+        clear_rate_limit=body.cleared("rate_limit"),
+    )
+
+
 def _issued_key(request: Request, tenant: Tenant, key: ApiKey, secret: str) -> schemas.ApiKeyIssued:
     return schemas.ApiKeyIssued(**schemas.ApiKeyOut.of(key).model_dump(), key=secret)
 
@@ -120,6 +138,9 @@ KEY_ROUTES = KindRoutes(
     body=schemas.ApiKeyIn,
     create=apikeys.create_key,
     spec_of=_new_key,
+    patch=schemas.ApiKeyPatch,
+    edit=apikeys.edit_key,
+    changes_of=_key_changes,
     status=key_status,
     own_filters=key_filters,
     ref="key_id",
@@ -135,6 +156,8 @@ KEY_ROUTES = KindRoutes(
         "create": "Create an API key. The answer holds the key: shown this once, never again.",
         "revoke_all": "Revoke every active API key of the tenant at once.",
         "get": "One API key: its permissions, groups, owner, status, hint and last use.",
+        "edit": "Edit a key: fields left out stay as they are. A permission it gains must be yours"
+        " to grant\n(and, for a personal key, its owner's role's to hold).",
         "rotate": "The same key with a new secret (shown once). Anything using the old one"
         " stops working,\nat once or after `grace_seconds`.",
         "suspend": "Suspend a key until it is resumed: the verify endpoint answers SUSPENDED for it"

@@ -1,4 +1,4 @@
-"""The routes of every credential kind: list, create, revoke all, get one, a new secret,
+"""The routes of every credential kind: list, create, revoke all, get one, edit, a new secret,
 suspend, resume, revoke, delete.
 
 One definition serves ``/clients`` and ``/api-keys`` (see ``api.credentials``): what differs is
@@ -46,6 +46,9 @@ class KindRoutes:
     body: type[BaseModel]  # what ``POST /clients`` reads
     create: Callable[..., tuple[Any, Any]]  # (session, tenant, spec, actor=, hasher=)
     spec_of: Callable[[Any], lifecycle.NewCredential]  # ``body`` as the service's spec
+    patch: type[BaseModel]  # what ``PATCH /clients/{id}`` reads
+    edit: Callable[..., Any]  # (session, tenant, ref, changes, actor=)
+    changes_of: Callable[[Any], Any]  # ``patch`` as the service's changes
     status: Callable[..., str | None]  # a dependency reading the ``status`` query parameter
     own_filters: Callable[..., tuple[Any, ...]]  # a dependency: the kind's own list filters
     ref: str  # the path parameter: "client_id"
@@ -86,6 +89,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
     kind = spec.kind
     Ref = Annotated[str, spec.ref_rule]  # noqa: N806 - a type, named as one
     Body = spec.body  # noqa: N806
+    Patch = spec.patch  # noqa: N806
     one = f"{spec.path}/{{{spec.ref}}}"
 
     def list_(
@@ -143,6 +147,22 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         )
         return json_response(body)
 
+    def edit(
+        request: Request,
+        principal: Manager,
+        ref: Ref,
+        body: Patch,  # type: ignore[valid-type] # a model class, read by FastAPI at run time
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        changes = spec.changes_of(body)
+        return write(
+            request,
+            principal,
+            lambda s, t: spec.out.of(spec.edit(s, t, ref, changes, actor=principal.actor)),
+            payload=body,
+            idempotency_key=idempotency_key,
+        )
+
     def rotate(
         request: Request,
         principal: Manager,
@@ -196,6 +216,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         ("create", spec.path, create, {"response_model": spec.issued, "status_code": 201}),
         ("revoke_all", f"{spec.path}/revoke-all", revoke_all, {"response_model": schemas.Count}),
         ("get", one, get, {"response_model": out, "method": "GET"}),
+        ("edit", one, edit, {"response_model": out, "method": "PATCH"}),
         ("rotate", f"{one}/{spec.rotate_path}", rotate, {"response_model": spec.issued}),
         ("suspend", f"{one}/suspend", status_change(lifecycle.suspend), {"response_model": out}),
         ("resume", f"{one}/resume", status_change(lifecycle.resume), {"response_model": out}),

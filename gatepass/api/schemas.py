@@ -259,6 +259,36 @@ class ClientIn(Input):
     token_lifetime: int | None = Field(default=None, ge=MIN_LIFETIME, le=MAX_LIFETIME)
 
 
+class CredentialPatch(Input):
+    """An edit: a field left out stays as it is; ``scopes`` and ``groups`` replace the lists."""
+
+    name: Name | None = None
+    description: Description | None = None
+    scopes: list[Scope] | None = Field(default=None, max_length=100)
+    groups: list[GroupName] | None = Field(default=None, max_length=100)
+    expires_at: When | None = Field(default=None, description="`null` removes the expiry.")
+
+    def shared(self) -> dict[str, Any]:
+        """The fields every credential kind edits, as ``CredentialChanges`` takes them."""
+        return {
+            **self.model_dump(include={"name", "description", "scopes", "groups", "expires_at"}),
+            "clear_expiry": self.cleared("expires_at"),
+        }
+
+    def cleared(self, field: str) -> bool:
+        """Whether ``field`` was sent as ``null``: removed, not left as it is."""
+        return field in self.model_fields_set and getattr(self, field) is None
+
+
+class ClientPatch(CredentialPatch):
+    token_lifetime: int | None = Field(
+        default=None,
+        ge=MIN_LIFETIME,
+        le=MAX_LIFETIME,
+        description="`null`: the tenant's token lifetime.",
+    )
+
+
 class RotateIn(Input):
     grace_seconds: int = Field(
         default=0,
@@ -278,6 +308,10 @@ class Count(BaseModel):
 class RateLimitSpec(Input):
     limit: int = Field(ge=1, le=rules.MAX_RATE_LIMIT, description="Requests allowed per period.")
     period: int = Field(ge=1, le=rules.MAX_RATE_PERIOD, description="Seconds.")
+
+
+class ApiKeyPatch(CredentialPatch):
+    rate_limit: RateLimitSpec | None = Field(default=None, description="`null` removes it.")
 
 
 class ApiKeyOut(BaseModel):

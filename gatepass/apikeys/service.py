@@ -1,7 +1,8 @@
 """What is an API key's own: its owner (personal keys), its rate limit, and creating one.
 
-The rest of its lifecycle (regenerate, revoke, revoke all, delete, find, list, status) is the
-one every credential shares: ``credentials.lifecycle`` with ``apikeys.kind.API_KEY``.
+Editing one adds the rate limit to ``credentials.editing``. The rest of its lifecycle
+(regenerate, suspend, resume, revoke, revoke all, delete, find, list, status) is the one every
+credential shares: ``credentials.lifecycle`` with ``apikeys.kind.API_KEY``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gatepass import credential_secrets as cs
 from gatepass.apikeys.kind import API_KEY, check_owner_acts
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
-from gatepass.credentials import lifecycle, rules
+from gatepass.credentials import editing, lifecycle, rules
 from gatepass.errors import InvalidInputError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -64,13 +65,6 @@ def create_key(
             "rate_period": limit.period if limit else None,
         }
 
-    def check_granted(granted: list[Permission]) -> None:
-        refused = [p.name for p in granted if owner and not role_can_grant(owner.role, p.name)]
-        if owner and refused:
-            raise InvalidInputError(
-                f"a personal key of a {owner.role} cannot carry permission '{refused[0]}'"
-            )
-
     return lifecycle.create(
         session,
         tenant,
@@ -79,8 +73,50 @@ def create_key(
         actor=actor,
         hasher=hasher,
         own=own,
-        check_granted=check_granted,
+        check_granted=lambda granted: _check_owner_may_hold(owner, granted),
     )
+
+
+@dataclass(frozen=True)
+class ApiKeyChanges(editing.CredentialChanges):
+    rate_limit: RateLimit | None = None
+    clear_rate_limit: bool = False
+
+
+def edit_key(
+    session: Session, tenant: Tenant, key_id: str, changes: ApiKeyChanges, *, actor: Actor
+) -> ApiKey:
+    """Edit a key (``credentials.editing``), its rate limit included. A personal key keeps to
+    what its owner's role may hold."""
+
+    def own(key: ApiKey) -> dict[str, Any]:
+        limit = None if changes.clear_rate_limit else changes.rate_limit
+        if limit is None and not changes.clear_rate_limit:
+            return {}
+        new = (limit.limit, limit.period) if limit else (None, None)
+        if new == (key.rate_limit, key.rate_period):
+            return {}
+        key.rate_limit, key.rate_period = new
+        return {"rate_limit": f"{new[0]}/{new[1]}s" if limit else None}
+
+    return editing.edit(
+        session,
+        tenant,
+        API_KEY,
+        key_id,
+        changes,
+        actor=actor,
+        own=own,
+        check_granted=lambda key, granted: _check_owner_may_hold(key.owner, granted),
+    )
+
+
+def _check_owner_may_hold(owner: User | None, granted: list[Permission]) -> None:
+    refused = [p.name for p in granted if owner and not role_can_grant(owner.role, p.name)]
+    if owner and refused:
+        raise InvalidInputError(
+            f"a personal key of a {owner.role} cannot carry permission '{refused[0]}'"
+        )
 
 
 def owner_filters(

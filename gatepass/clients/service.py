@@ -1,7 +1,8 @@
 """What is an OAuth client's own: its client ID, its token lifetime, and creating one.
 
-The rest of its lifecycle (rotate the secret, revoke, revoke all, delete, find, list, status)
-is the one every credential shares: ``credentials.lifecycle`` with ``clients.kind.CLIENT``.
+Editing one adds the token lifetime to ``credentials.editing``. The rest of its lifecycle
+(rotate the secret, suspend, resume, revoke, revoke all, delete, find, list, status) is the one
+every credential shares: ``credentials.lifecycle`` with ``clients.kind.CLIENT``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import lifecycle
+from gatepass.credentials import editing, lifecycle
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
@@ -50,12 +51,38 @@ def create_client(
             raise ConflictError(
                 f"client ID '{client_id}' is already used in tenant '{tenant.slug}'"
             )
-        lifetime = spec.token_lifetime
-        if lifetime is not None and not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
-            raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
-        return {"client_id": client_id, "token_lifetime": lifetime}
+        return {"client_id": client_id, "token_lifetime": _lifetime(spec.token_lifetime)}
 
     return lifecycle.create(session, tenant, CLIENT, spec, actor=actor, hasher=hasher, own=own)
+
+
+@dataclass(frozen=True)
+class ClientChanges(editing.CredentialChanges):
+    token_lifetime: int | None = None
+    clear_token_lifetime: bool = False  # back to the tenant's lifetime
+
+
+def edit_client(
+    session: Session, tenant: Tenant, client_id: str, changes: ClientChanges, *, actor: Actor
+) -> OAuthClient:
+    """Edit a client (``credentials.editing``), its token lifetime included."""
+
+    def own(client: OAuthClient) -> dict[str, Any]:
+        if changes.token_lifetime is None and not changes.clear_token_lifetime:
+            return {}
+        lifetime = None if changes.clear_token_lifetime else _lifetime(changes.token_lifetime)
+        if lifetime == client.token_lifetime:
+            return {}
+        client.token_lifetime = lifetime
+        return {"token_lifetime": lifetime}
+
+    return editing.edit(session, tenant, CLIENT, client_id, changes, actor=actor, own=own)
+
+
+def _lifetime(seconds: int | None) -> int | None:
+    if seconds is not None and not MIN_LIFETIME <= seconds <= MAX_LIFETIME:
+        raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
+    return seconds
 
 
 def _generate_client_id() -> str:

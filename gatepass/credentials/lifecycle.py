@@ -1,5 +1,5 @@
-"""The one lifecycle of every credential kind: rotate, suspend, resume, revoke, revoke all,
-delete, find, list.
+"""The one lifecycle of every credential kind: create, rotate, suspend, resume, revoke, revoke
+all, delete, find, list (editing is in ``credentials.editing``).
 
 Each function runs inside the caller's transaction, writes its audit event there, and publishes
 a change so that every process drops the credential from its cache (at once with Redis, within
@@ -151,8 +151,8 @@ def create(
     details.update(kind.create_details(row))
     session.add(row)
     session.flush()
-    _changed(session, tenant, kind, kind.ref_of(row))
-    _audit(
+    publish_change(session, tenant, kind, kind.ref_of(row))
+    record_action(
         session, tenant, kind, action="create", ref=kind.ref_of(row), actor=actor, details=details
     )
     return row, secret
@@ -236,7 +236,7 @@ def status_condition(kind: Kind[C], status: str, now: datetime) -> ColumnElement
 def add_secret(kind: Kind[C], row: C, hasher: cs.SecretHasher) -> cs.Plaintext:
     """A new secret version on ``row``; the plaintext is returned once and never stored."""
     secret = cs.generate(kind.secret_kind)
-    _held(row).secrets.append(
+    held(row).secrets.append(
         kind.new_secret(digest=hasher.digest(secret), hint=cs.hint(secret), created_at=utcnow())
     )
     return secret
@@ -260,13 +260,13 @@ def rotate(
     """
     row = get(session, tenant, kind, ref)
     kind.check_reveal(actor, row)
-    check_may_reveal(actor, (p.name for p in _held(row).permissions))
+    check_may_reveal(actor, (p.name for p in held(row).permissions))
     if row.status not in REVOCABLE:
         raise InvalidInputError(f"{kind.label} '{ref}' is {row.status}: cannot {kind.rotate_words}")
-    end_secrets(_held(row).secrets, grace)
+    end_secrets(held(row).secrets, grace)
     secret = add_secret(kind, row, hasher)
-    _changed(session, tenant, kind, ref)
-    _audit(
+    publish_change(session, tenant, kind, ref)
+    record_action(
         session,
         tenant,
         kind,
@@ -300,8 +300,8 @@ def _set_status(
         action = "suspend" if to == "suspended" else "resume"
         raise ConflictError(f"{kind.label} '{ref}' is {row.status}: cannot {action} it")
     row.status = to
-    _changed(session, tenant, kind, ref)
-    _audit(
+    publish_change(session, tenant, kind, ref)
+    record_action(
         session,
         tenant,
         kind,
@@ -316,8 +316,8 @@ def revoke(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: 
     row = get(session, tenant, kind, ref)
     if row.status != "revoked":
         row.status, row.revoked_at = "revoked", utcnow()
-        _changed(session, tenant, kind, ref)
-        _audit(session, tenant, kind, action="revoke", ref=ref, actor=actor)
+        publish_change(session, tenant, kind, ref)
+        record_action(session, tenant, kind, action="revoke", ref=ref, actor=actor)
     return row
 
 
@@ -333,7 +333,7 @@ def revoke_all(session: Session, tenant: Tenant, kind: Kind[C], *, actor: Actor)
     )
     count = int(getattr(revoked, "rowcount", 0) or 0)
     if count:
-        _changed(session, tenant, kind, feed.EVERY)
+        publish_change(session, tenant, kind, feed.EVERY)
     record(
         session,
         tenant_id=tenant.id,
@@ -349,8 +349,10 @@ def revoke_all(session: Session, tenant: Tenant, kind: Kind[C], *, actor: Actor)
 def delete(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> None:
     row = get(session, tenant, kind, ref)
     session.delete(row)
-    _changed(session, tenant, kind, ref)
-    _audit(session, tenant, kind, action="delete", ref=ref, actor=actor, details={"name": row.name})
+    publish_change(session, tenant, kind, ref)
+    record_action(
+        session, tenant, kind, action="delete", ref=ref, actor=actor, details={"name": row.name}
+    )
 
 
 def end_secrets(versions: Iterable[SecretVersion], grace: timedelta | None) -> None:
@@ -367,16 +369,16 @@ def grace_details(grace: timedelta | None) -> dict[str, int]:
     return {"grace_seconds": int(grace.total_seconds()) if grace else 0}
 
 
-def _held(row: CredentialColumns) -> Any:
+def held(row: CredentialColumns) -> Any:
     """The row with what each kind's model maps on its own (permissions, groups, secrets)."""
     return row
 
 
-def _changed(session: Session, tenant: Tenant, kind: Kind[C], ref: str) -> None:
+def publish_change(session: Session, tenant: Tenant, kind: Kind[C], ref: str) -> None:
     feed.publish(session, tenant.id, kind.feed_kind, ref)
 
 
-def _audit(
+def record_action(
     session: Session,
     tenant: Tenant,
     kind: Kind[C],
