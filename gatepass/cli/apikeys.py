@@ -78,6 +78,46 @@ def create(
     _show_key(view, secret, as_json)
 
 
+@apikey_app.command("update")
+def update(
+    key_id: str,
+    tenant: str = TenantOption,
+    name: str = shared.NewNameOption,
+    description: str = shared.NewDescriptionOption,
+    scope: list[str] = shared.NewScopeOption,
+    no_scopes: bool = shared.NoScopesOption,
+    group: list[str] = shared.NewGroupOption,
+    no_groups: bool = shared.NoGroupsOption,
+    expires_in: str = shared.NewExpiresInOption,
+    no_expiry: bool = shared.NoExpiryOption,
+    rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
+    no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Remove the rate limit."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Edit an API key: options left out leave their field as it is. The key does not change."""
+
+    def spec() -> apikeys.ApiKeyChanges:
+        if rate_limit and no_rate_limit:
+            fail("--rate-limit and --no-rate-limit cannot be given together")
+        return apikeys.ApiKeyChanges(
+            **shared.changes(
+                name=name,
+                description=description,
+                scope=scope,
+                no_scopes=no_scopes,
+                group=group,
+                no_groups=no_groups,
+                expires_in=expires_in,
+                no_expiry=no_expiry,
+            ),
+            rate_limit=parse_rate(rate_limit) if rate_limit else None,
+            clear_rate_limit=no_rate_limit,
+        )
+
+    view = shared.edited(tenant, apikeys.edit_key, key_id, spec, key_view)
+    emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
+
+
 @apikey_app.command("list")
 def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's API keys."""

@@ -13,6 +13,7 @@ from gatepass.cli.common import (
     emit_fields,
     emit_json,
     emit_table,
+    fail,
     iso,
 )
 from gatepass.clients import service as clients
@@ -76,6 +77,49 @@ def create(
 
     view, secret = shared.created(tenant, clients.create_client, spec, client_view)
     _show_secret(view, secret, tenant, as_json)
+
+
+@client_app.command("update")
+def update(
+    client_id: str,
+    tenant: str = TenantOption,
+    name: str = shared.NewNameOption,
+    description: str = shared.NewDescriptionOption,
+    scope: list[str] = shared.NewScopeOption,
+    no_scopes: bool = shared.NoScopesOption,
+    group: list[str] = shared.NewGroupOption,
+    no_groups: bool = shared.NoGroupsOption,
+    expires_in: str = shared.NewExpiresInOption,
+    no_expiry: bool = shared.NoExpiryOption,
+    token_lifetime: int = typer.Option(None, "--token-lifetime", help="Seconds."),
+    tenant_lifetime: bool = typer.Option(
+        False, "--tenant-lifetime", help="Use the tenant's token lifetime again."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Edit a client: options left out leave their field as it is. No secret changes."""
+
+    def spec() -> clients.ClientChanges:
+        if token_lifetime is not None and tenant_lifetime:
+            fail("--token-lifetime and --tenant-lifetime cannot be given together")
+        return clients.ClientChanges(
+            **shared.changes(
+                name=name,
+                description=description,
+                scope=scope,
+                no_scopes=no_scopes,
+                group=group,
+                no_groups=no_groups,
+                expires_in=expires_in,
+                no_expiry=no_expiry,
+            ),
+            token_lifetime=token_lifetime,
+            clear_token_lifetime=tenant_lifetime,
+        )
+
+    view = shared.edited(tenant, clients.edit_client, client_id, spec, client_view)
+    fields = {k: v for k, v in view.items() if k != "secrets"}
+    emit_json(view) if as_json else emit_fields(f"Client {client_id}", fields)
 
 
 @client_app.command("list")

@@ -185,6 +185,24 @@ def test_suspend_and_resume(cli: Cli, acme: str, caller: Credential, client: Tes
     assert verify_until(client, caller, key["key"], code_is("VALID"))["code"] == "VALID"
 
 
+def test_update_sets_and_removes_the_rate_limit(
+    cli: Cli, acme: str, caller: Credential, client: TestClient
+) -> None:
+    key = create(cli, "--name", "ci", "--scope", "nql")
+
+    shown = cli.json(
+        "apikey", "update", key["id"], "--tenant", "acme", "--rate-limit", "5/m", "--no-scopes"
+    )
+
+    assert (shown["rate_limit"], shown["scopes"]) == ("5/60s", [])
+    answer = verify_until(client, caller, key["key"], lambda a: a.get("scopes") == [])
+    assert answer["rate_limit"]["limit"] == 5
+    shown = cli.json("apikey", "update", key["id"], "--tenant", "acme", "--no-rate-limit")
+    assert shown["rate_limit"] is None
+    error = cli.fails("apikey", "update", key["id"], "--tenant", "acme", "--rate-limit", "0/m")
+    assert "rate limit must be" in error
+
+
 def test_delete_needs_confirmation(
     cli: Cli, settings: Settings, acme: str, caller: Credential, client: TestClient
 ) -> None:

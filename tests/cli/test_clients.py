@@ -394,3 +394,39 @@ def test_a_revoked_client_cannot_be_suspended(cli: Cli, settings: Settings, acme
         assert f"is revoked: cannot {command} it" in error
 
     assert dump_tables(settings.effective_database_url) == before
+
+
+def test_update_changes_what_is_given_and_nothing_else(cli: Cli, acme: str) -> None:
+    create(cli, "--name", "x", "--client-id", "editing", "--scope", "nql", "--expires-in", "30d")
+
+    shown = cli.json(
+        "client", "update", "editing", "--tenant", "acme", "--name", "Renamed",
+        "--scope", "nql", "--scope", "workflows", "--no-expiry", "--token-lifetime", "120",
+    )  # fmt: skip
+
+    assert (shown["name"], shown["scopes"]) == ("Renamed", ["nql", "workflows"])
+    assert (shown["expires_at"], shown["token_lifetime"]) == (None, 120)
+    again = cli.json("client", "update", "editing", "--tenant", "acme", "--tenant-lifetime")
+    assert (again["name"], again["token_lifetime"]) == ("Renamed", None)
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (("--scope", "nql", "--no-scopes"), "--scope and --no-scopes cannot be given together"),
+        (("--expires-in", "1d", "--no-expiry"), "cannot be given together"),
+        (("--scope", "nope"), "unknown permission 'nope'"),
+        (("--name", " "), "name is required"),
+        (("--token-lifetime", "1"), "token lifetime must be"),
+    ],
+)
+def test_update_refuses_bad_input_in_one_line_and_changes_nothing(
+    cli: Cli, settings: Settings, acme: str, options: tuple[str, ...], says: str
+) -> None:
+    create(cli, "--name", "x", "--client-id", "editing", "--scope", "nql")
+    before = dump_tables(settings.effective_database_url)
+
+    error = cli.fails("client", "update", "editing", "--tenant", "acme", *options)
+
+    assert says in error
+    assert dump_tables(settings.effective_database_url) == before
