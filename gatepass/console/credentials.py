@@ -30,7 +30,7 @@ from gatepass.console.web import (
 )
 from gatepass.credentials import lifecycle
 from gatepass.deliveries import mail
-from gatepass.errors import DomainError, ForbiddenError
+from gatepass.errors import DomainError, ForbiddenError, NotFoundError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
@@ -58,6 +58,7 @@ class FormPage:
     active: str  # the navigation entry
     rate_limit: bool = False
     personal: bool = False  # a personal key: never emailed
+    editing: bool = False  # an existing credential: no secret is made, so none is emailed
 
 
 def revealer(viewer: Viewer) -> Callable[[list[str]], bool]:
@@ -66,8 +67,11 @@ def revealer(viewer: Viewer) -> Callable[[list[str]], bool]:
     return lambda scopes: not ungrantable(viewer.role, scopes)
 
 
-def refusal_status(exc: DomainError) -> int:
-    """403 when the role or the person may not do it; 422 for anything else."""
+def refusal_status(exc: DomainError, *, missing: int = 422) -> int:
+    """403 when the role or the person may not do it; ``missing`` when what it names does not
+    exist; 422 for anything else."""
+    if isinstance(exc, NotFoundError):
+        return missing
     return 403 if isinstance(exc, ForbiddenError) else 422
 
 
@@ -138,7 +142,8 @@ async def form_page(
             "values": values,
             "error": error,
             "active": page.active,
-            "mail": mail.configured(services(request).settings) and not page.personal,
+            "mail": mail.configured(services(request).settings)
+            and not (page.personal or page.editing),
             **context,
         },
         status=status,

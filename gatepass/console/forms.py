@@ -1,8 +1,9 @@
-"""The new-credential form, shared by OAuth clients, API keys and personal keys."""
+"""The credential form, shared by OAuth clients, API keys and personal keys, new or edited."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -59,6 +60,32 @@ class CredentialForm:
     rate_period: str = "minute"
 
     @classmethod
+    def of(cls, row: Any) -> CredentialForm:
+        """The form filled with what a stored credential holds (a client or an API key)."""
+        requests, period = cls.rate_of(
+            getattr(row, "rate_limit", None), getattr(row, "rate_period", None)
+        )
+        return cls(
+            name=row.name,
+            description=row.description,
+            scopes=[p.name for p in row.permissions],
+            groups=[g.name for g in row.groups],
+            expires_on=date_of(row.expires_at),
+            rate_requests=requests,
+            rate_period=period,
+        )
+
+    @staticmethod
+    def rate_of(limit: int | None, period: int | None) -> tuple[str, str]:
+        """A stored rate limit as the form shows it: per second, minute, hour or day. One the
+        form cannot show (e.g. per 30 s) reads as the same requests per second, and is left
+        as stored unless the form changes it."""
+        if limit is None or period is None:
+            return "", "minute"
+        names = {seconds: name for name, seconds in PERIODS.items()}
+        return str(limit), names.get(period, "second")
+
+    @classmethod
     def read(cls, form: FormData) -> CredentialForm:
         return cls(
             name=form_field(form, "name"),
@@ -92,6 +119,13 @@ class CredentialForm:
         if self.rate_period not in PERIODS:
             raise InvalidInputError("the rate limit period must be second, minute, hour or day")
         return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])
+
+
+def date_of(when: datetime | None) -> str:
+    """A stored expiry as the form's date field shows it (its day, UTC)."""
+    if when is None:
+        return ""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
 
 
 async def choices(request: Request, viewer: Viewer, *, personal: bool = False) -> dict[str, object]:

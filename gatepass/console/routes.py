@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from gatepass.api.auth import SESSION_COOKIE, set_session_cookie, source, threaded
-from gatepass.console import admin, apikeys, audit, credentials, links
+from gatepass.console import admin, apikeys, audit, credentials, editing, links
 from gatepass.console.web import (
     SIGN_IN_COOKIE,
     actor_of,
@@ -152,6 +152,8 @@ def _sign_in_form(
     return response
 
 
+# Before the credential pages: their POST /{ref}/{action} would take /{ref}/edit.
+router.include_router(editing.router)
 router.include_router(credentials.router)
 router.include_router(apikeys.router)
 router.include_router(audit.router)

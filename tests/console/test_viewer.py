@@ -39,6 +39,10 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
     http = requests.Session()
     http.cookies.set("gatepass_session", str(cookie["value"]))
     forged = {
+        f"/console/{console.tenant}/credentials/{billing.client_id}/edit": {
+            "csrf_token": csrf,
+            "name": "Forged",
+        },
         f"/console/{console.tenant}/credentials/{billing.client_id}/suspend": {"csrf_token": csrf},
         f"/console/{console.tenant}/credentials/{billing.client_id}/resume": {"csrf_token": csrf},
         f"/console/{console.tenant}/credentials/{billing.client_id}/revoke": {"csrf_token": csrf},
@@ -55,8 +59,9 @@ def test_viewer_sees_the_table_without_controls_and_a_forged_revoke_is_refused(
         answer = http.post(console.url(path), data=form, allow_redirects=False, timeout=5)
         assert answer.status_code == 403, (path, answer.status_code)
         assert "gatepass_reveal" not in answer.cookies
-    new_form = http.get(console.tenant_url("credentials/new"), allow_redirects=False, timeout=5)
-    assert new_form.status_code == 403
+    for form_page in ("credentials/new", f"credentials/{billing.client_id}/edit"):
+        shown = http.get(console.tenant_url(form_page), allow_redirects=False, timeout=5)
+        assert shown.status_code == 403, form_page
     # The session itself still works, so the 403s were about the role, not a dead session.
     assert http.get(console.tenant_url("credentials"), timeout=5).status_code == 200
 
@@ -85,6 +90,7 @@ def test_viewer_reads_api_keys_without_controls_and_forged_key_actions_are_refus
     csrf = page.locator("input[name=csrf_token]").first.input_value()
     for path in (
         f"/console/{console.tenant}/api-keys/{key_id}/regenerate",
+        f"/console/{console.tenant}/api-keys/{key_id}/edit",
         f"/console/{console.tenant}/api-keys/{key_id}/suspend",
         f"/console/{console.tenant}/api-keys/{key_id}/resume",
         f"/console/{console.tenant}/api-keys/{key_id}/revoke",
