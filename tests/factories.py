@@ -87,6 +87,7 @@ class Factory:
         expires_at: datetime | None = None,
         token_lifetime: int | None = None,
         name: str = "integration",
+        allowed_ips: tuple[str, ...] = (),
     ) -> Credential:
         spec = clients.NewClient(
             name=name,
@@ -95,6 +96,7 @@ class Factory:
             client_id=client_id,
             expires_at=expires_at,
             token_lifetime=token_lifetime,
+            allowed_ips=list(allowed_ips),
         )
         with self.db.transaction() as session:
             t = tenants.get_tenant(session, tenant)

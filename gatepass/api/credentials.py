@@ -113,7 +113,9 @@ def key_filters(owner: Filter = None, kind: KeyKind = None) -> tuple[ColumnEleme
 def _new_key(body: schemas.ApiKeyIn) -> apikeys.NewApiKey:
     rate = body.rate_limit
     return apikeys.NewApiKey(
-        **body.model_dump(include={"name", "description", "scopes", "groups", "expires_at"}),
+        **body.model_dump(
+            include={"name", "description", "scopes", "groups", "expires_at", "allowed_ips"}
+        ),
         owner_email=body.owner,
         rate_limit=apikeys.RateLimit(rate.limit, rate.period) if rate else None,
     )

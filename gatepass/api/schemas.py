@@ -82,6 +82,21 @@ Email = Annotated[
 Role = Literal["admin", "credentials_manager", "viewer"]
 
 
+# An IPv4 or IPv6 address or CIDR range (the services normalise and check it).
+IpRange = Annotated[
+    str, StringConstraints(max_length=49, pattern=r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$")
+]
+
+
+def allowed_ips_field() -> Any:
+    """The ``allowed_ips`` field of a new credential."""
+    return Field(
+        default_factory=list,
+        max_length=rules.MAX_ALLOWED_IPS,
+        description="Addresses or CIDR ranges it may be used from; empty: anywhere.",
+    )
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -209,6 +224,7 @@ class ClientOut(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     token_lifetime: int | None
+    allowed_ips: list[str]
     secrets: list[SecretVersionOut]
 
     @classmethod
@@ -226,6 +242,7 @@ class ClientOut(BaseModel):
             last_used_at=client.last_used_at,
             expires_at=client.expires_at,
             token_lifetime=client.token_lifetime,
+            allowed_ips=client.allowed_ips.split(),
             secrets=[
                 SecretVersionOut(
                     hint=s.hint,
@@ -257,6 +274,7 @@ class ClientIn(Input):
     client_id: ClientId | None = Field(default=None, description="Default: generated.")
     expires_at: When | None = None
     token_lifetime: int | None = Field(default=None, ge=MIN_LIFETIME, le=MAX_LIFETIME)
+    allowed_ips: list[IpRange] = allowed_ips_field()
 
 
 class CredentialPatch(Input):
@@ -267,11 +285,17 @@ class CredentialPatch(Input):
     scopes: list[Scope] | None = Field(default=None, max_length=100)
     groups: list[GroupName] | None = Field(default=None, max_length=100)
     expires_at: When | None = Field(default=None, description="`null` removes the expiry.")
+    allowed_ips: list[IpRange] | None = Field(
+        default=None,
+        max_length=rules.MAX_ALLOWED_IPS,
+        description="Replaces the IP allowlist; `[]` allows any address.",
+    )
 
     def shared(self) -> dict[str, Any]:
         """The fields every credential kind edits, as ``CredentialChanges`` takes them."""
+        fields = {"name", "description", "scopes", "groups", "expires_at", "allowed_ips"}
         return {
-            **self.model_dump(include={"name", "description", "scopes", "groups", "expires_at"}),
+            **self.model_dump(include=fields),
             "clear_expiry": self.cleared("expires_at"),
         }
 
@@ -329,6 +353,7 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
+    allowed_ips: list[str]
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
@@ -352,6 +377,7 @@ class ApiKeyOut(BaseModel):
             created_at=key.created_at,
             last_used_at=key.last_used_at,
             expires_at=key.expires_at,
+            allowed_ips=key.allowed_ips.split(),
         )
 
 
@@ -371,6 +397,7 @@ class ApiKeyIn(Input):
     )
     expires_at: When | None = None
     rate_limit: RateLimitSpec | None = None
+    allowed_ips: list[IpRange] = allowed_ips_field()
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
+from gatepass.credentials import rules
 from gatepass.users.roles import ceiling
 
 
@@ -21,6 +22,7 @@ class VerifyCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     REVOKED = "REVOKED"
     SUSPENDED = "SUSPENDED"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
     EXPIRED = "EXPIRED"
     DISABLED = "DISABLED"
     RATE_LIMITED = "RATE_LIMITED"
@@ -45,6 +47,7 @@ class ApiKeyEntry:
     groups: tuple[str, ...]
     rate_limit: int | None
     rate_period: int | None
+    networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
 
 
 def evaluate(entry: ApiKeyEntry | None, now: float) -> VerifyCode:
@@ -62,7 +65,8 @@ def evaluate(entry: ApiKeyEntry | None, now: float) -> VerifyCode:
 
 
 def describe(entry: ApiKeyEntry) -> dict[str, Any]:
-    """The public part of a valid answer."""
+    """The public part of a valid answer. ``allowed_ips`` lets a verifier that caches answers
+    check each caller's address itself."""
     return {
         "key_id": entry.key_id,
         "name": entry.name,
@@ -71,6 +75,7 @@ def describe(entry: ApiKeyEntry) -> dict[str, Any]:
         "scopes": list(entry.scopes),
         "groups": list(entry.groups),
         "expires_at": int(entry.expires_at) if entry.expires_at is not None else None,
+        "allowed_ips": [str(n) for n in entry.networks],
     }
 
 
@@ -106,4 +111,5 @@ def load_entry(session: Session, tenant_id: int, digest: bytes) -> ApiKeyEntry |
         groups=tuple(g.name for g in key.groups),
         rate_limit=key.rate_limit,
         rate_period=key.rate_period,
+        networks=rules.networks(key.allowed_ips),
     )

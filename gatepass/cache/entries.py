@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gatepass.clients.models import ClientSecret, OAuthClient
+from gatepass.credentials import rules
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
@@ -44,6 +45,7 @@ class ClientEntry:
     groups: tuple[str, ...]
     token_lifetime: int | None
     secrets: tuple[SecretVersion, ...]
+    networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or self.expires_at > now)
@@ -89,6 +91,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
             OAuthClient.status,
             OAuthClient.expires_at,
             OAuthClient.token_lifetime,
+            OAuthClient.allowed_ips,
         ).where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
     ).one_or_none()
     pk = row.id if row is not None else NO_CLIENT
@@ -125,6 +128,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         groups=tuple(groups),
         token_lifetime=row.token_lifetime,
         secrets=tuple(SecretVersion(s.id, s.digest, _ts(s.expires_at)) for s in secrets),
+        networks=rules.networks(row.allowed_ips),
     )
 
 

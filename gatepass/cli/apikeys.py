@@ -58,6 +58,7 @@ def create(
     group: list[str] = shared.GroupOption,
     owner: str = typer.Option(None, "--owner", help="Email of the user owning a personal key."),
     expires_in: str = shared.ExpiresInOption,
+    allow_ip: list[str] = shared.AllowIpOption,
     rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -71,6 +72,7 @@ def create(
             groups=group or [],
             owner_email=owner,
             expires_at=shared.expiry(expires_in),
+            allowed_ips=allow_ip or [],
             rate_limit=parse_rate(rate_limit) if rate_limit else None,
         )
 
@@ -90,6 +92,8 @@ def update(
     no_groups: bool = shared.NoGroupsOption,
     expires_in: str = shared.NewExpiresInOption,
     no_expiry: bool = shared.NoExpiryOption,
+    allow_ip: list[str] = shared.NewAllowIpOption,
+    any_ip: bool = shared.AnyIpOption,
     rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
     no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Remove the rate limit."),
     as_json: bool = JsonOption,
@@ -109,6 +113,8 @@ def update(
                 no_groups=no_groups,
                 expires_in=expires_in,
                 no_expiry=no_expiry,
+                allow_ip=allow_ip,
+                any_ip=any_ip,
             ),
             rate_limit=parse_rate(rate_limit) if rate_limit else None,
             clear_rate_limit=no_rate_limit,

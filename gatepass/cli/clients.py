@@ -57,6 +57,7 @@ def create(
     group: list[str] = shared.GroupOption,
     client_id: str = typer.Option(None, "--client-id", help="Choose the client ID."),
     expires_in: str = shared.ExpiresInOption,
+    allow_ip: list[str] = shared.AllowIpOption,
     token_lifetime: int = typer.Option(
         None, "--token-lifetime", help="Seconds; default: tenant's."
     ),
@@ -72,6 +73,7 @@ def create(
             groups=group or [],
             client_id=client_id,
             expires_at=shared.expiry(expires_in),
+            allowed_ips=allow_ip or [],
             token_lifetime=token_lifetime,
         )
 
@@ -91,6 +93,8 @@ def update(
     no_groups: bool = shared.NoGroupsOption,
     expires_in: str = shared.NewExpiresInOption,
     no_expiry: bool = shared.NoExpiryOption,
+    allow_ip: list[str] = shared.NewAllowIpOption,
+    any_ip: bool = shared.AnyIpOption,
     token_lifetime: int = typer.Option(None, "--token-lifetime", help="Seconds."),
     tenant_lifetime: bool = typer.Option(
         False, "--tenant-lifetime", help="Use the tenant's token lifetime again."
@@ -112,6 +116,8 @@ def update(
                 no_groups=no_groups,
                 expires_in=expires_in,
                 no_expiry=no_expiry,
+                allow_ip=allow_ip,
+                any_ip=any_ip,
             ),
             token_lifetime=token_lifetime,
             clear_token_lifetime=tenant_lifetime,

@@ -36,6 +36,9 @@ DescriptionOption = typer.Option("", "--description")
 ScopeOption = typer.Option(None, "--scope", help="Permission to grant (repeatable).")
 GroupOption = typer.Option(None, "--group", help="Client group (repeatable).")
 ExpiresInOption = typer.Option(None, "--expires-in", help="e.g. 90d; default: never.")
+AllowIpOption = typer.Option(
+    None, "--allow-ip", help="Address or CIDR range it may be used from (repeatable)."
+)
 
 
 # The options of ``update``: each left out leaves its field as it is.
@@ -51,6 +54,10 @@ NewGroupOption = typer.Option(
 NoGroupsOption = typer.Option(False, "--no-groups", help="Restrict to no client group.")
 NewExpiresInOption = typer.Option(None, "--expires-in", help="Expire this long from now.")
 NoExpiryOption = typer.Option(False, "--no-expiry", help="Never expire.")
+NewAllowIpOption = typer.Option(
+    None, "--allow-ip", help="Address or CIDR range (repeatable); replaces the IP allowlist."
+)
+AnyIpOption = typer.Option(False, "--any-ip", help="Remove the IP allowlist.")
 
 
 def changes(
@@ -63,13 +70,19 @@ def changes(
     no_groups: bool,
     expires_in: str | None,
     no_expiry: bool,
+    allow_ip: list[str] | None,
+    any_ip: bool,
 ) -> dict[str, Any]:
     """The shared fields of ``CredentialChanges`` from ``update``'s options."""
     for given, flag, option in ((scope, no_scopes, "--scope"), (group, no_groups, "--group")):
         if given and flag:
             fail(f"{option} and --no-{option[2:]}s cannot be given together")
-    if expires_in and no_expiry:
-        fail("--expires-in and --no-expiry cannot be given together")
+    for given_, flag_, pair in (
+        (expires_in, no_expiry, "--expires-in and --no-expiry"),
+        (allow_ip, any_ip, "--allow-ip and --any-ip"),
+    ):
+        if given_ and flag_:
+            fail(f"{pair} cannot be given together")
     return {
         "name": name,
         "description": description,
@@ -77,6 +90,7 @@ def changes(
         "groups": [] if no_groups else (group or None),
         "expires_at": expiry(expires_in),
         "clear_expiry": no_expiry,
+        "allowed_ips": [] if any_ip else (allow_ip or None),
     }
 
 
@@ -106,6 +120,7 @@ def view_of(kind: lifecycle.Kind[Any], row: Any, now: datetime) -> dict[str, Any
         "created_at": iso(row.created_at),
         "last_used_at": iso(row.last_used_at),
         "expires_at": iso(row.expires_at),
+        "allowed_ips": row.allowed_ips.split(),
     }
 
 

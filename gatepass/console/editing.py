@@ -60,6 +60,7 @@ def _shared(values: forms.CredentialForm, row: Any) -> dict[str, Any]:
         "groups": values.groups,
         "expires_at": expires_at,
         "clear_expiry": not values.expires_on and row.expires_at is not None,
+        "allowed_ips": values.shared()["allowed_ips"],
     }
 
 

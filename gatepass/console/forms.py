@@ -58,6 +58,7 @@ class CredentialForm:
     email_to: str = ""
     rate_requests: str = ""
     rate_period: str = "minute"
+    allowed_ips: str = ""  # one address or CIDR range per line (or space- or comma-separated)
 
     @classmethod
     def of(cls, row: Any) -> CredentialForm:
@@ -73,6 +74,7 @@ class CredentialForm:
             expires_on=date_of(row.expires_at),
             rate_requests=requests,
             rate_period=period,
+            allowed_ips="\n".join(row.allowed_ips.split()),
         )
 
     @staticmethod
@@ -96,6 +98,7 @@ class CredentialForm:
             email_to=form_field(form, "email_to").strip(),
             rate_requests=form_field(form, "rate_requests").strip(),
             rate_period=form_field(form, "rate_period") or "minute",
+            allowed_ips=form_field(form, "allowed_ips"),
         )
 
     def shared(self) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class CredentialForm:
             "scopes": self.scopes,
             "groups": self.groups,
             "expires_at": end_of_day(self.expires_on),
+            "allowed_ips": self.allowed_ips.replace(",", " ").split(),
         }
 
     def rate_limit(self) -> RateLimit | None:

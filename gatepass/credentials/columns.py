@@ -30,6 +30,8 @@ class CredentialColumns:
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # CIDR ranges it may be used from, space-separated (``rules.allowlist``); empty: anywhere
+    allowed_ips: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SecretColumns:

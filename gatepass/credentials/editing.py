@@ -38,6 +38,7 @@ class CredentialChanges:
     groups: list[str] | None = None
     expires_at: datetime | None = None
     clear_expiry: bool = False
+    allowed_ips: list[str] | None = None  # replaces the allowlist; [] allows anywhere
 
 
 def edit(
@@ -99,6 +100,10 @@ def _shared_changes(
         check(granted)
         if {p.name for p in granted} != {p.name for p in held.permissions}:
             held.permissions, changed["scopes"] = granted, sorted(p.name for p in granted)
+    if changes.allowed_ips is not None:
+        allowed = rules.allowlist(changes.allowed_ips)
+        if allowed != row.allowed_ips:
+            row.allowed_ips, changed["allowed_ips"] = allowed, allowed.split()
     if changes.groups is not None:
         resolved = groups.resolve(session, tenant, changes.groups)
         if {g.name for g in resolved} != {g.name for g in held.groups}:

@@ -110,6 +110,7 @@ class NewCredential:
     scopes: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     expires_at: datetime | None = None
+    allowed_ips: list[str] = field(default_factory=list)  # CIDR ranges; none: anywhere
 
 
 def create(
@@ -132,6 +133,7 @@ def create(
     description = rules.description(spec.description)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise InvalidInputError("expiry must be in the future")
+    allowed_ips = rules.allowlist(spec.allowed_ips)
     columns = own()
     granted = permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor)
     check_granted(granted)
@@ -144,10 +146,13 @@ def create(
         expires_at=spec.expires_at,
         permissions=granted,
         groups=groups.resolve(session, tenant, spec.groups),
+        allowed_ips=allowed_ips,
         **columns,
     )
     secret = add_secret(kind, row, hasher)
     details = {"name": name, "scopes": spec.scopes, "groups": spec.groups}
+    if allowed_ips:
+        details["allowed_ips"] = allowed_ips.split()
     details.update(kind.create_details(row))
     session.add(row)
     session.flush()

@@ -113,7 +113,7 @@ class ProtocolApp:
         prefix = f"/realms/{slug}/{gateway.PATH}"
         appended = scope["path"][len(prefix) :]
         request = gateway.parse(scope["headers"], appended, scope.get("query_string", b""))
-        identity = await gateway.check(self.ctx, tenant, request)
+        identity = await gateway.check(self.ctx, tenant, request, source=_source(scope))
         return 200, identity.headers(), b""
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gatepass import credential_secrets as cs
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
+from gatepass.credentials import rules
 from gatepass.oauth.errors import (
     InvalidClientError,
     RealmNotFoundError,
@@ -69,7 +70,9 @@ class ProtocolContext:
     ) -> ClientEntry:
         """The client named by the request's credentials, or ``invalid_client``.
 
-        A wrong secret is counted (``oauth.throttle``); past the limit the answer is 429.
+        A wrong secret is counted (``oauth.throttle``); past the limit the answer is 429. A
+        right secret from an address off the client's IP allowlist is ``invalid_client`` too,
+        counted as no failure (the secret was right) and as no use.
         """
         creds = client_credentials(caller.authorization, form, realm=tenant.slug)
         client = None
@@ -92,6 +95,16 @@ class ProtocolContext:
                 )
             if verdict.wait:
                 raise ThrottledClientError(verdict.wait)
+            raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
+        if not rules.allows(client.networks, caller.source):
+            log.info(
+                "client authentication failed",
+                tenant=tenant.slug,
+                client_id=redact(creds.client_id),
+                method=creds.method.value,
+                reason="ip_not_allowed",
+                source=caller.source,
+            )
             raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
         self.cache.note_use(client.pk, live[index].id, now)
         return client

@@ -162,13 +162,15 @@ def _listed(
     return tuple(names)
 
 
-async def check(ctx: ProtocolContext, tenant: TenantEntry, request: CheckRequest) -> Identity:
+async def check(
+    ctx: ProtocolContext, tenant: TenantEntry, request: CheckRequest, *, source: str
+) -> Identity:
     """The caller's identity if its credential is good and meets the route's needs."""
     credential = request.credential
     if credential is None:
         raise AuthenticationRequiredError("send a Bearer token or an API key", realm=tenant.slug)
     if credential.kind == "api_key":
-        identity = await _api_key(ctx, tenant, credential.value, request.needs)
+        identity = await _api_key(ctx, tenant, credential.value, request.needs, source)
     elif credential.kind == "bearer":
         identity = await _token(ctx, tenant, credential.value, request.needs)
     else:  # DPoP-bound tokens are not issued by Gatepass: none can be good
@@ -179,10 +181,12 @@ async def check(ctx: ProtocolContext, tenant: TenantEntry, request: CheckRequest
     return identity
 
 
-async def _api_key(ctx: ProtocolContext, tenant: TenantEntry, key: str, needs: Needs) -> Identity:
+async def _api_key(
+    ctx: ProtocolContext, tenant: TenantEntry, key: str, needs: Needs, source: str
+) -> Identity:
     if needs.audiences:  # an API key has no audience: a route that names one takes tokens only
         raise _invalid(tenant, "key_for_audience")
-    checked = await check_key(ctx, tenant, key)
+    checked = await check_key(ctx, tenant, key, source)
     if checked.rate is not None and not checked.rate.allowed:
         raise RateLimitedError(max(1, checked.rate.reset - int(time.time())))
     if not checked.valid or checked.entry is None:

@@ -4,10 +4,14 @@ The caller authenticates as a client of the tenant holding ``api_keys:verify``, 
 client credentials or a Bearer access token from the tenant's token endpoint requested with
 ``resource`` = the tenant's issuer (Gatepass's own audience). The answer is
 always 200 with a verify code once the caller is authenticated; only a bad request is an error.
+
+The body is ``{"key": "...", "ip": "203.0.113.9"}``: ``ip``, the address the key came from, is
+needed for a key with an IP allowlist (without it such a key answers ``IP_NOT_ALLOWED``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from typing import Any
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, describe, evaluate
 from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.credentials import rules
 from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import (
     AuthenticationRequiredError,
@@ -33,7 +38,8 @@ MAX_KEY = 256
 
 async def verify(ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, body: bytes) -> bytes:
     await authorize_caller(ctx, tenant, caller)
-    checked = await check_key(ctx, tenant, parse_request(body))
+    key, address = parse_request(body)
+    checked = await check_key(ctx, tenant, key, address)
     answer: dict[str, Any] = {"valid": checked.valid, "code": checked.code.value}
     if checked.entry is not None and checked.code in (VerifyCode.VALID, VerifyCode.RATE_LIMITED):
         answer.update(describe(checked.entry))
@@ -54,15 +60,20 @@ class KeyCheck:
         return self.code is VerifyCode.VALID
 
 
-async def check_key(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> KeyCheck:
-    """Looks the key up and, if it is good, counts the use against its rate limit (if it has
-    one) and notes it for the batched last-use write. The verify endpoint and the gateway check
-    both spend a key this way."""
+async def check_key(
+    ctx: ProtocolContext, tenant: TenantEntry, key: str, address: str | None
+) -> KeyCheck:
+    """Looks the key up and, if it is good and ``address`` is on its allowlist (if it has one),
+    counts the use against its rate limit (if it has one: a refused address spends none) and
+    notes it for the batched last-use write. The verify endpoint and the gateway check both
+    spend a key this way."""
     entry = await lookup(ctx, tenant, key)
     now = time.time()
     code = evaluate(entry, now)
     if code is not VerifyCode.VALID or entry is None:
         return KeyCheck(code, entry)
+    if not rules.allows(entry.networks, address):
+        return KeyCheck(VerifyCode.IP_NOT_ALLOWED, entry)
     rate = None
     if entry.rate_limit is not None and entry.rate_period is not None:
         bucket = f"{entry.tenant_id}:{entry.key_id}"  # key ids are random, never reused
@@ -107,14 +118,26 @@ async def _bearer(
     return client, tuple(str(claims.get("scope", "")).split())
 
 
-def parse_request(body: bytes) -> str:
+def parse_request(body: bytes) -> tuple[str, str | None]:
+    """The key, and the address it came from (if the caller says)."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequestError('the body must be JSON: {"key": "..."}') from None
     if not isinstance(document, dict) or not isinstance(document.get("key"), str):
         raise InvalidRequestError('the body must be JSON: {"key": "..."}')
-    return str(document["key"])
+    address = document.get("ip")
+    if address is not None and not _is_ip(address):
+        raise InvalidRequestError('"ip" must be an IPv4 or IPv6 address')
+    return str(document["key"]), address
+
+
+def _is_ip(value: object) -> bool:
+    try:
+        ipaddress.ip_address(value if isinstance(value, str) and len(value) <= 45 else "")
+    except ValueError:
+        return False
+    return True
 
 
 async def lookup(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> ApiKeyEntry | None:

@@ -133,6 +133,8 @@ BAD = {
     "empty name": ({"name": ""}, 422),
     "unknown field": ({"owner": "someone@acme.example"}, 422),
     "unknown group": ({"groups": ["mars"]}, 422),
+    "not an IP range": ({"allowed_ips": ["10.0.0.0/33"]}, 422),
+    "not an address at all": ({"allowed_ips": ["intranet"]}, 422),
 }
 
 
@@ -175,3 +177,21 @@ def test_a_personal_key_holds_no_more_than_its_owner_s_role(
     assert_problem(response, 422)
     assert "cannot carry permission 'tenant:admin'" in response.json()["detail"]
     assert verify(client, verifier(factory), key.secret)["scopes"] == ["nql"]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_ip_allowlist_is_set_normalised_and_removed(
+    factory: Factory, client: TestClient, kind: str
+) -> None:
+    factory.tenant()
+    admin = bearer_caller(client, factory, "acme")
+    made = create(client, admin, kind, allowed_ips=["203.0.113.7/24"])
+    assert made["allowed_ips"] == ["203.0.113.0/24"]
+    ref = made[KINDS[kind][1]]
+
+    shown = edited(client, admin, kind, ref, {"allowed_ips": ["2001:db8::1/32", "198.51.100.9"]})
+    assert shown["allowed_ips"] == ["2001:db8::/32", "198.51.100.9/32"]
+    assert (
+        edited(client, admin, kind, ref, {"name": "renamed"})["allowed_ips"] == shown["allowed_ips"]
+    )
+    assert edited(client, admin, kind, ref, {"allowed_ips": []})["allowed_ips"] == []

@@ -95,6 +95,7 @@ def create_key(
     owner: str | None = None,
     expires_at: datetime | None = None,
     rate_limit: apikeys.RateLimit | None = None,
+    allowed_ips: tuple[str, ...] = (),
 ) -> Key:
     spec = apikeys.NewApiKey(
         name=name,
@@ -103,6 +104,7 @@ def create_key(
         owner_email=owner,
         expires_at=expires_at,
         rate_limit=rate_limit,
+        allowed_ips=list(allowed_ips),
     )
     with tenant_session(factory, tenant) as (session, t):
         key, secret = apikeys.create_key(session, t, spec, actor=ACTOR, hasher=factory.hasher)

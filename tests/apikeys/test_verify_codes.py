@@ -82,6 +82,7 @@ def test_valid_service_key_has_no_owner_and_no_rate_limit(
         "scopes": ["campaigns"],
         "groups": [],
         "expires_at": int(expires.timestamp()),
+        "allowed_ips": [],
         "rate_limit": None,
     }
 

@@ -430,3 +430,20 @@ def test_update_refuses_bad_input_in_one_line_and_changes_nothing(
 
     assert says in error
     assert dump_tables(settings.effective_database_url) == before
+
+
+def test_an_ip_allowlist_is_given_on_create_and_changed_on_update(cli: Cli, acme: str) -> None:
+    made = create(cli, "--name", "x", "--client-id", "office", "--allow-ip", "203.0.113.7/24")
+    assert made["allowed_ips"] == ["203.0.113.0/24"]
+
+    shown = cli.json(
+        "client", "update", "office", "--tenant", "acme", "--allow-ip", "10.0.0.0/8",
+        "--allow-ip", "2001:db8::/32",
+    )  # fmt: skip
+
+    assert shown["allowed_ips"] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert (
+        cli.json("client", "update", "office", "--tenant", "acme", "--any-ip")["allowed_ips"] == []
+    )
+    error = cli.fails("client", "update", "office", "--tenant", "acme", "--allow-ip", "intranet")
+    assert "is not an IP address or CIDR range" in error
