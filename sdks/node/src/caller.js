@@ -25,7 +25,7 @@ export class Caller {
     this.subject = subject;
     this.kind = kind;
     /** @type {ReadonlySet<string>} */
-    this.permissions = new Set(permissions);
+    this.permissions = readOnlySet(permissions);
     /** @type {readonly string[]} */
     this.groups = Object.freeze([...groups]);
     this.name = name;
@@ -64,4 +64,22 @@ export class Caller {
       expiresAt: this.expiresAt,
     };
   }
+}
+
+/**
+ * A set whose own `add`, `delete` and `clear` refuse: one cached caller serves many requests, so
+ * a handler must not be able to change what the next one is allowed.
+ * @param {Iterable<string>} values
+ * @returns {ReadonlySet<string>}
+ */
+function readOnlySet(values) {
+  const set = new Set(values);
+  for (const method of ['add', 'delete', 'clear']) {
+    Object.defineProperty(set, method, {
+      value: () => {
+        throw new TypeError("a caller's permissions are read-only");
+      },
+    });
+  }
+  return Object.freeze(set);
 }

@@ -34,3 +34,12 @@ test('a caller is frozen and serialises without its claims', () => {
     expiresAt: null,
   });
 });
+
+test("a caller's permissions cannot be changed: the same caller serves many requests", () => {
+  const permissions = /** @type {Set<string>} */ (caller.permissions);
+  assert.throws(() => permissions.add('spark'), TypeError);
+  assert.throws(() => permissions.delete('nql'), TypeError);
+  assert.throws(() => permissions.clear(), TypeError);
+  assert.equal(caller.has('nql', 'workflows'), true);
+  assert.equal(caller.has('spark'), false);
+});
