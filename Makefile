@@ -10,9 +10,11 @@ LINTED := gatepass sdks/python/gatepass_sdk examples tests bench/sdk_verify.py b
 # The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
 BROWSER := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
+NODE_SDK := sdks/node
+NODE_STAMP := $(NODE_SDK)/node_modules/.stamp-ci
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format dist browser nginx bench bench-verify bench-sdk bench-scale wrk soak clean
+.PHONY: run test lint format dist browser nginx node-sdk bench bench-verify bench-sdk bench-scale wrk soak clean
 
 # The SDK is a distribution of its own (sdks/python); the examples, tests and benchmarks use it.
 $(VENV)/.stamp-run: pyproject.toml sdks/python/pyproject.toml constraints.txt
@@ -29,12 +31,13 @@ run: $(VENV)/.stamp-run
 	$(BIN)/gatepass demo --host $(HOST) --port $(PORT)
 	$(BIN)/gatepass serve --host $(HOST) --port $(PORT)
 
-lint: $(VENV)/.stamp-dev
+lint: $(VENV)/.stamp-dev $(NODE_STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/hadolint --config .hadolint.yaml Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+	npm run --silent --prefix $(NODE_SDK) build
 
 format: $(VENV)/.stamp-dev
 	$(BIN)/ruff format $(LINTED)
@@ -44,6 +47,14 @@ format: $(VENV)/.stamp-dev
 dist: $(VENV)/.stamp-run
 	rm -rf dist
 	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist . sdks/python
+
+# The Node.js SDK's dependencies (jose; express, fastify and typescript for its tests and types),
+# as package-lock.json pins them. tests/sdk/test_node_sdk.py runs its `node --test` suites.
+node-sdk: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_SDK)/package.json $(NODE_SDK)/package-lock.json
+	cd $(NODE_SDK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 browser:
 	@test -x $(BROWSER) || { $(SUDO) apt-get update -q \
@@ -56,7 +67,7 @@ nginx:
 
 # Two test processes by default (TEST_WORKERS=0 runs in one); the cluster tests share one.
 # The slow tests (soak, fault injection) run after all the others, which fail faster without them.
-test: lint browser nginx
+test: lint browser nginx node-sdk
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m slow
 
@@ -83,3 +94,4 @@ soak: $(VENV)/.stamp-dev nginx
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info sdks/python/build sdks/python/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(NODE_SDK)/node_modules $(NODE_SDK)/types
