@@ -19,7 +19,7 @@ from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.signing_keys import service as signing_keys
-from gatepass.signing_keys.material import KeyCipher, public_key_from_jwk
+from gatepass.signing_keys.material import KeyCipher, public_key_from_jwk, published
 from gatepass.tenants.models import Tenant
 from gatepass.tokens.jwt import VerificationKey
 from gatepass.tokens.signer import TokenSigner
@@ -162,7 +162,7 @@ def load_tenant(
         verification_keys={
             k.kid: VerificationKey(k.kid, k.alg, public_key_from_jwk(k.public_jwk)) for k in keys
         },
-        jwks_json=json.dumps({"keys": [k.public_jwk for k in keys]}).encode(),
+        jwks_json=json.dumps({"keys": [published(k.public_jwk) for k in keys]}).encode(),
         next_key_expiry=min(expiries) if expiries else None,
     )
 

@@ -42,6 +42,12 @@ def new_kid() -> str:
     return secrets.token_urlsafe(12)
 
 
+# What a published JWK holds: its public parameters (RFC 7518 §6, RFC 8037 §2) and kid, alg, use.
+# PyJWT also writes ``key_ops`` (a list) for RSA: left out, as ``use`` says the same, and as a
+# list it would not fit the string-valued JWK stored.
+PUBLISHED_MEMBERS = ("kty", "crv", "x", "y", "n", "e", "kid", "alg", "use")
+
+
 def public_jwk(key: PrivateKey, *, kid: str, alg: str) -> dict[str, str]:
     public = key.public_key()
     jwk: dict[str, Any]
@@ -52,7 +58,14 @@ def public_jwk(key: PrivateKey, *, kid: str, alg: str) -> dict[str, str]:
     else:
         jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
     jwk.update({"kid": kid, "alg": alg, "use": "sig"})
-    return {str(k): str(v) for k, v in jwk.items()}
+    return published(jwk)
+
+
+def published(jwk: dict[str, Any]) -> dict[str, str]:
+    """The members of a JWK that Gatepass publishes. Keys stored by earlier versions held
+    ``"key_ops": "['verify']"`` (a list written as a string, which RFC 7517 §4.3 forbids and
+    ``jose`` refuses); publishing through this drops it."""
+    return {name: str(jwk[name]) for name in PUBLISHED_MEMBERS if name in jwk}
 
 
 def public_key_from_jwk(jwk: dict[str, str]) -> PublicKey:

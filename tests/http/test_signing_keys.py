@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from gatepass.signing_keys import service as signing_keys
+from gatepass.signing_keys.models import SigningKey
 from gatepass.tenants.service import TenantSettings
 from tests.factories import ACTOR, Factory
 from tests.http.support import (
@@ -42,8 +44,26 @@ def test_tokens_verify_with_the_jwks_and_no_private_key_is_published(
     for jwk in jwks:
         assert (jwk["kty"], jwk["alg"], jwk["use"]) == (kty, alg, "sig")
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk), "private key material published"
+        # RFC 7517: only public parameters, each a string (key_ops would have to be an array)
+        assert set(jwk) <= {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}, jwk
+        assert all(isinstance(value, str) for value in jwk.values()), jwk
     claims = verify_with_jwks(client, "acme", token)
     assert claims["client_id"] == cred.client_id
+
+
+def test_a_key_stored_with_key_ops_as_a_string_is_published_without_it(
+    factory: Factory, client: TestClient
+) -> None:
+    """RSA keys made by earlier versions stored PyJWT's ``key_ops`` list as the string "['verify']"."""
+    factory.tenant(signing_alg="RS256")
+    with factory.db.transaction() as session:
+        for key in session.scalars(select(SigningKey)):
+            key.public_jwk = {**key.public_jwk, "key_ops": "['verify']"}
+    jwks = client.get(certs_path()).json()["keys"]
+    assert jwks
+    assert all("key_ops" not in jwk for jwk in jwks), jwks
+    token = issue_token(client, factory.client())
+    assert verify_with_jwks(client, "acme", token)["iss"].endswith("/realms/acme")
 
 
 def test_rotation_promotes_the_key_published_ahead(factory: Factory, client: TestClient) -> None:
