@@ -54,7 +54,7 @@ def test_tokens_verify_with_the_jwks_and_no_private_key_is_published(
 def test_a_key_stored_with_key_ops_as_a_string_is_published_without_it(
     factory: Factory, client: TestClient
 ) -> None:
-    """RSA keys made by earlier versions stored PyJWT's ``key_ops`` list as the string "['verify']"."""
+    """RSA keys made by earlier versions stored PyJWT's ``key_ops`` list as a string."""
     factory.tenant(signing_alg="RS256")
     with factory.db.transaction() as session:
         for key in session.scalars(select(SigningKey)):
