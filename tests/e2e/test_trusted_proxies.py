@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from gatepass.audit.models import AuditEvent
 from tests.e2e.conftest import Serve
-from tests.factories import Factory
+from tests.factories import Credential, Factory
 
 pytestmark = pytest.mark.e2e
 
@@ -55,3 +55,38 @@ def test_forwarded_address_is_ignored_from_an_untrusted_peer(
     factory.user("acme")
     gatepass_env["GATEPASS_TRUSTED_PROXIES"] = "10.1.2.3"
     assert failed_sign_in_from(factory, serve, gatepass_env) == "127.0.0.1"
+
+
+def token_status(server_url: str, cred: Credential, forwarded_for: str) -> int:
+    answer = requests.post(
+        f"{server_url}/realms/acme/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials"},
+        auth=(cred.client_id, cred.secret),
+        headers={"X-Forwarded-For": forwarded_for},
+        timeout=5,
+    )
+    return answer.status_code
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [
+        # Behind a trusted proxy, the forwarded address is the caller's: checked against the list.
+        ("127.0.0.0/8", {"203.0.113.9": 200, "198.51.100.1": 401}),
+        # Otherwise the peer (127.0.0.1) is the caller, whatever the header says: not on the list.
+        (None, {"203.0.113.9": 401, "198.51.100.1": 401}),
+    ],
+)
+def test_an_ip_allowlist_sees_the_forwarded_address_only_from_a_trusted_proxy(
+    factory: Factory,
+    serve: Serve,
+    gatepass_env: dict[str, str],
+    trusted: str | None,
+    expected: dict[str, int],
+) -> None:
+    factory.tenant("acme")
+    cred = factory.client(allowed_ips=("203.0.113.0/24",))
+    if trusted:
+        gatepass_env["GATEPASS_TRUSTED_PROXIES"] = trusted
+    server = serve()
+    assert {ip: token_status(server.base_url, cred, ip) for ip in expected} == expected
