@@ -39,7 +39,7 @@ REVEAL_COOKIE = "gatepass_reveal"
 SIGN_IN_COOKIE = "gatepass_sign_in"
 REVEAL_SECONDS = 120
 NONCE = 12
-MULTILINE_FIELDS = frozenset({"description"})
+MULTILINE_FIELDS = frozenset({"description", "allowed_ips"})  # one range per line
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"

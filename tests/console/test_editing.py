@@ -89,12 +89,19 @@ def test_a_key_s_rate_limit_is_edited_and_bad_input_comes_back(
     expect(page.get_by_label("Requests")).to_have_value("0")  # what was typed comes back
 
     page.get_by_label("Requests").fill("5")
+    page.get_by_label("Allowed IP addresses (optional)").fill("intranet")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_contain_text("'intranet' is not an IP address")
+
     page.get_by_label("Per").select_option("minute")
+    page.get_by_label("Allowed IP addresses (optional)").fill("127.0.0.1\n2001:db8::/32")
     page.get_by_role("button", name="Save changes").click()
     expect(row(page, "Nightly export")).to_have_count(1)
     shown = stored(factory, console.tenant, API_KEY, key_id)
     assert (shown.rate_limit, shown.rate_period) == (5, 60)
-    key_becomes(console.server, caller, secret.reveal(), "VALID")
+    assert shown.allowed_ips == "127.0.0.1/32 2001:db8::/32"
+    # A verifier that does not say where the key came from is refused for a restricted key.
+    key_becomes(console.server, caller, secret.reveal(), "IP_NOT_ALLOWED")
 
 
 def test_a_manager_keeps_a_permission_it_could_not_grant(
