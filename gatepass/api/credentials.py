@@ -89,6 +89,8 @@ CLIENT_ROUTES = KindRoutes(
         " yours to grant.\nThe change reaches every process like a revocation.",
         "rotate": "Issue a new secret (shown once); older secrets stop now or after"
         " `grace_seconds`.",
+        "retire": "End now the older secrets still in a grace period that have not been used for"
+        " `idle_minutes`;\nthe newest secret is never ended.",
         "suspend": "Suspend a client until it is resumed: the token endpoint refuses it"
         " (`invalid_client`) and\nits tokens stop being accepted by introspection, at once.",
         "resume": "Resume a suspended client: its secrets and unexpired tokens work again.",
@@ -162,6 +164,8 @@ KEY_ROUTES = KindRoutes(
         " to grant\n(and, for a personal key, its owner's role's to hold).",
         "rotate": "The same key with a new secret (shown once). Anything using the old one"
         " stops working,\nat once or after `grace_seconds`.",
+        "retire": "End now the older versions of the key still in a grace period that have not"
+        " been used for\n`idle_minutes`; the newest is never ended.",
         "suspend": "Suspend a key until it is resumed: the verify endpoint answers SUSPENDED for it"
         " at once.",
         "resume": "Resume a suspended key: the verify endpoint answers VALID for it again.",

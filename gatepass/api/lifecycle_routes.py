@@ -1,5 +1,5 @@
 """The routes of every credential kind: list, create, revoke all, get one, edit, a new secret,
-suspend, resume, revoke, delete.
+retire unused older secrets, suspend, resume, revoke, delete.
 
 One definition serves ``/clients`` and ``/api-keys`` (see ``api.credentials``): what differs is
 said by a ``KindRoutes``, so the two kinds cannot drift apart. There is deliberately no
@@ -32,7 +32,7 @@ from gatepass.api.common import (
     write,
 )
 from gatepass.api.problems import responses
-from gatepass.credentials import lifecycle
+from gatepass.credentials import grace, lifecycle
 from gatepass.pagination import PageRequest
 from gatepass.tenants.models import Tenant
 
@@ -187,6 +187,26 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
 
         return write(request, principal, work, payload=body, idempotency_key=idempotency_key)
 
+    def retire(
+        request: Request,
+        principal: Manager,
+        ref: Ref,
+        body: schemas.RetireIn | None = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        idle = timedelta(minutes=(body or schemas.RetireIn()).idle_minutes)
+        # This process's uses not yet written count too; other processes write theirs within
+        # 15 s (``grace.LAST_USE_LAG``).
+        services(request).cache.flush_uses()
+
+        def work(session: Session, tenant: Tenant) -> BaseModel:
+            row, _ = grace.retire_unused(
+                session, tenant, kind, ref, idle=idle, actor=principal.actor
+            )
+            return spec.out.of(row)  # type: ignore[no-any-return]
+
+        return write(request, principal, work, payload=body, idempotency_key=idempotency_key)
+
     def status_change(change: Callable[..., Any]) -> Callable[..., Response]:
         def endpoint(
             request: Request, principal: Manager, ref: Ref, idempotency_key: IdempotencyKey = None
@@ -218,6 +238,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         ("get", one, get, {"response_model": out, "method": "GET"}),
         ("edit", one, edit, {"response_model": out, "method": "PATCH"}),
         ("rotate", f"{one}/{spec.rotate_path}", rotate, {"response_model": spec.issued}),
+        ("retire", f"{one}/retire-unused", retire, {"response_model": out}),
         ("suspend", f"{one}/suspend", status_change(lifecycle.suspend), {"response_model": out}),
         ("resume", f"{one}/resume", status_change(lifecycle.resume), {"response_model": out}),
         ("revoke", f"{one}/revoke", status_change(lifecycle.revoke), {"response_model": out}),

@@ -25,7 +25,7 @@ from gatepass.apikeys.models import ApiKey
 from gatepass.audit.models import AuditEvent
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
-from gatepass.credentials import lifecycle, rules
+from gatepass.credentials import grace, lifecycle, rules
 from gatepass.credentials.lifecycle import MAX_GRACE
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
@@ -211,6 +211,19 @@ class SecretVersionOut(BaseModel):
     last_used_at: datetime | None
     active: bool
 
+    @classmethod
+    def all_of(cls, versions: Any, now: datetime) -> list[SecretVersionOut]:
+        return [
+            cls(
+                hint=s.hint,
+                created_at=s.created_at,
+                expires_at=s.expires_at,
+                last_used_at=s.last_used_at,
+                active=s.expires_at is None or s.expires_at > now,
+            )
+            for s in versions
+        ]
+
 
 class ClientOut(BaseModel):
     client_id: str
@@ -243,16 +256,7 @@ class ClientOut(BaseModel):
             expires_at=client.expires_at,
             token_lifetime=client.token_lifetime,
             allowed_ips=client.allowed_ips.split(),
-            secrets=[
-                SecretVersionOut(
-                    hint=s.hint,
-                    created_at=s.created_at,
-                    expires_at=s.expires_at,
-                    last_used_at=s.last_used_at,
-                    active=s.expires_at is None or s.expires_at > now,
-                )
-                for s in client.secrets
-            ],
+            secrets=SecretVersionOut.all_of(client.secrets, now),
         )
 
 
@@ -322,6 +326,16 @@ class RotateIn(Input):
     )
 
 
+class RetireIn(Input):
+    idle_minutes: int = Field(
+        default=60,
+        ge=int(grace.MIN_IDLE.total_seconds() // 60),
+        le=int(grace.MAX_IDLE.total_seconds() // 60),
+        description="End older secret versions unused for this long (their last use is"
+        " recorded to the minute, within 75 s).",
+    )
+
+
 class Count(BaseModel):
     count: int = Field(description="How many credentials were revoked.")
 
@@ -354,6 +368,10 @@ class ApiKeyOut(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     allowed_ips: list[str]
+    secrets: list[SecretVersionOut] = Field(
+        description="Each version of the key: the live one, and older ones still in a grace"
+        " period or ended, with its own last use."
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
@@ -378,6 +396,7 @@ class ApiKeyOut(BaseModel):
             last_used_at=key.last_used_at,
             expires_at=key.expires_at,
             allowed_ips=key.allowed_ips.split(),
+            secrets=SecretVersionOut.all_of(key.secrets, now),
         )
 
 

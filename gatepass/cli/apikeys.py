@@ -36,6 +36,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
         "owner": key.owner.email if key.owner is not None else None,
         "hint": live[-1].hint if live else None,
         "rate_limit": f"{key.rate_limit}/{key.rate_period}s" if key.rate_limit else None,
+        "secrets": shared.versions(key, now),
     }
 
 
@@ -146,7 +147,11 @@ COLUMNS: list[shared.Column] = [
 def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """Show one API key."""
     view = shared.shown(API_KEY, tenant, key_id, key_view)
-    emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
+    if as_json:
+        emit_json(view)
+        return
+    emit_fields(f"API key {key_id}", {k: v for k, v in view.items() if k != "secrets"})
+    shared.versions_table(view["secrets"])
 
 
 @apikey_app.command("regenerate")
@@ -167,6 +172,7 @@ shared.add_commands(
     "key_id",
     key_view,
     {
+        "retire": "End older versions still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend an API key until it is resumed (verify answers SUSPENDED).",
         "resume": "Resume a suspended API key.",
         "revoke": "Revoke an API key: it stops working at once.",

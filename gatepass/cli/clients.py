@@ -12,9 +12,7 @@ from gatepass.cli.common import (
     TenantOption,
     emit_fields,
     emit_json,
-    emit_table,
     fail,
-    iso,
 )
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
@@ -35,16 +33,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
         "client_id": client.client_id,
         **shared.view_of(CLIENT, client, now),
         "token_lifetime": client.token_lifetime,
-        "secrets": [
-            {
-                "hint": s.hint,
-                "created_at": iso(s.created_at),
-                "expires_at": iso(s.expires_at),
-                "last_used_at": iso(s.last_used_at),
-                "active": s.expires_at is None or s.expires_at > now,
-            }
-            for s in client.secrets
-        ],
+        "secrets": shared.versions(client, now),
     }
 
 
@@ -153,20 +142,7 @@ def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption)
         emit_json(view)
         return
     emit_fields(f"Client {client_id}", {k: v for k, v in view.items() if k != "secrets"})
-    emit_table(
-        "Secret versions",
-        ("hint", "created", "ends", "last used", "active"),
-        [
-            (
-                s["hint"],
-                s["created_at"],
-                s["expires_at"] or "-",
-                s["last_used_at"] or "never",
-                "yes" if s["active"] else "no",
-            )
-            for s in view["secrets"]
-        ],
-    )
+    shared.versions_table(view["secrets"])
 
 
 @client_app.command("rotate-secret")
@@ -189,6 +165,7 @@ shared.add_commands(
     "client_id",
     client_view,
     {
+        "retire": "End older secrets still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend a client until it is resumed: no tokens, and its tokens stop"
         " introspecting active.",
         "resume": "Resume a suspended client.",

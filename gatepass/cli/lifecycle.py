@@ -24,7 +24,7 @@ from gatepass.cli.common import (
     runtime,
     transaction,
 )
-from gatepass.credentials import lifecycle
+from gatepass.credentials import grace, lifecycle
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 
@@ -124,6 +124,37 @@ def view_of(kind: lifecycle.Kind[Any], row: Any, now: datetime) -> dict[str, Any
     }
 
 
+def versions(row: Any, now: datetime) -> list[dict[str, Any]]:
+    """Each secret version of a credential, with its own last use (never the secret)."""
+    return [
+        {
+            "hint": s.hint,
+            "created_at": iso(s.created_at),
+            "expires_at": iso(s.expires_at),
+            "last_used_at": iso(s.last_used_at),
+            "active": s.expires_at is None or s.expires_at > now,
+        }
+        for s in row.secrets
+    ]
+
+
+def versions_table(shown: list[dict[str, Any]]) -> None:
+    emit_table(
+        "Secret versions",
+        ("hint", "created", "ends", "last used", "active"),
+        [
+            (
+                s["hint"],
+                s["created_at"],
+                s["expires_at"] or "-",
+                s["last_used_at"] or "never",
+                "yes" if s["active"] else "no",
+            )
+            for s in shown
+        ],
+    )
+
+
 def created(
     tenant: str, make: Callable[..., tuple[Any, Any]], spec: Callable[[], Any], view: View
 ) -> tuple[dict[str, Any], str]:
@@ -201,6 +232,27 @@ def change_status(
     emit_json(shown_view) if as_json else typer.echo(f"{DONE[change]} {kind.label} {ref}.")
 
 
+def retire_unused(
+    kind: lifecycle.Kind[Any], tenant: str, ref: str, idle: str, view: View, as_json: bool
+) -> None:
+    with transaction(runtime()) as session:
+        row, ended = grace.retire_unused(
+            session,
+            _tenant(session, tenant),
+            kind,
+            ref,
+            idle=parse_duration(idle),
+            actor=Actor.cli(),
+        )
+        shown_view = view(row)
+    if as_json:
+        emit_json({**shown_view, "retired": ended})
+    else:
+        typer.echo(
+            f"Ended {ended} older secret version(s) of {kind.label} {ref} unused for {idle}."
+        )
+
+
 def revoke_all(kind: lifecycle.Kind[Any], tenant: str, *, yes: bool, as_json: bool) -> None:
     confirm(yes, f"Revoke ALL {kind.plural} of tenant '{tenant}'?")
     with transaction(runtime()) as session:
@@ -236,6 +288,14 @@ def add_commands(
 
         return command
 
+    def retire_command(
+        ident: str = typer.Argument(..., metavar=ref),
+        tenant: str = TenantOption,
+        idle: str = typer.Option("60m", "--idle", help="Unused for at least this long (min 5m)."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        retire_unused(kind, tenant, ident, idle, view, as_json)
+
     def revoke_all_command(
         tenant: str = TenantOption, yes: bool = YesOption, as_json: bool = JsonOption
     ) -> None:
@@ -249,6 +309,7 @@ def add_commands(
     ) -> None:
         delete(kind, tenant, ident, yes=yes, as_json=as_json)
 
+    app.command("retire-unused", help=docs["retire"])(retire_command)
     app.command("suspend", help=docs["suspend"])(status_command(lifecycle.suspend))
     app.command("resume", help=docs["resume"])(status_command(lifecycle.resume))
     app.command("revoke", help=docs["revoke"])(status_command(lifecycle.revoke))

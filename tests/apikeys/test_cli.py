@@ -315,3 +315,21 @@ def test_commands_on_a_missing_key_or_bad_grace_change_nothing(
     assert "invalid duration 'soon'" in errors[5]
     assert "nobody" in errors[6]
     assert dump_tables(settings.effective_database_url) == before
+
+
+def test_show_lists_each_version_and_retire_unused_ends_idle_ones(
+    cli: Cli, acme: str, caller: Credential, client: TestClient
+) -> None:
+    key = create(cli, "--name", "ci")
+    cli.json("apikey", "regenerate", "--tenant", "acme", key["id"], "--grace", "1d")
+
+    shown = show(cli, key["id"])
+    assert [v["active"] for v in shown["secrets"]] == [True, True]
+
+    retired = cli.json("apikey", "retire-unused", "--tenant", "acme", key["id"], "--idle", "5m")
+
+    assert retired["retired"] == 1  # the old version was never used
+    assert [v["active"] for v in retired["secrets"]] == [False, True]
+    assert verify_until(client, caller, key["key"], code_is("REVOKED"))["code"] == "REVOKED"
+    error = cli.fails("apikey", "retire-unused", "--tenant", "acme", key["id"], "--idle", "1m")
+    assert "between 5 minutes and 30 days" in error
