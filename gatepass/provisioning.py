@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
+from gatepass.credentials.policy import CredentialPolicy
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.permissions.models import Permission
 from gatepass.sessions.models import ConsoleSession
@@ -87,6 +88,9 @@ def update_settings(
     session: Session, tenant: Tenant, changes: TenantSettings, *, actor: Actor, cipher: KeyCipher
 ) -> Tenant:
     tenants.apply_settings(tenant, changes)
+    if changes.credential_policy is not None:
+        policy = CredentialPolicy.of(changes.credential_policy).checked()
+        tenant.credential_policy = policy.stored()
     rotate = changes.signing_alg is not None and changes.signing_alg != tenant.signing_alg
     if changes.signing_alg is not None:
         _check_alg(changes.signing_alg)
@@ -98,7 +102,12 @@ def update_settings(
         actor,
         "tenant.update",
         tenant.slug,
-        details={k: v for k, v in vars(changes).items() if v is not None},
+        details={
+            **{k: v for k, v in vars(changes).items() if v is not None},
+            **(
+                {"credential_policy": tenant.credential_policy} if changes.credential_policy else {}
+            ),
+        },
     )
     if rotate:
         signing_keys.rotate(session, tenant, cipher, actor=actor)

@@ -26,6 +26,7 @@ from gatepass.audit.models import AuditEvent
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import grace, lifecycle, rules
+from gatepass.credentials import policy as policies
 from gatepass.credentials.lifecycle import MAX_GRACE
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
@@ -111,6 +112,53 @@ class Page(BaseModel, Generic[T]):
 # --- tenant settings -------------------------------------------------------------------------
 
 
+class RateLimitSpec(Input):
+    limit: int = Field(ge=1, le=rules.MAX_RATE_LIMIT, description="Requests allowed per period.")
+    period: int = Field(ge=1, le=rules.MAX_RATE_PERIOD, description="Seconds.")
+
+
+class CredentialPolicyBody(Input):
+    """What every OAuth client and API key of the tenant must be; enforced when one is created,
+    edited or given a new secret."""
+
+    max_lifetime_days: int | None = Field(
+        default=None, ge=1, le=policies.MAX_LIFETIME_DAYS, description="Must expire within."
+    )
+    expiry_required: bool = Field(default=False, description="Must have an expiry date.")
+    default_rate_limit: RateLimitSpec | None = Field(
+        default=None, description="Given to a new API key created without a rate limit."
+    )
+    allowed_ips: list[IpRange] = Field(
+        default_factory=list,
+        max_length=rules.MAX_ALLOWED_IPS,
+        description="Credentials may be used from inside these ranges only; a new one without"
+        " an allowlist gets them.",
+    )
+
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> CredentialPolicyBody:
+        policy = policies.CredentialPolicy.of(stored)
+        rate = None
+        if policy.default_rate_limit is not None and policy.default_rate_period is not None:
+            rate = RateLimitSpec(limit=policy.default_rate_limit, period=policy.default_rate_period)
+        return cls(
+            max_lifetime_days=policy.max_lifetime_days,
+            expiry_required=policy.expiry_required,
+            default_rate_limit=rate,
+            allowed_ips=list(policy.allowed_ips),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        rate = self.default_rate_limit
+        return policies.CredentialPolicy(
+            max_lifetime_days=self.max_lifetime_days,
+            expiry_required=self.expiry_required,
+            default_rate_limit=rate.limit if rate else None,
+            default_rate_period=rate.period if rate else None,
+            allowed_ips=tuple(self.allowed_ips),
+        ).stored()
+
+
 class TenantOut(BaseModel):
     slug: str
     name: str
@@ -121,6 +169,7 @@ class TenantOut(BaseModel):
     allowed_audiences: list[str]
     signing_alg: Literal["ES256", "RS256", "EdDSA"]
     created_at: datetime
+    credential_policy: CredentialPolicyBody
 
     @classmethod
     def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
@@ -135,6 +184,7 @@ class TenantOut(BaseModel):
             allowed_audiences=list(tenant.allowed_audiences),
             signing_alg=tenant.signing_alg,
             created_at=tenant.created_at,
+            credential_policy=CredentialPolicyBody.of(tenant.credential_policy),
         )
 
 
@@ -152,6 +202,9 @@ class TenantPatch(Input):
     allowed_audiences: list[Audience] | None = Field(default=None, min_length=1, max_length=50)
     signing_alg: Literal["ES256", "RS256", "EdDSA"] | None = Field(
         default=None, description="Changing it rotates the signing key."
+    )
+    credential_policy: CredentialPolicyBody | None = Field(
+        default=None, description="Replaces the credential policy (`{}`: none)."
     )
 
 
@@ -341,11 +394,6 @@ class Count(BaseModel):
 
 
 # --- API keys --------------------------------------------------------------------------------
-
-
-class RateLimitSpec(Input):
-    limit: int = Field(ge=1, le=rules.MAX_RATE_LIMIT, description="Requests allowed per period.")
-    period: int = Field(ge=1, le=rules.MAX_RATE_PERIOD, description="Seconds.")
 
 
 class ApiKeyPatch(CredentialPatch):

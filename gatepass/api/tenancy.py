@@ -55,7 +55,8 @@ def get_tenant(request: Request, principal: Reader) -> Response:
 
 @router.patch("", response_model=schemas.TenantOut, responses=responses(), tags=["Tenant"])
 def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch) -> Response:
-    """Change token lifetime, audiences or signing algorithm (a new algorithm rotates the key)."""
+    """Change token lifetime, audiences, signing algorithm (a new algorithm rotates the key) or
+    the credential policy."""
     svc = services(request)
     changes = tenants.TenantSettings(
         name=body.name,
@@ -63,6 +64,7 @@ def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch)
         audience=body.audience,
         allowed_audiences=tuple(body.allowed_audiences) if body.allowed_audiences else None,
         signing_alg=body.signing_alg,
+        credential_policy=body.credential_policy.stored() if body.credential_policy else None,
     )
 
     def work(session: Session, tenant: Tenant) -> schemas.TenantOut:

@@ -19,6 +19,7 @@ from gatepass.apikeys.kind import API_KEY, check_owner_acts
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor
 from gatepass.credentials import editing, lifecycle, rules
+from gatepass.credentials import policy as policies
 from gatepass.errors import InvalidInputError
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -57,7 +58,7 @@ def create_key(
         if spec.owner_email is not None:
             check_owner_acts(actor, spec.owner_email, refusal=CREATE_REFUSAL)
             owner = _owner(session, tenant, spec.owner_email)
-        limit = spec.rate_limit
+        limit = spec.rate_limit or _default_rate_limit(tenant)
         return {
             "key_id": "ak_" + secrets.token_hex(8),
             "owner": owner,
@@ -109,6 +110,14 @@ def edit_key(
         own=own,
         check_granted=lambda key, granted: _check_owner_may_hold(key.owner, granted),
     )
+
+
+def _default_rate_limit(tenant: Tenant) -> RateLimit | None:
+    """The tenant's default for a key created without a rate limit (its credential policy)."""
+    policy = policies.CredentialPolicy.of(tenant.credential_policy)
+    if policy.default_rate_limit is None or policy.default_rate_period is None:
+        return None
+    return RateLimit(policy.default_rate_limit, policy.default_rate_period)
 
 
 def _check_owner_may_hold(owner: User | None, granted: list[Permission]) -> None:

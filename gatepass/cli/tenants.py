@@ -8,16 +8,20 @@ import typer
 
 from gatepass import provisioning
 from gatepass.audit.service import Actor
+from gatepass.cli.apikeys import parse_rate
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
     emit_table,
+    fail,
     iso,
+    parse_duration,
     runtime,
     transaction,
 )
+from gatepass.credentials.policy import CredentialPolicy
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
 from gatepass.signing_keys import service as signing_keys
@@ -43,6 +47,7 @@ def tenant_view(tenant: Tenant, public_url: str) -> dict[str, Any]:
         "token_lifetime": tenant.token_lifetime,
         "signing_alg": tenant.signing_alg,
         "created_at": iso(tenant.created_at),
+        "credential_policy": tenant.credential_policy,
     }
 
 
@@ -122,6 +127,46 @@ def tenant_set(
         provisioning.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
         view = tenant_view(tenant, rt.settings.public_url)
     emit_json(view) if as_json else emit_fields(f"Tenant {slug} updated", view)
+
+
+@tenant_app.command("policy")
+def tenant_policy(
+    slug: str,
+    max_lifetime: str = typer.Option(
+        None, "--max-lifetime", help="Credentials must expire within this, e.g. 90d."
+    ),
+    require_expiry: bool = typer.Option(False, "--require-expiry", help="Credentials must expire."),
+    default_rate_limit: str = typer.Option(
+        None, "--default-rate-limit", help="For new API keys without one, e.g. 100/m."
+    ),
+    allow_ip: list[str] = typer.Option(
+        None, "--allow-ip", help="Credentials may be used from inside this range (repeatable)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Set the tenant's credential policy, replacing the old one (no option: no policy)."""
+    rt = runtime()
+    with transaction(rt) as session:
+        rate = parse_rate(default_rate_limit) if default_rate_limit else None
+        policy = CredentialPolicy(
+            max_lifetime_days=_days(max_lifetime) if max_lifetime else None,
+            expiry_required=require_expiry,
+            default_rate_limit=rate.limit if rate else None,
+            default_rate_period=rate.period if rate else None,
+            allowed_ips=tuple(allow_ip or ()),
+        )
+        tenant = tenants.get_tenant(session, slug)
+        changes = TenantSettings(credential_policy=policy.stored())
+        provisioning.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
+        shown = tenant.credential_policy
+    emit_json(shown) if as_json else emit_fields(f"Credential policy of {slug}", shown)
+
+
+def _days(value: str) -> int:
+    period = parse_duration(value)
+    if period.total_seconds() % 86400:
+        fail(f"--max-lifetime must be whole days, e.g. 90d (not '{value[:20]}')")
+    return int(period.total_seconds() // 86400)
 
 
 @permission_app.command("create")

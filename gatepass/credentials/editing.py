@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor
 from gatepass.credentials import lifecycle, rules
+from gatepass.credentials import policy as policies
 from gatepass.credentials.columns import CredentialColumns
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError
@@ -70,6 +71,11 @@ def edit(
         check=lambda granted: check_granted(row, granted),
     )
     changed.update(own(row))
+    policy = policies.CredentialPolicy.of(tenant.credential_policy)
+    if "expires_at" in changed:
+        policies.check_expiry(policy, row.expires_at, utcnow())
+    if "allowed_ips" in changed:
+        policies.check_allowlist(policy, row.allowed_ips)
     if changed:
         lifecycle.publish_change(session, tenant, kind, ref)
         lifecycle.record_action(

@@ -21,6 +21,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor, record
 from gatepass.changes import feed
+from gatepass.credentials import policy as policies
 from gatepass.credentials import rules
 from gatepass.credentials.columns import CredentialColumns
 from gatepass.db import utcnow
@@ -133,7 +134,9 @@ def create(
     description = rules.description(spec.description)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise InvalidInputError("expiry must be in the future")
-    allowed_ips = rules.allowlist(spec.allowed_ips)
+    policy = policies.CredentialPolicy.of(tenant.credential_policy)
+    allowed_ips = rules.allowlist(policies.default_allowlist(policy, spec.allowed_ips))
+    policies.check(policy, expires_at=spec.expires_at, allowed_ips=allowed_ips, now=utcnow())
     columns = own()
     granted = permissions.resolve_grantable(session, tenant, spec.scopes, actor=actor)
     check_granted(granted)
@@ -268,6 +271,8 @@ def rotate(
     check_may_reveal(actor, (p.name for p in held(row).permissions))
     if row.status not in REVOCABLE:
         raise InvalidInputError(f"{kind.label} '{ref}' is {row.status}: cannot {kind.rotate_words}")
+    policy = policies.CredentialPolicy.of(tenant.credential_policy)
+    policies.check(policy, expires_at=row.expires_at, allowed_ips=row.allowed_ips, now=utcnow())
     end_secrets(held(row).secrets, grace)
     secret = add_secret(kind, row, hasher)
     publish_change(session, tenant, kind, ref)

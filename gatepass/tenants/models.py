@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,4 +21,8 @@ class Tenant(Base):
     audience: Mapped[str] = mapped_column(String(500))
     allowed_audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
     signing_alg: Mapped[str] = mapped_column(String(10), default="ES256")
+    # What its credentials must be (``credentials.policy.CredentialPolicy.stored()``)
+    credential_policy: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

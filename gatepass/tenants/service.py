@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -26,6 +27,9 @@ class TenantSettings:
     audience: str | None = None
     allowed_audiences: tuple[str, ...] | None = None
     signing_alg: str | None = None
+    # the new credential policy, replacing the old (``credentials.policy``; ``provisioning``
+    # checks it)
+    credential_policy: dict[str, Any] | None = None
 
 
 def new_tenant(
