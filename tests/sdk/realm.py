@@ -95,6 +95,7 @@ class Realm:
         owner: str | None = None,
         expires_at: datetime | None = None,
         rate_limit: apikeys.RateLimit | None = None,
+        allowed_ips: tuple[str, ...] = (),
     ) -> ApiKey:
         spec = apikeys.NewApiKey(
             name="integration key",
@@ -103,6 +104,7 @@ class Realm:
             owner_email=owner,
             expires_at=expires_at,
             rate_limit=rate_limit,
+            allowed_ips=list(allowed_ips),
         )
         with self.factory.db.transaction() as session:
             tenant = tenants.get_tenant(session, self.slug)

@@ -258,3 +258,17 @@ async def test_the_query_key_never_appears_in_the_logs(
     assert "REVOKED" in ours  # the reason is logged, for the API's operators
     for key in (good.key, revoked.key, unknown):
         assert key[4:] not in ours
+
+
+async def test_a_key_with_an_ip_allowlist_is_checked_for_each_caller_address(realm: Realm) -> None:
+    key = realm.api_key(allowed_ips=("203.0.113.0/24",))
+    async with realm.verifier() as verifier:
+        caller = await verifier.verify_api_key(key.key, ip="203.0.113.9")
+        assert caller.subject == key.key_id
+        # The VALID answer above is not reused for another address, nor a refusal for this one.
+        with pytest.raises(InvalidTokenError) as refused:
+            await verifier.verify_api_key(key.key, ip="198.51.100.1")
+        assert refused.value.reason == "IP_NOT_ALLOWED"
+        with pytest.raises(InvalidTokenError):
+            await verifier.verify_api_key(key.key)  # no address known: not on the list
+        assert (await verifier.verify_api_key(key.key, ip="203.0.113.77")).subject == key.key_id

@@ -1,9 +1,11 @@
 """Asking Gatepass's verify endpoint about an API key, and reading its answer.
 
-``POST {issuer}/api-keys/verify`` with ``{"key": ...}``, authenticated with HTTP Basic as a client
-of the tenant holding ``api_keys:verify``. The answer's code becomes a ``Caller`` (``VALID``) or
-a refusal: 429 for ``RATE_LIMITED``, 401 ``invalid_token`` for every other code. A failure to ask
-(network, 5xx, our own client refused) is a 503, never a verdict on the key.
+``POST {issuer}/api-keys/verify`` with ``{"key": ..., "ip": ...}`` (the caller's address, for
+keys with an IP allowlist), authenticated with HTTP Basic as a client of the tenant holding
+``api_keys:verify``. The answer's code becomes a ``Caller`` (``VALID``) or a refusal: 429 for
+``RATE_LIMITED``, 401 ``invalid_token`` for every other code. A failure to ask (network, 5xx,
+our own client refused) is a 503, never a verdict on the key. An answer that depends on the
+caller's address (a key with ``allowed_ips``, ``IP_NOT_ALLOWED``) is never reused.
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def is_plausible(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
 
 
-async def ask(http: httpx.AsyncClient, url: str, authorization: str, key: str) -> Mapping[str, Any]:
+async def ask(
+    http: httpx.AsyncClient, url: str, authorization: str, key: str, ip: str | None = None
+) -> Mapping[str, Any]:
     """The verify endpoint's answer; ``authorization`` is the verify client's Basic header."""
+    body = {"key": key, **({"ip": ip} if ip else {})}
     try:
-        response = await http.post(url, json={"key": key}, headers={"authorization": authorization})
+        response = await http.post(url, json=body, headers={"authorization": authorization})
     except httpx.HTTPError as exc:
         log.warning("gatepass verify endpoint unreachable: %s", type(exc).__name__)
         raise UnavailableError("verify endpoint unreachable") from None
@@ -79,14 +84,16 @@ def verdict(answer: Mapping[str, Any], *, positive_ttl: float, negative_ttl: flo
     if code == "RATE_LIMITED":
         reset = _reset(answer)
         return Verdict(Rejection(code, reset), min(negative_ttl, reset - time.time()))
+    if code == "IP_NOT_ALLOWED":
+        return Verdict(Rejection(code), 0.0)  # the same key may come from an allowed address
     return Verdict(Rejection(code), negative_ttl)
 
 
 def _valid(answer: Mapping[str, Any], positive_ttl: float) -> Verdict:
     caller = _caller(answer)
     ttl = positive_ttl
-    if answer.get("rate_limit") is not None:
-        ttl = 0.0  # every use must reach Gatepass, which counts it against the limit
+    if answer.get("rate_limit") is not None or answer.get("allowed_ips"):
+        ttl = 0.0  # every use must reach Gatepass, which counts it or checks its address
     if caller.expires_at is not None:
         ttl = min(ttl, caller.expires_at - time.time())
     return Verdict(caller, ttl)

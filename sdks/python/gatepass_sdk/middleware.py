@@ -65,7 +65,9 @@ class GatepassMiddleware:
             return None, query
         if found.kind == "bearer":
             return await self.verifier.verify_token(found.value), query
-        return await self.verifier.verify_api_key(found.value), query
+        client = scope.get("client")
+        ip = str(client[0]) if client else None
+        return await self.verifier.verify_api_key(found.value, ip=ip), query
 
     async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False

@@ -90,22 +90,23 @@ class GatepassVerifier:
         access_tokens.check_claims(claims, self.expected, self._clock())
         return access_tokens.caller(claims)
 
-    async def verify_api_key(self, key: str) -> Caller:
-        """The caller behind an API key. A cached answer costs one hash and one lookup."""
+    async def verify_api_key(self, key: str, *, ip: str | None = None) -> Caller:
+        """The caller behind an API key sent from ``ip`` (needed for a key with an IP
+        allowlist). A cached answer costs one hash and one lookup."""
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
         outcome = self._answers.get(digest)
         if outcome is None:
-            outcome = await self._ask(key, digest)
+            outcome = await self._ask(key, digest, ip)
         if isinstance(outcome, Caller):
             return outcome
         raise outcome.error()
 
-    async def _ask(self, key: str, digest: bytes) -> Outcome:
+    async def _ask(self, key: str, digest: bytes, ip: str | None) -> Outcome:
         if self._verify_auth is None:
             return api_keys.Rejection("API keys are not accepted: no verify client")
         if not api_keys.is_plausible(key):
             return api_keys.Rejection("MALFORMED")
-        answer = await api_keys.ask(self._http, self._verify_url, self._verify_auth, key)
+        answer = await api_keys.ask(self._http, self._verify_url, self._verify_auth, key, ip)
         verdict = api_keys.verdict(answer, positive_ttl=self._ttls[0], negative_ttl=self._ttls[1])
         self._answers.put(digest, verdict.outcome, verdict.ttl)
         return verdict.outcome
