@@ -9,10 +9,10 @@ annotations, which must be objects rather than names of this module.
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -79,10 +79,23 @@ def shared_filters(
     created_by: Filter = None,
     permission: Filter = None,
     group: Filter = None,
+    last_used_before: Annotated[
+        datetime | None,
+        Query(description="Unused since then: last used before it, or never and created before."),
+    ] = None,
 ) -> lifecycle.CredentialFilter:
     return lifecycle.CredentialFilter(
-        name=name, created_by=created_by, permission=permission, group=group
+        name=name,
+        created_by=created_by,
+        permission=permission,
+        group=group,
+        last_used_before=as_utc(last_used_before),
     )
+
+
+def as_utc(when: datetime | None) -> datetime | None:
+    """A time given without an offset is read as UTC."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def add_routes(router: APIRouter, spec: KindRoutes) -> None:

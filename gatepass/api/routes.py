@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from gatepass.api import console_session, credentials, tenancy
+from gatepass.api import console_session, credentials, reports, tenancy
 from gatepass.api.plain import plain_request
 
 PREFIX = "/api/v1/realms/{tenant}"
@@ -27,4 +27,6 @@ def install(app: FastAPI, shared: APIRouter) -> None:
     app.router.routes.extend(shared.routes)
 
 
-MANAGEMENT = included(console_session.router, tenancy.router, credentials.router, prefix=PREFIX)
+MANAGEMENT = included(
+    console_session.router, tenancy.router, credentials.router, reports.router, prefix=PREFIX
+)

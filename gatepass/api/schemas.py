@@ -555,3 +555,25 @@ class SessionOut(BaseModel):
     user: UserOut
     csrf_token: str = Field(description="Send as X-CSRF-Token on every request that changes data.")
     expires_at: datetime
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class DormantOut(BaseModel):
+    kind: Literal["oauth_client", "api_key"]
+    id: str = Field(description="The client ID or the API key's ID.")
+    name: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="`null`: never used.")
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, item: Any) -> DormantOut:
+        return cls(**{name: getattr(item, name) for name in cls.model_fields})
+
+
+class DormantReport(BaseModel):
+    days: int
+    items: list[DormantOut]

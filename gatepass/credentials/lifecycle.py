@@ -99,6 +99,8 @@ class CredentialFilter:
     created_by: str | None = None
     permission: str | None = None
     group: str | None = None
+    # dormant since: last used before it, or never used and created before it
+    last_used_before: datetime | None = None
     extra: Sequence[ColumnElement[bool]] = field(default_factory=tuple)  # the kind's own filters
 
 
@@ -209,7 +211,17 @@ def search(
         stmt = stmt.where(model.permissions.any(Permission.name == where.permission))
     if where.group is not None:
         stmt = stmt.where(model.groups.any(ClientGroup.name == where.group))
+    if where.last_used_before is not None:
+        stmt = stmt.where(unused_since(model, where.last_used_before))
     return fetch(session, stmt.where(*where.extra), model.id, page)
+
+
+def unused_since(model: Any, when: datetime) -> ColumnElement[bool]:
+    """SQL: not used since ``when`` (never used counts from its creation)."""
+    return or_(
+        model.last_used_at < when,
+        and_(model.last_used_at.is_(None), model.created_at < when),
+    )
 
 
 def status_of(kind: Kind[C], row: C, now: datetime | None = None) -> str:

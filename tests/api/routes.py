@@ -116,6 +116,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/clients/{client_id}", READ),
     _route("GET", "/api-keys", READ),
     _route("GET", "/api-keys/{key_id}", READ),
+    _route("GET", "/dormant-credentials", READ),
     # ADMINISTER
     _route("PATCH", "", ADMINISTER, {"name": "Renamed Ltd"}),
     _route("POST", "/permissions", ADMINISTER, {"name": NEW_PERMISSION, "label": "Reports"}),
