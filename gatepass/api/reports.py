@@ -21,7 +21,10 @@ router = APIRouter()
 @router.get(
     "/dormant-credentials",
     response_model=schemas.DormantReport,
-    responses=responses(),
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **responses(),
+    },
     tags=["Reports"],
 )
 def dormant_credentials(
