@@ -26,7 +26,7 @@ from gatepass.tenants.models import Tenant
 router = APIRouter()
 KEEP_DOC = (
     "\n\nWith no body, or `keep_management` false, every one is revoked (of clients, the"
-    " calling client too). With `{\"keep_management\": true}` those holding `api_keys:verify` or a"
+    ' calling client too). With `{"keep_management": true}` those holding `api_keys:verify` or a'
     " management permission are kept. The answer counts those revoked; each has a `revoke`"
     " event in its own audit history, and the tenant one `revoke_all` event with the count."
 )
@@ -139,8 +139,7 @@ KEY_ROUTES = KindRoutes(
     docs={
         "list": "API keys, newest first.",
         "create": "Create an API key. The answer holds the key: shown this once, never again.",
-        "revoke_all": "Revoke every active or suspended API key of the tenant at once."
-        + KEEP_DOC,
+        "revoke_all": "Revoke every active or suspended API key of the tenant at once." + KEEP_DOC,
         "get": "One API key: its permissions, groups, owner, status, hint and last use.",
         "rotate": "The same key with a new secret (shown once). Anything using the old one"
         " stops working,\nat once or after `grace_seconds`.",

@@ -48,15 +48,20 @@ PERSONAL_ACTIONS = ("regenerate", "delete")
 Work = Callable[[Session, Tenant], Issued]
 
 
-def key_issued(key: ApiKey, secret: str) -> Issued:
+def key_issued(key: ApiKey, secret: str, event: str = "created") -> Issued:
     return Issued(
         kind="api_key",
         target_type="api_key",
         target=key.key_id,
         name=key.name,
         secret=secret,
+        event=event,
         shown={"key_id": key.key_id},
     )
+
+
+def key_regenerated(key: ApiKey, secret: str) -> Issued:
+    return key_issued(key, secret, "regenerated")
 
 
 async def _listing(
@@ -172,7 +177,7 @@ async def _act(
         key_id,
         action,
         back,
-        issued=key_issued,
+        issued=key_regenerated,
         email_to=email_to,
         guard=own,
     )

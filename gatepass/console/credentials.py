@@ -9,16 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import ClientOut
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
-from gatepass.console import forms
+from gatepass.console import catalog, forms
 from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
     Viewer,
     actor_of,
+    field,
     clear_reveal,
     failed,
     posted,
@@ -82,15 +84,15 @@ async def credentials_page(request: Request, tenant: str) -> Response:
         return viewer
     reveal = take_reveal(request, viewer)
 
-    def load() -> list[ClientOut]:
+    def load() -> tuple[list[ClientOut], dict[str, object]]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, tenant)
             page = lifecycle.search(
                 session, found, CLIENT, lifecycle.CredentialFilter(), PageRequest(limit=LISTED)
             )
-            return [ClientOut.of(c) for c in page.items]
+            return [ClientOut.of(c) for c in page.items], listing_context(session, found, CLIENT)
 
-    listed = await threaded(load)
+    listed, context = await threaded(load)
     response = render(
         request,
         "credentials.html",
@@ -101,11 +103,23 @@ async def credentials_page(request: Request, tenant: str) -> Response:
             "clients": listed,
             "more": len(listed) >= LISTED,
             "may_reveal": revealer(viewer),
+            **context,
         },
     )
     if reveal is not None:
         clear_reveal(response, viewer)
     return response
+
+
+def listing_context(
+    session: Session, tenant: Tenant, kind: lifecycle.Kind[Any]
+) -> dict[str, object]:
+    """What a page listing credentials of ``kind`` shows beyond them: their permissions by
+    label (``catalog``), and the counts of its "Revoke all" dialog."""
+    return {
+        "catalog": catalog.load(session, tenant),
+        "revoke_all": catalog.revoke_all(session, tenant, kind),
+    }
 
 
 def client_form(viewer: Viewer) -> FormPage:
@@ -203,20 +217,21 @@ async def create_credential(request: Request, tenant: str) -> Response:
     )
 
 
-def client_issued(client_id: str, name: str, secret: str) -> Issued:
+def client_issued(client_id: str, name: str, secret: str, event: str = "created") -> Issued:
     return Issued(
         kind="client",
         target_type="oauth_client",
         target=client_id,
         name=name,
         secret=secret,
+        event=event,
         shown={"client_id": client_id},
     )
 
 
 @router.post("/{tenant}/credentials/{client_id}/{action}")
 async def credential_action(request: Request, tenant: str, client_id: str, action: str) -> Response:
-    viewer, _ = await posted(request, tenant, "manage")
+    viewer, form = await posted(request, tenant, "manage")
     if isinstance(viewer, Response):
         return viewer
     back = f"/console/{tenant}/credentials"
@@ -229,8 +244,14 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
         client_id,
         action,
         back,
-        issued=lambda client, secret: client_issued(client_id, client.name, secret),
+        issued=lambda client, secret: client_issued(client_id, client.name, secret, "rotated"),
+        keep_management=keeps_management(form),
     )
+
+
+def keeps_management(form: FormData) -> bool:
+    """The "Revoke all" dialog's checkbox: checked, the management credentials are kept."""
+    return field(form, "keep_management") == "yes"
 
 
 Guard = Callable[[Session, Tenant], None]
@@ -246,11 +267,12 @@ async def act(
     *,
     issued: Callable[[Any, str], Issued],
     email_to: str = "",
+    keep_management: bool = False,
     guard: Guard | None = None,
 ) -> Response:
     """A row menu action on a credential of ``kind``: a new secret (shown once, or emailed as
-    a one-time link), suspend, resume, revoke, delete, or revoke all; ``guard`` may refuse
-    first."""
+    a one-time link), suspend, resume, revoke, delete, or revoke all (``keep_management``:
+    but those that verify API keys or manage Gatepass); ``guard`` may refuse first."""
     actor = actor_of(request, viewer)
     svc = services(request)
 
@@ -270,7 +292,9 @@ async def act(
             found = tenants.get_tenant(session, viewer.tenant_slug)
             guarded(session, found)
             if action == "revoke-all":
-                lifecycle.revoke_all(session, found, kind, actor=actor)
+                lifecycle.revoke_all(
+                    session, found, kind, actor=actor, keep_management=keep_management
+                )
             elif action in STATUS_CHANGES:
                 STATUS_CHANGES[action](session, found, kind, ref, actor=actor)
             else:

@@ -32,6 +32,25 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Which credential the link is for, before the recipient asks to see its secret: the server
+// answers without using the link up, and never with the secret.
+function describeLink(token) {
+  const about = document.querySelector("[data-about]");
+  fetch("/console/link/about", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }),
+  }).then((answer) => answer.json()).then((found) => {
+    if (found.found) {
+      about.textContent = found.summary;
+    } else {
+      about.textContent = "This link no longer works: it has been opened already, or it has expired.";
+      about.classList.add("error");
+    }
+    about.hidden = false;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("dialog[data-open-now]").forEach((dialog) => openDialog(dialog, null));
   // An emailed one-time link carries its token in the fragment, which no server ever sees;
@@ -42,6 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
     history.replaceState(null, "", window.location.pathname);
     if (token) {
       linkForm.elements.token.value = token;
+      describeLink(token);
     } else {
       linkForm.querySelector("[data-no-token]").hidden = false;
       linkForm.querySelector("button[type=submit]").disabled = true;
