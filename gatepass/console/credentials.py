@@ -20,9 +20,9 @@ from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
     Viewer,
     actor_of,
-    field,
     clear_reveal,
     failed,
+    field,
     posted,
     redirect,
     render,
@@ -141,6 +141,7 @@ async def form_page(
     error: str | None,
     *,
     status: int = 200,
+    warning: str | None = None,
 ) -> Response:
     context = await forms.choices(request, viewer, personal=page.personal)
     return render(
@@ -151,6 +152,7 @@ async def form_page(
             "form": page,
             "values": values,
             "error": error,
+            "warning": warning,
             "active": page.active,
             "mail": mail.configured(services(request).settings) and not page.personal,
             **context,
@@ -185,6 +187,10 @@ async def create_from_form(
         return viewer
     values = forms.CredentialForm.read(form)
     page = page_of(viewer)
+    if page.personal and not values.scopes and not values.empty_ok:
+        # A personal key acts only with what it is granted: with nothing, it is useless. Say so
+        # and let the user choose, rather than make a key that fails everywhere without a word.
+        return await form_page(request, viewer, page, values, None, warning=forms.EMPTY_KEY)
     actor = actor_of(request, viewer)
     hasher = services(request).hasher
     try:

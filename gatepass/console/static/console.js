@@ -1,5 +1,5 @@
 // The only script of the console: dialogs (open, close, Escape, focus trap via showModal)
-// copy to clipboard, and the token of an emailed link. Everything else is plain HTML forms.
+// copy to clipboard, the count of "Revoke all", and the token of an emailed link. Everything else is plain HTML forms.
 "use strict";
 
 function openDialog(dialog, opener) {
@@ -24,7 +24,8 @@ document.addEventListener("click", (event) => {
     target.closest("dialog").close();
   } else {
     const field = document.getElementById(target.getAttribute("data-copy"));
-    navigator.clipboard.writeText(field.value).then(() => {
+    const text = "value" in field ? field.value : field.textContent;
+    navigator.clipboard.writeText(text).then(() => {
       const label = target.textContent;
       target.textContent = "Copied";
       setTimeout(() => { target.textContent = label; }, 1500);
@@ -50,6 +51,15 @@ function describeLink(token) {
     about.hidden = false;
   });
 }
+
+// "Revoke all": the count the dialog states follows its "keep" checkbox.
+document.addEventListener("change", (event) => {
+  const toggle = event.target.closest("[data-keep-toggle]");
+  if (!toggle) return;
+  const form = toggle.closest("form");
+  form.querySelector('[data-revokes="kept"]').hidden = !toggle.checked;
+  form.querySelector('[data-revokes="every"]').hidden = toggle.checked;
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("dialog[data-open-now]").forEach((dialog) => openDialog(dialog, null));
