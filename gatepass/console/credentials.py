@@ -115,10 +115,10 @@ def listing_context(
     session: Session, tenant: Tenant, kind: lifecycle.Kind[Any]
 ) -> dict[str, object]:
     """What a page listing credentials of ``kind`` shows beyond them: their permissions by
-    label (``catalog``), and the counts of its "Revoke all" dialog."""
+    label (``catalog``), and the counts of its "Revoke all" dialog (``revoke_counts``)."""
     return {
         "catalog": catalog.load(session, tenant),
-        "revoke_all": catalog.revoke_all(session, tenant, kind),
+        "revoke_counts": catalog.revoke_all(session, tenant, kind),
     }
 
 
