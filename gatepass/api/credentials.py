@@ -24,6 +24,12 @@ from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
 
 router = APIRouter()
+KEEP_DOC = (
+    "\n\nWith no body, or `keep_management` false, every one is revoked (of clients, the"
+    ' calling client too). With `{"keep_management": true}` those holding `api_keys:verify` or a'
+    " management permission are kept. The answer counts those revoked; each has a `revoke`"
+    " event in its own audit history, and the tenant one `revoke_all` event with the count."
+)
 
 Status = Annotated[Literal["active", "expired", "suspended", "revoked"] | None, Query()]
 KeyStatus = Annotated[
@@ -81,8 +87,8 @@ CLIENT_ROUTES = KindRoutes(
     docs={
         "list": "OAuth client credentials, newest first.",
         "create": "Create a client. The answer holds its secret: shown this once, never again.",
-        "revoke_all": "Revoke every active client of the tenant at once"
-        ' (seed 004\'s "Revoke all").',
+        "revoke_all": "Revoke every active or suspended client of the tenant at once"
+        ' (seed 004\'s "Revoke all").' + KEEP_DOC,
         "get": "One client: its permissions, groups, status, and each secret version's hint and"
         " last use.",
         "edit": "Edit a client: fields left out stay as they are. A permission it gains must be"
@@ -158,7 +164,7 @@ KEY_ROUTES = KindRoutes(
     docs={
         "list": "API keys, newest first.",
         "create": "Create an API key. The answer holds the key: shown this once, never again.",
-        "revoke_all": "Revoke every active API key of the tenant at once.",
+        "revoke_all": "Revoke every active or suspended API key of the tenant at once." + KEEP_DOC,
         "get": "One API key: its permissions, groups, owner, status, hint and last use.",
         "edit": "Edit a key: fields left out stay as they are. A permission it gains must be yours"
         " to grant\n(and, for a personal key, its owner's role's to hold).",

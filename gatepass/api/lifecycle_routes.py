@@ -141,14 +141,19 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         )
 
     def revoke_all(
-        request: Request, principal: Manager, idempotency_key: IdempotencyKey = None
+        request: Request,
+        principal: Manager,
+        body: schemas.RevokeAllIn | None = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:
+        keep = body.keep_management if body else False
         return write(
             request,
             principal,
             lambda s, t: schemas.Count(
-                count=lifecycle.revoke_all(s, t, kind, actor=principal.actor)
+                count=lifecycle.revoke_all(s, t, kind, actor=principal.actor, keep_management=keep)
             ),
+            payload=body,
             idempotency_key=idempotency_key,
         )
 

@@ -389,6 +389,16 @@ class RetireIn(Input):
     )
 
 
+class RevokeAllIn(Input):
+    keep_management: bool = Field(
+        default=False,
+        description="Keep the credentials holding `api_keys:verify` or a management permission"
+        " (`credentials:read`, `credentials:manage`, `tenant:admin`): the gateways that verify"
+        " API keys and the automation that manages Gatepass keep working. Default: revoke those"
+        " too.",
+    )
+
+
 class Count(BaseModel):
     count: int = Field(description="How many credentials were revoked.")
 

@@ -220,6 +220,12 @@ def rotated(
         return view(row), secret.reveal()
 
 
+KeepManagementOption = typer.Option(
+    False,
+    "--keep-management",
+    help="Keep the credentials holding api_keys:verify or a management permission"
+    " (credentials:read, credentials:manage, tenant:admin).",
+)
 Change = Callable[..., Any]  # lifecycle.suspend, resume or revoke
 DONE = {lifecycle.suspend: "Suspended", lifecycle.resume: "Resumed", lifecycle.revoke: "Revoked"}
 
@@ -253,10 +259,19 @@ def retire_unused(
         )
 
 
-def revoke_all(kind: lifecycle.Kind[Any], tenant: str, *, yes: bool, as_json: bool) -> None:
-    confirm(yes, f"Revoke ALL {kind.plural} of tenant '{tenant}'?")
+def revoke_all(
+    kind: lifecycle.Kind[Any], tenant: str, *, keep_management: bool, yes: bool, as_json: bool
+) -> None:
+    kept = " but those that verify API keys or manage Gatepass" if keep_management else ""
+    confirm(yes, f"Revoke ALL {kind.plural} of tenant '{tenant}'{kept}?")
     with transaction(runtime()) as session:
-        count = lifecycle.revoke_all(session, _tenant(session, tenant), kind, actor=Actor.cli())
+        count = lifecycle.revoke_all(
+            session,
+            _tenant(session, tenant),
+            kind,
+            actor=Actor.cli(),
+            keep_management=keep_management,
+        )
     emit_json({"revoked": count}) if as_json else typer.echo(f"Revoked {count} {kind.label}(s).")
 
 
@@ -297,9 +312,12 @@ def add_commands(
         retire_unused(kind, tenant, ident, idle, view, as_json)
 
     def revoke_all_command(
-        tenant: str = TenantOption, yes: bool = YesOption, as_json: bool = JsonOption
+        tenant: str = TenantOption,
+        keep_management: bool = KeepManagementOption,
+        yes: bool = YesOption,
+        as_json: bool = JsonOption,
     ) -> None:
-        revoke_all(kind, tenant, yes=yes, as_json=as_json)
+        revoke_all(kind, tenant, keep_management=keep_management, yes=yes, as_json=as_json)
 
     def delete_command(
         ident: str = typer.Argument(..., metavar=ref),

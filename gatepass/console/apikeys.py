@@ -19,6 +19,8 @@ from gatepass.console.credentials import (
     FormPage,
     act,
     create_from_form,
+    keeps_management,
+    listing_context,
     new_form,
     revealer,
 )
@@ -48,25 +50,32 @@ PERSONAL_ACTIONS = ("regenerate", "delete")
 Work = Callable[[Session, Tenant], Issued]
 
 
-def key_issued(key: ApiKey, secret: str) -> Issued:
+def key_issued(key: ApiKey, secret: str, event: str = "created") -> Issued:
     return Issued(
         kind="api_key",
         target_type="api_key",
         target=key.key_id,
         name=key.name,
         secret=secret,
+        event=event,
         shown={"key_id": key.key_id},
     )
 
 
+def key_regenerated(key: ApiKey, secret: str) -> Issued:
+    return key_issued(key, secret, "regenerated")
+
+
 async def _listing(
     request: Request, viewer: Viewer, where: lifecycle.CredentialFilter
-) -> list[ApiKeyOut]:
-    def load() -> list[ApiKeyOut]:
+) -> tuple[list[ApiKeyOut], dict[str, object]]:
+    """The keys ``where`` selects, and what the page shows beyond them (``listing_context``)."""
+
+    def load() -> tuple[list[ApiKeyOut], dict[str, object]]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, viewer.tenant_slug)
             page = lifecycle.search(session, found, API_KEY, where, PageRequest(limit=LISTED))
-            return [ApiKeyOut.of(k) for k in page.items]
+            return [ApiKeyOut.of(k) for k in page.items], listing_context(session, found, API_KEY)
 
     return await threaded(load)
 
@@ -91,12 +100,13 @@ async def keys_page(request: Request, tenant: str) -> Response:
     viewer = await signed_in(request, tenant)
     if isinstance(viewer, Response):
         return viewer
-    listed = await _listing(request, viewer, lifecycle.CredentialFilter())
+    listed, context = await _listing(request, viewer, lifecycle.CredentialFilter())
     return _page(
         request,
         viewer,
         "api_keys.html",
         {
+            **context,
             "keys": listed,
             "more": len(listed) >= LISTED,
             "mail": mail.configured(services(request).settings),
@@ -138,7 +148,14 @@ async def key_action(request: Request, tenant: str, key_id: str, action: str) ->
         return viewer
     back = f"/console/{tenant}/api-keys"
     return await _act(
-        request, viewer, key_id, action, ACTIONS, back, email_to=field(form, "email_to").strip()
+        request,
+        viewer,
+        key_id,
+        action,
+        ACTIONS,
+        back,
+        email_to=field(form, "email_to").strip(),
+        keep_management=keeps_management(form),
     )
 
 
@@ -152,6 +169,7 @@ async def _act(
     *,
     owner: str | None = None,
     email_to: str = "",
+    keep_management: bool = False,
 ) -> Response:
     """Regenerate (shown once, or emailed as a one-time link), suspend, resume, revoke, delete
     or revoke all; with ``owner``, only that user's own key."""
@@ -172,8 +190,9 @@ async def _act(
         key_id,
         action,
         back,
-        issued=key_issued,
+        issued=key_regenerated,
         email_to=email_to,
+        keep_management=keep_management,
         guard=own,
     )
 
@@ -186,12 +205,12 @@ async def settings_page(request: Request, tenant: str) -> Response:
     viewer = await signed_in(request, tenant)
     if isinstance(viewer, Response):
         return viewer
-    mine = await _listing(
+    mine, context = await _listing(
         request,
         viewer,
         lifecycle.CredentialFilter(extra=apikeys.owner_filters(owner=viewer.email, personal=True)),
     )
-    return _page(request, viewer, "settings.html", {"keys": mine, "active": "settings"})
+    return _page(request, viewer, "settings.html", {**context, "keys": mine, "active": "settings"})
 
 
 def _personal_form(viewer: Viewer) -> FormPage:

@@ -9,18 +9,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from gatepass.api.auth import threaded
 from gatepass.api.schemas import ClientOut
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
-from gatepass.console import forms
+from gatepass.console import catalog, forms
 from gatepass.console.issuing import Issued, check_email_to, issue
 from gatepass.console.web import (
     Viewer,
     actor_of,
     clear_reveal,
     failed,
+    field,
     posted,
     redirect,
     render,
@@ -86,15 +88,15 @@ async def credentials_page(request: Request, tenant: str) -> Response:
         return viewer
     reveal = take_reveal(request, viewer)
 
-    def load() -> list[ClientOut]:
+    def load() -> tuple[list[ClientOut], dict[str, object]]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, tenant)
             page = lifecycle.search(
                 session, found, CLIENT, lifecycle.CredentialFilter(), PageRequest(limit=LISTED)
             )
-            return [ClientOut.of(c) for c in page.items]
+            return [ClientOut.of(c) for c in page.items], listing_context(session, found, CLIENT)
 
-    listed = await threaded(load)
+    listed, context = await threaded(load)
     response = render(
         request,
         "credentials.html",
@@ -105,11 +107,23 @@ async def credentials_page(request: Request, tenant: str) -> Response:
             "clients": listed,
             "more": len(listed) >= LISTED,
             "may_reveal": revealer(viewer),
+            **context,
         },
     )
     if reveal is not None:
         clear_reveal(response, viewer)
     return response
+
+
+def listing_context(
+    session: Session, tenant: Tenant, kind: lifecycle.Kind[Any]
+) -> dict[str, object]:
+    """What a page listing credentials of ``kind`` shows beyond them: their permissions by
+    label (``catalog``), and the counts of its "Revoke all" dialog (``revoke_counts``)."""
+    return {
+        "catalog": catalog.load(session, tenant),
+        "revoke_counts": catalog.revoke_all(session, tenant, kind),
+    }
 
 
 def client_form(viewer: Viewer) -> FormPage:
@@ -131,6 +145,7 @@ async def form_page(
     error: str | None,
     *,
     status: int = 200,
+    warning: str | None = None,
 ) -> Response:
     context = await forms.choices(request, viewer, personal=page.personal)
     return render(
@@ -141,6 +156,7 @@ async def form_page(
             "form": page,
             "values": values,
             "error": error,
+            "warning": warning,
             "active": page.active,
             "mail": mail.configured(services(request).settings)
             and not (page.personal or page.editing),
@@ -176,6 +192,10 @@ async def create_from_form(
         return viewer
     values = forms.CredentialForm.read(form)
     page = page_of(viewer)
+    if page.personal and not values.scopes and not values.empty_ok:
+        # A personal key acts only with what it is granted: with nothing, it is useless. Say so
+        # and let the user choose, rather than make a key that fails everywhere without a word.
+        return await form_page(request, viewer, page, values, None, warning=forms.EMPTY_KEY)
     actor = actor_of(request, viewer)
     hasher = services(request).hasher
     try:
@@ -208,20 +228,21 @@ async def create_credential(request: Request, tenant: str) -> Response:
     )
 
 
-def client_issued(client_id: str, name: str, secret: str) -> Issued:
+def client_issued(client_id: str, name: str, secret: str, event: str = "created") -> Issued:
     return Issued(
         kind="client",
         target_type="oauth_client",
         target=client_id,
         name=name,
         secret=secret,
+        event=event,
         shown={"client_id": client_id},
     )
 
 
 @router.post("/{tenant}/credentials/{client_id}/{action}")
 async def credential_action(request: Request, tenant: str, client_id: str, action: str) -> Response:
-    viewer, _ = await posted(request, tenant, "manage")
+    viewer, form = await posted(request, tenant, "manage")
     if isinstance(viewer, Response):
         return viewer
     back = f"/console/{tenant}/credentials"
@@ -234,8 +255,14 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
         client_id,
         action,
         back,
-        issued=lambda client, secret: client_issued(client_id, client.name, secret),
+        issued=lambda client, secret: client_issued(client_id, client.name, secret, "rotated"),
+        keep_management=keeps_management(form),
     )
+
+
+def keeps_management(form: FormData) -> bool:
+    """The "Revoke all" dialog's checkbox: checked, the management credentials are kept."""
+    return field(form, "keep_management") == "yes"
 
 
 Guard = Callable[[Session, Tenant], None]
@@ -251,11 +278,12 @@ async def act(
     *,
     issued: Callable[[Any, str], Issued],
     email_to: str = "",
+    keep_management: bool = False,
     guard: Guard | None = None,
 ) -> Response:
     """A row menu action on a credential of ``kind``: a new secret (shown once, or emailed as
-    a one-time link), suspend, resume, revoke, delete, or revoke all; ``guard`` may refuse
-    first."""
+    a one-time link), suspend, resume, revoke, delete, or revoke all (``keep_management``:
+    but those that verify API keys or manage Gatepass); ``guard`` may refuse first."""
     actor = actor_of(request, viewer)
     svc = services(request)
 
@@ -275,7 +303,9 @@ async def act(
             found = tenants.get_tenant(session, viewer.tenant_slug)
             guarded(session, found)
             if action == "revoke-all":
-                lifecycle.revoke_all(session, found, kind, actor=actor)
+                lifecycle.revoke_all(
+                    session, found, kind, actor=actor, keep_management=keep_management
+                )
             elif action in STATUS_CHANGES:
                 STATUS_CHANGES[action](session, found, kind, ref, actor=actor)
             else:

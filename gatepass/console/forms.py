@@ -24,6 +24,10 @@ from gatepass.users.roles import role_can_grant
 NOT_AVAILABLE = "Not available"
 ADMINS_ONLY = "Only an administrator can grant this"
 YOUR_ROLE = "Your role cannot hold this"
+EMPTY_KEY = (
+    "A key with no permission can do nothing: every API refuses it, and permissions cannot be"
+    " added to a key later. Choose the permissions it needs, or create it without any."
+)
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -35,6 +39,7 @@ class PermissionChoice:
     label: str
     description: str
     reason: str
+    management: bool = False  # one of Gatepass's own (built in), not the product's
 
     @classmethod
     def of(cls, permission: Permission, role: str, *, personal: bool = False) -> PermissionChoice:
@@ -43,7 +48,9 @@ class PermissionChoice:
             reason = permission.unavailable_reason or NOT_AVAILABLE
         elif not role_can_grant(role, permission.name):
             reason = YOUR_ROLE if personal else ADMINS_ONLY
-        return cls(permission.name, permission.label, permission.description, reason)
+        return cls(
+            permission.name, permission.label, permission.description, reason, permission.builtin
+        )
 
 
 @dataclass
@@ -59,6 +66,7 @@ class CredentialForm:
     rate_requests: str = ""
     rate_period: str = "minute"
     allowed_ips: str = ""  # one address or CIDR range per line (or space- or comma-separated)
+    empty_ok: bool = False  # created with no permission after the warning said what that means
 
     @classmethod
     def of(cls, row: Any) -> CredentialForm:
@@ -99,6 +107,7 @@ class CredentialForm:
             rate_requests=form_field(form, "rate_requests").strip(),
             rate_period=form_field(form, "rate_period") or "minute",
             allowed_ips=form_field(form, "allowed_ips"),
+            empty_ok=form_field(form, "empty_ok") == "yes",
         )
 
     def shared(self) -> dict[str, Any]:
@@ -133,17 +142,19 @@ def date_of(when: datetime | None) -> str:
 
 
 async def choices(request: Request, viewer: Viewer, *, personal: bool = False) -> dict[str, object]:
-    """The permissions (tenant's own first) and client groups the form offers."""
+    """The permissions the form offers, the tenant's own (``permissions``) apart from
+    Gatepass's management ones (``management``), and the client groups."""
 
     def load() -> dict[str, object]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, viewer.tenant_slug)
-            listed = permissions.list_permissions(session, found)
-            ordered = [p for p in listed if not p.builtin] + [p for p in listed if p.builtin]
+            listed = [
+                PermissionChoice.of(p, viewer.role, personal=personal)
+                for p in permissions.list_permissions(session, found)
+            ]
             return {
-                "permissions": [
-                    PermissionChoice.of(p, viewer.role, personal=personal) for p in ordered
-                ],
+                "permissions": [p for p in listed if not p.management],
+                "management": [p for p in listed if p.management],
                 "groups": [] if personal else groups.list_groups(session, found),
             }
 

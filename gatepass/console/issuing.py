@@ -37,10 +37,22 @@ class Issued:
     target: str
     name: str
     secret: str
+    event: str = "created"  # or "rotated" (a client's secret), "regenerated" (a key)
     shown: dict[str, str] = field(default_factory=dict)  # more fields of the dialog
 
+    @property
+    def what(self) -> str:
+        return "API key" if self.kind == "api_key" else "OAuth client credentials"
+
     def payload(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name, "secret": self.secret, **self.shown}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "secret": self.secret,
+            "event": self.event,
+            "ref": self.target,
+            **self.shown,
+        }
 
 
 def check_email_to(request: Request, email_to: str) -> str | None:
@@ -93,7 +105,9 @@ async def issue(
                 svc.settings,
                 recipient=email_to,
                 link=f"{svc.settings.public_url}{LINK_PATH}#{link.token}",
-                what="API key" if issued.kind == "api_key" else "OAuth client credentials",
+                credential=mail.Credential(
+                    what=issued.what, name=issued.name, ref=issued.target, event=issued.event
+                ),
                 organisation=tenant.name or tenant.slug,
                 sender=viewer.name,
                 expires=_expires(link),

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from gatepass.api.auth import source, threaded
 from gatepass.audit.service import Actor
 from gatepass.console.issuing import delivery_keys
-from gatepass.console.web import render, services
+from gatepass.console.web import SECURITY_HEADERS, render, services
+from gatepass.deliveries import mail
 from gatepass.deliveries import service as deliveries
 
 router = APIRouter()
@@ -29,6 +30,28 @@ DEAD = (
 @router.get("/link")
 async def link_page(request: Request) -> Response:
     return render(request, "link.html", {"viewer": None, "opened": None, "error": None})
+
+
+@router.post("/link/about")
+async def about_link(
+    request: Request, token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Which credential a link is for, asked by its page's script before the recipient chooses
+    to see the secret; the link stays unused. A dead link answers ``found: false`` (200, so the
+    page, not the browser console, says so)."""
+    keys = delivery_keys(request)
+
+    def work() -> dict[str, str] | None:
+        with services(request).db.read() as session:
+            return deliveries.describe_delivery(session, token.strip(), keys=keys)
+
+    about = await threaded(work)
+    body: dict[str, object] = {"found": about is not None}
+    if about is not None:
+        body["summary"] = mail.Credential.of(about).summary()
+    response = JSONResponse(body)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 @router.post("/link")
@@ -54,5 +77,11 @@ async def open_link(request: Request, token: Annotated[str, Form(max_length=200)
     return render(
         request,
         "link.html",
-        {"viewer": None, "opened": opened, "error": None, "token_url": token_url},
+        {
+            "viewer": None,
+            "opened": opened,
+            "summary": mail.Credential.of(opened.payload).summary(),
+            "error": None,
+            "token_url": token_url,
+        },
     )

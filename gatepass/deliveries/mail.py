@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import unicodedata
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -19,26 +20,74 @@ def configured(settings: Settings) -> bool:
     return bool(settings.smtp_host)
 
 
+@dataclass(frozen=True)
+class Credential:
+    """The credential a link hands over, as the mail names it: never its secret."""
+
+    what: str  # "API key", "OAuth client credentials"
+    name: str
+    ref: str  # its client ID or key ID
+    event: str  # "created", "rotated" or "regenerated"
+
+    @classmethod
+    def of(cls, about: dict[str, str]) -> Credential:
+        """From what a link hands over (``service.describe_delivery``, or the opened payload)."""
+        what = "API key" if about.get("kind") == "api_key" else "OAuth client credentials"
+        ref = about.get("ref") or about.get("key_id") or about.get("client_id") or ""
+        return cls(what, about.get("name", ""), ref, about.get("event", "created"))
+
+    def summary(self) -> str:
+        """What a link is for, on its page: which credential, new or with a new secret."""
+        named = f"“{self.name}” ({self.ref_label} {self.ref})"
+        if self.event == "rotated":
+            return f"A new secret of the OAuth client {named}: its secret was rotated."
+        if self.event == "regenerated":
+            return f"The {self.what} {named}, regenerated: it replaces the key before it."
+        return f"New {self.what} {named}, just created."
+
+    @property
+    def ref_label(self) -> str:
+        return "key ID" if self.what == "API key" else "client ID"
+
+    def told(self, sender: str) -> str:
+        """What happened, in one sentence: "Ada created OAuth client credentials “Billing”
+        (client ID billing-sync)", "Ada regenerated the API key “Export” (key ID k_1)"."""
+        named = f"“{self.name}” ({self.ref_label} {self.ref})"
+        if self.event == "rotated":
+            return f"{sender} rotated the secret of the OAuth client {named}"
+        if self.event == "regenerated":
+            return f"{sender} regenerated the {self.what} {named}"
+        return f"{sender} created {self.what} {named}"
+
+
 def link_message(
     settings: Settings,
     *,
     recipient: str,
     link: str,
-    what: str,
+    credential: Credential,
     organisation: str,
     sender: str,
     expires: str,
 ) -> EmailMessage:
-    """The whole mail, built before anything is stored; ``MailError`` if it cannot be."""
+    """The whole mail, built before anything is stored; ``MailError`` if it cannot be.
+
+    It names the credential (name and ID) and says whether it is new or has a new secret, so
+    the recipient knows what the link is for before opening it; the secret is behind the link.
+    """
     message = EmailMessage()
+    fresh = "New" if credential.event == "created" else credential.event.capitalize()
     try:
-        message["Subject"] = header_text(f"Your {what} for {organisation}")
+        message["Subject"] = header_text(
+            f"{fresh} {credential.what} “{credential.name}” for {organisation}"
+        )
         message["From"] = header_text(settings.smtp_from)
         message["To"] = header_text(recipient)
         message["Message-ID"] = make_msgid(domain="gatepass")
         message.set_content(
-            f"{sender} created {what} for you in {organisation}.\n\n"
-            f"Open this link to see it. The link works once, until {expires}:\n\n"
+            f"{credential.told(sender)} for you in {organisation}.\n\n"
+            f"Open this link to see {_new_secret(credential)}."
+            f" The link works once, until {expires}:\n\n"
             f"{link}\n\n"
             "After you open it, the link stops working; copy the secret then and keep it safe.\n"
             "If you did not expect this mail, do not open the link and tell the sender.\n"
@@ -47,6 +96,12 @@ def link_message(
     except (ValueError, TypeError, IndexError, UnicodeError) as exc:
         raise MailError(f"the mail could not be built: {type(exc).__name__}") from None
     return message
+
+
+def _new_secret(credential: Credential) -> str:
+    if credential.event == "created":
+        return "its secret"
+    return "the new secret" if credential.what != "API key" else "the new key"
 
 
 def header_text(text: str) -> str:

@@ -170,6 +170,31 @@ def open_delivery(
     return Opened(slug, delivery.target_type, payload)
 
 
+# what a link's page may say before it is opened: which credential, and what happened to it
+ABOUT = ("kind", "name", "ref", "event")
+
+
+def describe_delivery(session: Session, token: str, *, keys: DeliveryKeys) -> dict[str, str] | None:
+    """What a link hands over, without its secret and without using the link up: for its page
+    to name the credential before the recipient asks to see the secret. ``None`` when the link
+    is unknown, used or expired."""
+    if not 20 <= len(token) <= 100:
+        return None
+    digest = keys.index.digest(token)
+    delivery = session.scalar(select(SecretDelivery).where(SecretDelivery.link_digest == digest))
+    if delivery is None or delivery.sealed is None or delivery.expires_at <= utcnow():
+        return None
+    sealed = delivery.sealed
+    try:
+        plain = keys.cipher(token).decrypt(sealed[:NONCE], sealed[NONCE:], digest)
+    except InvalidTag:
+        return None
+    payload: dict[str, str] = json.loads(plain)
+    about = {"ref": delivery.target, "event": "created"}
+    about.update({name: payload[name] for name in ABOUT if name in payload})
+    return about
+
+
 def forget_expired(session: Session, older_than: timedelta = timedelta(days=30)) -> int:
     """Drop link records long past their expiry (the audit log keeps the history)."""
     result = session.execute(

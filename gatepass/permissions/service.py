@@ -21,6 +21,9 @@ from gatepass.users.roles import ungrantable
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}\Z")
 OPENID_SCOPES = frozenset({"openid", "profile", "email"})
 MAX_LABEL = 200
+# The permissions of Gatepass itself (verify API keys, read or manage credentials, administer
+# the tenant), as against the product's own: every tenant has them built in.
+MANAGEMENT = Permission.builtin.is_(True)
 
 
 def create_permission(

@@ -3,6 +3,7 @@ delete."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -290,6 +291,21 @@ def test_revoke_all_revokes_every_client_of_the_tenant_only(cli: Cli, acme: str)
     assert {c["status"] for c in cli.json("client", "list", "--tenant", "acme")} == {"revoked"}
     assert [c["status"] for c in cli.json("client", "list", "--tenant", "beta")] == ["active"]
     assert cli.json("client", "revoke-all", "--tenant", "acme", "--yes") == {"revoked": 0}
+
+
+def test_revoke_all_keep_management_keeps_verifiers_and_managers(cli: Cli, acme: str) -> None:
+    product = create(cli, "--name", "billing", "--scope", "nql")["client_id"]
+    gateway = create(cli, "--name", "gateway", "--scope", "api_keys:verify")["client_id"]
+    robot = create(cli, "--name", "robot", "--scope", "credentials:manage")["client_id"]
+
+    revoked = cli.json("client", "revoke-all", "--tenant", "acme", "--keep-management", "--yes")
+
+    assert revoked == {"revoked": 1}
+    listed = {c["client_id"]: c["status"] for c in cli.json("client", "list", "--tenant", "acme")}
+    assert listed == {product: "revoked", gateway: "active", robot: "active"}
+    exported = cli.ok("audit", "export", "--tenant", "acme", "--action", "client.revoke")
+    revokes = [json.loads(line) for line in exported.splitlines()]
+    assert [(e["action"], e["target"]) for e in revokes] == [("client.revoke", product)]
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", None], ids=["no", "default", "no-input"])

@@ -59,7 +59,7 @@ def test_new_api_key_is_shown_once_and_the_copied_key_verifies(
     shown_once(page, dialog, key)
 
     listed = row(page, "Warehouse scanner")
-    expect(listed).to_contain_text("nql")
+    expect(listed).to_contain_text("NQL")
     expect(listed).to_contain_text("600 per minute")
     expect(listed).to_contain_text(console.admin)
     expect(listed).to_contain_text("Active")

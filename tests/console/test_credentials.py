@@ -95,7 +95,7 @@ def test_new_credential_shows_its_secret_once_and_the_secret_gets_tokens(
     created = row(page, "Billing sync")
     expect(created).to_have_count(1)
     expect(created).to_contain_text(client_id)
-    expect(created).to_contain_text("nql")
+    expect(created).to_contain_text("NQL")
     expect(created).to_contain_text("Nightly invoice export")
     expect(created).to_contain_text(console.admin)
     expect(created.get_by_text("Active", exact=True)).to_be_visible()

@@ -91,7 +91,7 @@ def test_the_recipient_sees_the_key_once_through_the_link(
 
     mail = mailbox.wait_for(1)[0]
     assert mail["To"] == "lee@partner.example"
-    assert mail["Subject"] == "Your API key for Acme"
+    assert mail["Subject"] == "New API key “Partner feed” for Acme"
     body = mail.get_content()
     link = link_in(mailbox)
     assert link.startswith(console.server.public_url)
@@ -208,7 +208,9 @@ def test_oauth_client_credentials_can_be_emailed_too(
     expect(
         page.get_by_role("dialog", name="Emailed a one-time link for “Partner sync”")
     ).to_be_visible()
-    assert mailbox.wait_for(1)[0]["Subject"] == "Your OAuth client credentials for Acme"
+    assert (
+        mailbox.wait_for(1)[0]["Subject"] == "New OAuth client credentials “Partner sync” for Acme"
+    )
 
     recipient = open_link(browser, link_in(mailbox))
     expect(

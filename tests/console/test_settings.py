@@ -40,7 +40,7 @@ def test_personal_psk_create_regenerate_delete(console: Console, factory: Factor
     answer = key_code(console.server, caller, key)
     assert answer == "VALID"
     shown_once(page, dialog, key)
-    expect(row(page, "My laptop")).to_contain_text("nql")
+    expect(row(page, "My laptop")).to_contain_text("NQL")
     console.screenshot("settings")
 
     confirm(
