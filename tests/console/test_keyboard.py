@@ -25,6 +25,8 @@ def test_escape_closes_a_confirmation_without_acting_and_focus_returns(
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Rotate secret")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Edit", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Suspend", exact=True)).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Revoke", exact=True)).to_be_focused()
