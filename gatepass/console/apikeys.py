@@ -156,6 +156,7 @@ async def key_action(request: Request, tenant: str, key_id: str, action: str) ->
         back,
         email_to=field(form, "email_to").strip(),
         keep_management=keeps_management(form),
+        grace=field(form, "grace"),
     )
 
 
@@ -170,6 +171,7 @@ async def _act(
     owner: str | None = None,
     email_to: str = "",
     keep_management: bool = False,
+    grace: str = "",
 ) -> Response:
     """Regenerate (shown once, or emailed as a one-time link), suspend, resume, revoke, delete
     or revoke all; with ``owner``, only that user's own key."""
@@ -193,6 +195,7 @@ async def _act(
         issued=key_regenerated,
         email_to=email_to,
         keep_management=keep_management,
+        grace=grace,
         guard=own,
     )
 

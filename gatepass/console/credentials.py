@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,7 +33,7 @@ from gatepass.console.web import (
 )
 from gatepass.credentials import lifecycle
 from gatepass.deliveries import mail
-from gatepass.errors import DomainError, ForbiddenError, NotFoundError
+from gatepass.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
@@ -257,7 +258,19 @@ async def credential_action(request: Request, tenant: str, client_id: str, actio
         back,
         issued=lambda client, secret: client_issued(client_id, client.name, secret, "rotated"),
         keep_management=keeps_management(form),
+        grace=field(form, "grace"),
     )
+
+
+# What the rotate and regenerate dialogs offer: how long the old secret keeps working.
+GRACE_CHOICES = {"": None, "0": None, "3600": 1, "86400": 24, "604800": 168}  # hours
+
+
+def grace_of(choice: str) -> timedelta | None:
+    if choice not in GRACE_CHOICES:
+        raise InvalidInputError("the grace period must be none, 1 hour, 24 hours or 7 days")
+    hours = GRACE_CHOICES[choice]
+    return timedelta(hours=hours) if hours else None
 
 
 def keeps_management(form: FormData) -> bool:
@@ -279,6 +292,7 @@ async def act(
     issued: Callable[[Any, str], Issued],
     email_to: str = "",
     keep_management: bool = False,
+    grace: str = "",
     guard: Guard | None = None,
 ) -> Response:
     """A row menu action on a credential of ``kind``: a new secret (shown once, or emailed as
@@ -294,7 +308,7 @@ async def act(
     def work(session: Session, found: Tenant) -> Issued:
         guarded(session, found)
         row, secret = lifecycle.rotate(
-            session, found, kind, ref, grace=None, actor=actor, hasher=svc.hasher
+            session, found, kind, ref, grace=grace_of(grace), actor=actor, hasher=svc.hasher
         )
         return issued(row, secret.reveal())
 

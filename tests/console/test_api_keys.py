@@ -97,7 +97,7 @@ def test_regenerate_revoke_and_delete_each_ask_first_and_take_effect(
         "Regenerate",
         "Regenerate “Nightly export”?",
         "Regenerate",
-        says="Anything using the existing key will stop working.",
+        says="Anything using the existing key will stop working, now or after the time you choose.",
     )
     dialog = key_dialog(page, "Nightly export")
     new = dialog.get_by_label("API key", exact=True).input_value()
