@@ -147,7 +147,9 @@ async def form_page(
     *,
     status: int = 200,
     warning: str | None = None,
+    versions: list[Any] | None = None,
 ) -> Response:
+    """The credential form; ``versions``: an edited credential's secret versions."""
     context = await forms.choices(request, viewer, personal=page.personal)
     return render(
         request,
@@ -161,6 +163,7 @@ async def form_page(
             "active": page.active,
             "mail": mail.configured(services(request).settings)
             and not (page.personal or page.editing),
+            "versions": versions or [],
             **context,
         },
         status=status,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gatepass.api.auth import threaded
+from gatepass.api.schemas import SecretVersionOut
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.clients import service as clients
@@ -26,13 +28,15 @@ from gatepass.console.web import (
     Viewer,
     actor_of,
     failed,
+    field,
     posted,
     redirect,
     services,
     signed_in,
 )
-from gatepass.credentials import lifecycle
-from gatepass.errors import DomainError
+from gatepass.credentials import grace, lifecycle
+from gatepass.db import utcnow
+from gatepass.errors import DomainError, InvalidInputError
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 
@@ -104,18 +108,20 @@ async def edit_page(request: Request, tenant: str, listing: str, ref: str) -> Re
         return viewer
     editable = KINDS[listing]
 
-    def load() -> tuple[str, forms.CredentialForm]:
+    def load() -> tuple[str, forms.CredentialForm, list[SecretVersionOut]]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, viewer.tenant_slug)
             row = lifecycle.get(session, found, editable.kind, ref)
-            return row.name, forms.CredentialForm.of(row)
+            versions = SecretVersionOut.all_of(row.secrets, utcnow())
+            return row.name, forms.CredentialForm.of(row), versions
 
     try:
-        name, values = await threaded(load)
+        name, values, versions = await threaded(load)
     except DomainError as exc:
         back = f"/console/{tenant}/{listing}"
         return failed(request, viewer, str(exc), back, status=refusal_status(exc, missing=404))
-    return await form_page(request, viewer, _page(viewer, editable, ref, name), values, None)
+    page = _page(viewer, editable, ref, name)
+    return await form_page(request, viewer, page, values, None, versions=versions)
 
 
 async def save(request: Request, tenant: str, listing: str, ref: str) -> Response:
@@ -140,6 +146,37 @@ async def save(request: Request, tenant: str, listing: str, ref: str) -> Respons
     return redirect(f"/console/{tenant}/{listing}")
 
 
+# What the edit page offers for "retire unused older secrets": minutes unused.
+IDLE_CHOICES = {"15": 15, "60": 60, "1440": 1440}
+
+
+async def retire(request: Request, tenant: str, listing: str, ref: str) -> Response:
+    """End the older secrets still in a grace period that have gone unused (``grace``)."""
+    viewer, form = await posted(request, tenant, "manage")
+    if isinstance(viewer, Response):
+        return viewer
+    editable = KINDS[listing]
+    back = f"/console/{tenant}/{listing}/{ref}/edit"
+    actor = actor_of(request, viewer)
+    minutes = IDLE_CHOICES.get(field(form, "idle"))
+    services(request).cache.flush_uses()  # this process's uses not yet written count too
+
+    def work() -> None:
+        if minutes is None:
+            raise InvalidInputError("choose 15 minutes, 1 hour or 24 hours")
+        with services(request).db.transaction() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            grace.retire_unused(
+                session, found, editable.kind, ref, idle=timedelta(minutes=minutes), actor=actor
+            )
+
+    try:
+        await threaded(work)
+    except DomainError as exc:
+        return failed(request, viewer, str(exc), back, status=refusal_status(exc, missing=404))
+    return redirect(back)
+
+
 def _edit_routes(listing: str) -> None:
     async def show(request: Request, tenant: str, ref: str) -> Response:
         return await edit_page(request, tenant, listing, ref)
@@ -147,9 +184,15 @@ def _edit_routes(listing: str) -> None:
     async def submit(request: Request, tenant: str, ref: str) -> Response:
         return await save(request, tenant, listing, ref)
 
+    async def retire_unused(request: Request, tenant: str, ref: str) -> Response:
+        return await retire(request, tenant, listing, ref)
+
     path = f"/{{tenant}}/{listing}/{{ref}}/edit"
     router.add_api_route(path, show, methods=["GET"])
     router.add_api_route(path, submit, methods=["POST"])
+    router.add_api_route(
+        f"/{{tenant}}/{listing}/{{ref}}/retire-unused", retire_unused, methods=["POST"]
+    )
 
 
 for _listing in KINDS:

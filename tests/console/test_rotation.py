@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.apikeys.support import verifier
-from tests.console.conftest import Console, assert_works, key_becomes, key_code
+from tests.console.conftest import Console, assert_refused, assert_works, key_becomes, key_code
 from tests.console.pages import key_dialog, reveal_dialog, row
 from tests.console.test_api_keys import make_key
 from tests.factories import Factory
@@ -58,3 +58,26 @@ def test_a_regenerated_key_s_old_value_keeps_working_for_the_grace_chosen(
     new = key_dialog(page, "Nightly export").get_by_label("API key", exact=True).input_value()
     key_becomes(console.server, caller, new, "VALID")
     assert key_code(console.server, caller, old) == "VALID"
+
+
+def test_the_edit_page_lists_each_version_and_retires_unused_older_ones(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    billing = factory.client(console.tenant, name="Billing sync")
+    console.sign_in_as_admin(factory)
+    open_dialog(console, "Billing sync", "Rotate secret", "Rotate the secret of “Billing sync”?")
+    dialog = page.get_by_role("dialog", name="Rotate the secret of “Billing sync”?")
+    dialog.get_by_label("The current secret keeps working").select_option(label="for 7 days")
+    dialog.get_by_role("button", name="Rotate secret").click()
+    reveal_dialog(page, "Billing sync").get_by_role("button", name="Done").click()
+
+    page.goto(console.tenant_url(f"credentials/{billing.client_id}/edit"))
+    versions = page.get_by_role("table").filter(has_text="Last used")
+    expect(versions.get_by_role("row")).to_have_count(3)  # heading, old, new
+    page.get_by_label("End older secrets unused for").select_option(label="15 minutes")
+    page.get_by_role("button", name="Retire unused older secrets").click()
+
+    # The old secret was never used: it ends now; the button goes with the last older one.
+    expect(page.get_by_role("button", name="Retire unused older secrets")).to_have_count(0)
+    assert_refused(console.server, billing)
