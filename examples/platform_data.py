@@ -56,3 +56,14 @@ def nql_rows(caller: Caller, query_id: str) -> list[dict[str, Any]] | None:
     if query_id == "crashes_last_7_days":
         return [{"device": d.name, "crashes": d.crashes_7d} for d in devices if d.crashes_7d]
     return None
+
+
+def caller_view(caller: Caller) -> dict[str, Any]:
+    return {
+        "subject": caller.subject,
+        "kind": caller.kind,
+        "name": caller.name,
+        "owner": caller.owner,
+        "permissions": sorted(caller.permissions),
+        "groups": list(caller.groups),
+    }
