@@ -33,12 +33,12 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "GATEPASS_ISSUER": env.get("GATEPASS_ISSUER", "http://127.0.0.1:8080/realms/demo"),
         "GATEPASS_AUDIENCE": env.get("GATEPASS_AUDIENCE", "api://demo"),
         "GATEPASS_VERIFY_CLIENT": (client_id, secret) if client_id and secret else None,
-        "GATEPASS_REALM": "platform-api",
     }
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.config["GATEPASS_REALM"] = "platform-api"
     app.config.update(config if config is not None else config_from_env(os.environ))
     gatepass.init_app(app)
 
