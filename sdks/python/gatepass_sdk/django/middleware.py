@@ -18,7 +18,7 @@ import functools
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 
 from gatepass_sdk.caller import Caller, permitted
@@ -51,7 +51,13 @@ def request_caller(request: HttpRequest) -> Caller | None:
     """The request's caller, authenticated once per request (``AuthError`` if its credential
     is not valid); also ``request.gatepass_caller``."""
     if CALLER_KEY not in request.META:
+        query = request.META.get("QUERY_STRING", "")
         caller = authenticate(gatepass().verifier, request.META)
+        if request.META.get("QUERY_STRING", "") != query:
+            # ``?apikey=`` was removed; ``request.GET`` may have been read already (DRF's
+            # content negotiation does, before authentication): it must not keep the key.
+            kept = str(request.META["QUERY_STRING"]).encode("latin-1")
+            request.GET = QueryDict(kept, encoding=request.encoding)
         request.META[CALLER_KEY] = caller
         request.gatepass_caller = caller  # type: ignore[attr-defined]
     found = request.META[CALLER_KEY]

@@ -12,13 +12,14 @@ still accept it). The permission classes answer as RFC 6750 §3 says, with the s
 as the other integrations: 401 with a bare ``Bearer`` challenge without a Gatepass caller, 403
 ``insufficient_scope`` naming the scope without the permissions. A credential that is not valid
 is 401 ``invalid_token`` (400 ``invalid_request`` for two), whatever the view's permissions.
-``RequiresPermissions("nql")`` is an instance that DRF calls like a class, so it composes with
-DRF's operators: ``[IsAdminUser | RequiresPermissions("nql")]``.
+``RequiresPermissions("nql")`` returns a permission class, so it composes with DRF's
+operators: ``[IsAdminUser | RequiresPermissions("nql")]``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING
 
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException
@@ -98,11 +99,13 @@ class HasGatepassCredential(BasePermission):
         return True
 
 
-class RequiresPermissions(HasGatepassCredential):
-    """A Gatepass caller holding every one of ``permissions``."""
+@functools.cache
+def RequiresPermissions(*permissions: str) -> type[HasGatepassCredential]:  # noqa: N802
+    """The permission class of a Gatepass caller holding every one of ``permissions``.
 
-    def __init__(self, *permissions: str) -> None:
-        self.required = tuple(permissions)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> RequiresPermissions:
-        return self  # DRF instantiates each of ``permission_classes``: this one already is
+    Named like the class it returns, as it stands in ``permission_classes``; one class per set
+    of permissions, so that DRF's operators and type checkers see an ordinary class.
+    """
+    needed = tuple(permissions)
+    name = "RequiresPermissions(" + ", ".join(map(repr, needed)) + ")"
+    return type(name, (HasGatepassCredential,), {"required": needed, "__module__": __name__})
