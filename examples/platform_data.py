@@ -59,11 +59,9 @@ def nql_rows(caller: Caller, query_id: str) -> list[dict[str, Any]] | None:
 
 
 def caller_view(caller: Caller) -> dict[str, Any]:
-    return {
-        "subject": caller.subject,
-        "kind": caller.kind,
-        "name": caller.name,
-        "owner": caller.owner,
-        "permissions": sorted(caller.permissions),
-        "groups": list(caller.groups),
-    }
+    """Who the SDK says is calling, as ``GET /me`` shows it."""
+    view: dict[str, Any] = {name: getattr(caller, name) for name in CALLER_FIELDS}
+    return {**view, "permissions": sorted(caller.permissions), "groups": list(caller.groups)}
+
+
+CALLER_FIELDS = ("subject", "kind", "name", "owner")
