@@ -36,7 +36,7 @@ class NqlResults(APIView):
         rows = data.nql_rows(request.auth, query)
         if rows is None:
             raise Http404
-        return Response({"query": query, "rows": rows, "by": request.auth.subject})
+        return Response({"query_id": query, "rows": rows})
 
 
 class Healthz(APIView):
