@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The SDK is a distribution of its own (sdks/python); the examples, tests and benchmarks use it.
 $(VENV)/.stamp-run: pyproject.toml sdks/python/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e . -e 'sdks/python[starlette]'
+	$(PIP) -e . -e 'sdks/python[starlette,django,flask]'
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-run

@@ -91,17 +91,6 @@ class FieldValue(BaseModel):
     value: str
 
 
-def caller_view(caller: Caller) -> dict[str, Any]:
-    return {
-        "subject": caller.subject,
-        "kind": caller.kind,
-        "name": caller.name,
-        "owner": caller.owner,
-        "permissions": sorted(caller.permissions),
-        "groups": list(caller.groups),
-    }
-
-
 def trigger(kind: str, catalog: frozenset[str], item: str, caller: Caller) -> dict[str, Any]:
     if item not in catalog:
         raise HTTPException(404, f"no {kind} '{item[:100]}'")
@@ -116,7 +105,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/me")
 async def me(caller: Annotated[Caller, Depends(requires())]) -> dict[str, Any]:
-    return caller_view(caller)
+    return data.caller_view(caller)
 
 
 @router.post("/remote-actions/{action_id}/trigger")

@@ -56,3 +56,12 @@ def nql_rows(caller: Caller, query_id: str) -> list[dict[str, Any]] | None:
     if query_id == "crashes_last_7_days":
         return [{"device": d.name, "crashes": d.crashes_7d} for d in devices if d.crashes_7d]
     return None
+
+
+def caller_view(caller: Caller) -> dict[str, Any]:
+    """Who the SDK says is calling, as ``GET /me`` shows it."""
+    view: dict[str, Any] = {name: getattr(caller, name) for name in CALLER_FIELDS}
+    return {**view, "permissions": sorted(caller.permissions), "groups": list(caller.groups)}
+
+
+CALLER_FIELDS = ("subject", "kind", "name", "owner")

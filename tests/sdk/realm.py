@@ -26,6 +26,7 @@ from gatepass.signing_keys import service as signing_keys
 from gatepass.tenants import service as tenants
 from gatepass.users import service as users
 from gatepass_sdk import GatepassVerifier
+from gatepass_sdk.sync_verifier import SyncGatepassVerifier
 from tests.e2e.conftest import Server
 from tests.factories import ACTOR, Credential, Factory
 
@@ -139,12 +140,17 @@ class Realm:
             return key.kid
 
     def verifier(self, **options: Any) -> GatepassVerifier:
-        settings: dict[str, Any] = {
+        return GatepassVerifier(**{**self.verifier_options(), **options})
+
+    def sync_verifier(self, **options: Any) -> SyncGatepassVerifier:
+        return SyncGatepassVerifier(**{**self.verifier_options(), **options})
+
+    def verifier_options(self) -> dict[str, Any]:
+        return {
             "issuer": self.issuer,
             "audience": self.audience,
             "verify_client": (self.verify_client.client_id, self.verify_client.secret),
         }
-        return GatepassVerifier(**{**settings, **options})
 
 
 def altered(secret: str) -> str:
@@ -159,6 +165,9 @@ class Counter:
         self.paths: list[str] = []
 
     async def __call__(self, request: httpx.Request) -> None:
+        self.record(request)
+
+    def record(self, request: httpx.Request) -> None:
         self.paths.append(request.url.path)
 
     def count(self, ending: str) -> int:
@@ -166,6 +175,9 @@ class Counter:
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=10, event_hooks={"request": [self]})
+
+    def sync_client(self) -> httpx.Client:
+        return httpx.Client(timeout=10, event_hooks={"request": [self.record]})
 
 
 async def eventually(check: Callable[[], Any], *, within: float = 10.0) -> Any:

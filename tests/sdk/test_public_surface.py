@@ -16,6 +16,7 @@ PUBLIC = [
     "ClientCredentialsAuth",
     "GatepassMiddleware",
     "GatepassVerifier",
+    "SyncGatepassVerifier",
     "requires",
 ]
 ERRORS = [
@@ -41,10 +42,31 @@ def test_the_error_classes_are_pinned() -> None:
 
 def test_the_sdk_needs_neither_the_server_nor_fastapi() -> None:
     """An API installs the SDK for httpx, PyJWT and Starlette alone."""
+    assert imported_along("gatepass_sdk", SERVER | FRAMEWORKS) == "[]"
+
+
+def test_the_wsgi_verifier_needs_no_web_framework() -> None:
+    """``SyncGatepassVerifier`` and the WSGI middleware: neither Starlette, Django nor Flask."""
+    modules = "gatepass_sdk.sync_verifier, gatepass_sdk.wsgi"
+    assert imported_along(modules, SERVER | FRAMEWORKS | {"starlette"}) == "[]"
+
+
+def test_each_framework_integration_brings_its_own_framework_only() -> None:
+    flask = imported_along("gatepass_sdk.flask", FRAMEWORKS | {"starlette"})
+    assert flask == "['flask', 'werkzeug']"
+    drf = imported_along("gatepass_sdk.django.rest_framework", FRAMEWORKS | {"starlette"})
+    assert drf == "['django', 'rest_framework']"
+
+
+SERVER = frozenset({"gatepass", "fastapi", "sqlalchemy", "pydantic", "structlog"})
+FRAMEWORKS = frozenset({"django", "rest_framework", "flask", "werkzeug"})
+
+
+def imported_along(modules: str, watched: frozenset[str]) -> str:
+    """Which of the ``watched`` top-level packages importing ``modules`` loads."""
     probe = (
-        "import sys, gatepass_sdk\n"
-        "heavy = {'gatepass', 'fastapi', 'sqlalchemy', 'pydantic', 'structlog'}\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+        f"import sys, {modules}\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(watched)!r})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -54,4 +76,4 @@ def test_the_sdk_needs_neither_the_server_nor_fastapi() -> None:
         check=True,
         timeout=60,
     )
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip()

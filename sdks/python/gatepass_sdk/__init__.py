@@ -5,6 +5,9 @@
 - ``GatepassMiddleware`` (ASGI) finds the credential (``Authorization: Bearer``,
   ``Authorization-PSK``, ``X-API-Key`` or ``?apikey=``) and answers RFC 6750 errors;
   ``requires("nql")`` is the FastAPI dependency that hands a handler its ``Caller``.
+- ``SyncGatepassVerifier``: the same for WSGI code; ``gatepass_sdk.flask`` (the ``flask`` extra)
+  and ``gatepass_sdk.django`` (the ``django`` extra, with Django REST framework classes) build
+  on it.
 - ``ClientCredentialsAuth``: an ``httpx.Auth`` that gets and renews client-credentials tokens.
 - ``ApiKeyLogFilter`` keeps ``?apikey=`` values out of server logs; ``GatepassMiddleware``
   installs it on uvicorn's access log by itself.
@@ -19,6 +22,7 @@ from gatepass_sdk.caller import Caller
 from gatepass_sdk.client_credentials import ClientCredentialsAuth
 from gatepass_sdk.errors import AuthError
 from gatepass_sdk.redaction import ApiKeyLogFilter
+from gatepass_sdk.sync_verifier import SyncGatepassVerifier
 from gatepass_sdk.verifier import GatepassVerifier
 
 if TYPE_CHECKING:
@@ -34,6 +38,7 @@ __all__ = [
     "ClientCredentialsAuth",
     "GatepassMiddleware",
     "GatepassVerifier",
+    "SyncGatepassVerifier",
     "requires",
 ]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +59,37 @@ async def ask(
     http: httpx.AsyncClient, url: str, authorization: str, key: str, ip: str | None = None
 ) -> Mapping[str, Any]:
     """The verify endpoint's answer; ``authorization`` is the verify client's Basic header."""
-    body = {"key": key, **({"ip": ip} if ip else {})}
+    with _reaching():
+        response = await http.post(
+            url, json=body(key, ip), headers={"authorization": authorization}
+        )
+    return answer_of(response)
+
+
+def ask_sync(
+    http: httpx.Client, url: str, authorization: str, key: str, ip: str | None = None
+) -> Mapping[str, Any]:
+    """``ask`` for threaded code (WSGI servers), with a blocking client."""
+    with _reaching():
+        response = http.post(url, json=body(key, ip), headers={"authorization": authorization})
+    return answer_of(response)
+
+
+def body(key: str, ip: str | None) -> dict[str, str]:
+    return {"key": key, **({"ip": ip} if ip else {})}
+
+
+@contextmanager
+def _reaching() -> Iterator[None]:
+    """A failure to reach Gatepass is ``UnavailableError``: no verdict on the key."""
     try:
-        response = await http.post(url, json=body, headers={"authorization": authorization})
+        yield
     except httpx.HTTPError as exc:
         log.warning("gatepass verify endpoint unreachable: %s", type(exc).__name__)
         raise UnavailableError("verify endpoint unreachable") from None
+
+
+def answer_of(response: httpx.Response) -> Mapping[str, Any]:
     if response.status_code != 200:
         # 401/403 here mean our verify client is wrong: an operator problem, not the caller's.
         log.error("gatepass verify endpoint answered %d", response.status_code)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gatepass_sdk.errors import CredentialsRequiredError, InsufficientScopeError
+
 CallerKind = Literal["oauth_client", "api_key"]
 
 
@@ -34,3 +36,13 @@ class Caller:
     def can_access(self, group: str) -> bool:
         """Whether data of client group ``group`` is within the caller's reach."""
         return not self.groups or group in self.groups
+
+
+def permitted(found: Caller | None, needed: tuple[str, ...]) -> Caller:
+    """The caller, if it holds every ``needed`` permission: RFC 6750 §3.1 otherwise, a bare
+    challenge without a caller, ``insufficient_scope`` with the needed scope without them."""
+    if found is None:
+        raise CredentialsRequiredError
+    if not found.has(*needed):
+        raise InsufficientScopeError(needed)
+    return found

@@ -7,14 +7,16 @@ two credentials are ``invalid_request``. Other ``Authorization`` schemes are lef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from gatepass_sdk.errors import InvalidRequestError
 
 QUERY_PARAMETER = "apikey"
 KEY_HEADERS = frozenset({b"authorization-psk", b"x-api-key"})
+CREDENTIAL_HEADERS = KEY_HEADERS | {b"authorization"}
 _QUERY_MARK = QUERY_PARAMETER.encode() + b"="
 
 
@@ -25,15 +27,35 @@ class Credential:
 
 
 def from_headers(headers: list[tuple[bytes, bytes]]) -> list[Credential]:
-    found: list[Credential] = []
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            if scheme.lower() == "bearer":
-                found.append(Credential("bearer", token.strip()))
-        elif name in KEY_HEADERS:
-            found.append(Credential("api_key", value.decode("latin-1").strip()))
-    return found
+    """The credentials among ASGI headers (lower-case names, latin-1 values)."""
+    found = (
+        _in_header(name, value.decode("latin-1"))
+        for name, value in headers
+        if name in CREDENTIAL_HEADERS  # the other headers are not even decoded
+    )
+    return [credential for credential in found if credential is not None]
+
+
+def from_environ(environ: Mapping[str, Any]) -> list[Credential]:
+    """The credentials among a WSGI environ's headers (PEP 3333: ``HTTP_X_API_KEY``)."""
+    found = (_in_header(name, environ.get(variable)) for name, variable in _ENVIRON_NAMES)
+    return [credential for credential in found if credential is not None]
+
+
+def _in_header(name: bytes, value: Any) -> Credential | None:
+    if not isinstance(value, str):
+        return None
+    if name == b"authorization":
+        scheme, _, token = value.strip().partition(" ")
+        return Credential("bearer", token.strip()) if scheme.lower() == "bearer" else None
+    if name in KEY_HEADERS:
+        return Credential("api_key", value.strip())
+    return None
+
+
+_ENVIRON_NAMES = [
+    (name, "HTTP_" + name.decode().upper().replace("-", "_")) for name in sorted(CREDENTIAL_HEADERS)
+]
 
 
 def split_query(query: bytes) -> tuple[list[Credential], bytes]:

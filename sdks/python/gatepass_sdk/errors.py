@@ -30,6 +30,7 @@ class AuthError(Exception):
     error: str | None = "invalid_token"
     description = "the access token or API key is not valid"
     challenge = True  # answer with a ``WWW-Authenticate: Bearer`` challenge
+    retry_after: int | None = None  # seconds, for a ``Retry-After`` header
 
     def __init__(self, reason: str = "") -> None:
         super().__init__(reason or self.description)
@@ -38,16 +39,24 @@ class AuthError(Exception):
     def challenge_params(self) -> list[str]:
         return [f'error="{self.error}"'] if self.error else []
 
-    def extra_headers(self) -> Headers:
-        return []
+    def www_authenticate(self, realm: str) -> str | None:
+        """The ``WWW-Authenticate`` challenge for ``realm``, if this answer carries one."""
+        if not self.challenge:
+            return None
+        return "Bearer " + ", ".join([f'realm="{_quoted(realm)}"', *self.challenge_params()])
+
+    def document(self) -> dict[str, str]:
+        """The JSON body: ``error`` and ``error_description`` (RFC 6749 §5.2's shape)."""
+        return {"error": self.error or "unauthorized", "error_description": self.description}
 
     def render(self, realm: str) -> tuple[int, Headers, bytes]:
-        headers = [*JSON_NO_STORE, *self.extra_headers()]
-        if self.challenge:
-            params = ", ".join([f'realm="{_quoted(realm)}"', *self.challenge_params()])
-            headers.append((b"www-authenticate", f"Bearer {params}".encode()))
-        body = {"error": self.error or "unauthorized", "error_description": self.description}
-        return self.status, headers, json.dumps(body, separators=(",", ":")).encode()
+        headers = [*JSON_NO_STORE]
+        if self.retry_after is not None:
+            headers.append((b"retry-after", str(self.retry_after).encode()))
+        challenge = self.www_authenticate(realm)
+        if challenge is not None:
+            headers.append((b"www-authenticate", challenge.encode()))
+        return self.status, headers, json.dumps(self.document(), separators=(",", ":")).encode()
 
 
 class InvalidTokenError(AuthError):
@@ -96,9 +105,6 @@ class RateLimitedError(AuthError):
         super().__init__(reason)
         self.retry_after = max(retry_after, 1)
 
-    def extra_headers(self) -> Headers:
-        return [(b"retry-after", str(self.retry_after).encode())]
-
 
 class UnavailableError(AuthError):
     """Gatepass could not be asked (down, or the verify client misconfigured): 503."""
@@ -107,9 +113,7 @@ class UnavailableError(AuthError):
     error = "temporarily_unavailable"
     description = "the credential cannot be checked right now; retry shortly"
     challenge = False
-
-    def extra_headers(self) -> Headers:
-        return [(b"retry-after", b"2")]
+    retry_after = 2
 
 
 def _quoted(value: str) -> str:

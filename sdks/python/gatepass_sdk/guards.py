@@ -11,8 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from gatepass_sdk.caller import Caller
-from gatepass_sdk.errors import CredentialsRequiredError, InsufficientScopeError
+from gatepass_sdk.caller import Caller, permitted
 from gatepass_sdk.middleware import CALLER_KEY
 
 
@@ -30,9 +29,4 @@ def requires(*permissions: str) -> Callable[[Request], Awaitable[Caller]]:
 def authorize(request: Request, needed: tuple[str, ...]) -> Caller:
     if CALLER_KEY not in request.scope:
         raise RuntimeError("GatepassMiddleware is not installed in front of this route")
-    found: Caller | None = request.scope[CALLER_KEY]
-    if found is None:
-        raise CredentialsRequiredError
-    if not found.has(*needed):
-        raise InsufficientScopeError(needed)
-    return found
+    return permitted(request.scope[CALLER_KEY], needed)

@@ -1,0 +1,1 @@
+"""The example "platform API" as a tiny Django REST framework project (see ``settings``)."""
