@@ -67,15 +67,16 @@ export function basicAuthorization(clientId, clientSecret) {
  * @param {string} url
  * @param {string} authorization
  * @param {string} key
+ * @param {string | undefined} [ip] the caller's address (for keys with an IP allowlist)
  * @returns {Promise<Record<string, unknown>>}
  */
-export async function ask(http, url, authorization, key) {
+export async function ask(http, url, authorization, key, ip) {
   let response;
   try {
     response = await http.fetch(url, {
       method: 'POST',
       headers: { authorization, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ key }),
+      body: JSON.stringify(ip ? { key, ip } : { key }),
       signal: AbortSignal.any([http.closed, AbortSignal.timeout(http.timeout)]),
     });
   } catch (error) {
@@ -115,6 +116,9 @@ export function verdict(answer, { positiveTtl, negativeTtl, now }) {
     const reset = resetOf(answer, now);
     return { outcome: new Rejection(code, reset), ttl: Math.min(negativeTtl, reset - now) };
   }
+  if (code === 'IP_NOT_ALLOWED') {
+    return { outcome: new Rejection(code), ttl: 0 }; // the key may come from an allowed address
+  }
   return { outcome: new Rejection(code), ttl: negativeTtl };
 }
 
@@ -127,8 +131,9 @@ export function verdict(answer, { positiveTtl, negativeTtl, now }) {
 function valid(answer, positiveTtl, now) {
   const caller = callerOf(answer);
   let ttl = positiveTtl;
-  if (answer.rate_limit !== undefined && answer.rate_limit !== null) {
-    ttl = 0; // every use must reach Gatepass, which counts it against the limit
+  const restricted = Array.isArray(answer.allowed_ips) && answer.allowed_ips.length > 0;
+  if ((answer.rate_limit !== undefined && answer.rate_limit !== null) || restricted) {
+    ttl = 0; // every use must reach Gatepass, which counts it or checks its address
   }
   if (caller.expiresAt !== null) {
     ttl = Math.min(ttl, caller.expiresAt - now);

@@ -24,7 +24,7 @@ import * as guard from './guard.js';
 
 /**
  * The parts of Express's request the SDK uses: an Express request fits it.
- * @typedef {import('node:http').IncomingMessage & { url: string, originalUrl?: string, query?: unknown, caller?: Caller | null }} Request
+ * @typedef {import('node:http').IncomingMessage & { url: string, originalUrl?: string, query?: unknown, ip?: string, caller?: Caller | null }} Request
  */
 /** @typedef {import('node:http').ServerResponse} Response */
 /** @typedef {(error?: unknown) => void} Next */
@@ -93,7 +93,8 @@ async function settle(verifier, req) {
   if (req[AUTHENTICATED]) {
     return req.caller ?? null;
   }
-  const { caller, url } = await guard.authenticate(verifier, { rawHeaders: req.rawHeaders, url: req.url });
+  const ip = req.ip ?? req.socket?.remoteAddress; // Express's req.ip follows its 'trust proxy'
+  const { caller, url } = await guard.authenticate(verifier, { rawHeaders: req.rawHeaders, url: req.url, ip });
   if (url !== req.url) {
     stripApiKey(req, url);
   }

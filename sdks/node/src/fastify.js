@@ -109,7 +109,11 @@ async function settle(verifier, request) {
     return request.caller ?? null;
   }
   const raw = request.raw;
-  const { caller, url } = await guard.authenticate(verifier, { rawHeaders: raw.rawHeaders, url: raw.url ?? '/' });
+  const { caller, url } = await guard.authenticate(verifier, {
+    rawHeaders: raw.rawHeaders,
+    url: raw.url ?? '/',
+    ip: request.ip,
+  });
   if (url !== raw.url) {
     stripApiKey(request, url);
   }

@@ -17,10 +17,10 @@ import { CredentialsRequiredError, InsufficientScopeError } from './errors.js';
 /**
  * The caller of a request (`null` without a credential), and its target without `apikey`.
  * @param {GatepassVerifier} verifier
- * @param {{ rawHeaders: readonly string[], url: string }} request
+ * @param {{ rawHeaders: readonly string[], url: string, ip?: string }} request
  * @returns {Promise<{ caller: Caller | null, url: string }>}
  */
-export async function authenticate(verifier, { rawHeaders, url }) {
+export async function authenticate(verifier, { rawHeaders, url, ip }) {
   const { keys, url: kept } = credentials.splitUrl(url);
   const found = credentials.one([...credentials.fromRawHeaders(rawHeaders), ...keys]);
   if (found === null) {
@@ -28,7 +28,7 @@ export async function authenticate(verifier, { rawHeaders, url }) {
   }
   const caller = found.kind === 'bearer'
     ? await verifier.verifyToken(found.value)
-    : await verifier.verifyApiKey(found.value);
+    : await verifier.verifyApiKey(found.value, { ip });
   return { caller, url: kept };
 }
 

@@ -117,14 +117,16 @@ export class GatepassVerifier {
   }
 
   /**
-   * The caller behind an API key. A cached answer costs one hash and one lookup.
+   * The caller behind an API key sent from `ip` (needed for a key with an IP allowlist; an
+   * answer that depends on it is never reused). A cached answer costs one hash and one lookup.
    * @param {string} key
+   * @param {{ ip?: string }} [options]
    * @returns {Promise<Caller>}
    */
-  async verifyApiKey(key) {
+  async verifyApiKey(key, { ip } = {}) {
     this.#open();
     const digest = createHash('sha256').update(key, 'utf8').digest('base64');
-    const outcome = this.#answers.get(digest) ?? (await this.#ask(key, digest));
+    const outcome = this.#answers.get(digest) ?? (await this.#ask(key, digest, ip));
     if (outcome instanceof Caller) {
       return outcome;
     }
@@ -134,16 +136,17 @@ export class GatepassVerifier {
   /**
    * @param {string} key
    * @param {string} digest
+   * @param {string | undefined} ip
    * @returns {Promise<Caller | apiKeys.Rejection>}
    */
-  async #ask(key, digest) {
+  async #ask(key, digest, ip) {
     if (this.#verifyAuthorization === null) {
       return new apiKeys.Rejection('API keys are not accepted: no verify client');
     }
     if (!apiKeys.isPlausible(key)) {
       return new apiKeys.Rejection('MALFORMED');
     }
-    const answer = await apiKeys.ask(this.#http, this.#verifyUrl, this.#verifyAuthorization, key);
+    const answer = await apiKeys.ask(this.#http, this.#verifyUrl, this.#verifyAuthorization, key, ip);
     const { outcome, ttl } = apiKeys.verdict(answer, { ...this.#ttls, now: this.#clock() });
     this.#answers.put(digest, outcome, ttl);
     return outcome;

@@ -74,3 +74,11 @@ test('the verify client authenticates with client_secret_basic, form-urlencoded 
   assert.equal(basicAuthorization('platform-api', 'gpcs_s3cret'), `Basic ${btoa('platform-api:gpcs_s3cret')}`);
   assert.equal(basicAuthorization('a b', 'x:y/+'), `Basic ${btoa('a+b:x%3Ay%2F%2B')}`);
 });
+
+test('an answer that depends on the caller address is never reused', () => {
+  assert.equal(verdict({ ...VALID, allowed_ips: ['203.0.113.0/24'] }, TTLS).ttl, 0);
+  assert.equal(verdict({ ...VALID, allowed_ips: [] }, TTLS).ttl, TTLS.positiveTtl);
+  const refused = verdict({ valid: false, code: 'IP_NOT_ALLOWED' }, TTLS);
+  assert.ok(refused.outcome instanceof Rejection);
+  assert.equal(refused.ttl, 0);
+});
