@@ -74,6 +74,10 @@ def test_the_query_key_is_taken_out_and_the_rest_kept_byte_for_byte() -> None:
     assert found == [Credential("api_key", "gpk_x+y")]
     assert rest == b"q=a%20b&sort=-name"
     assert split_query(b"myapikey=1") == ([], b"myapikey=1")
+    # A percent-encoded name is the same parameter: found, and kept from the application.
+    found, rest = split_query(b"q=%25&%61pikey=gpk_z&a%70ikey=gpk_w")
+    assert [c.value for c in found] == ["gpk_z", "gpk_w"]
+    assert rest == b"q=%25"
 
 
 def test_one_credential_at_most() -> None:
