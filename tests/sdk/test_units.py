@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from gatepass_sdk import ApiKeyLogFilter
+from gatepass_sdk import ApiKeyLogFilter, api_keys
 from gatepass_sdk import errors as e
 from gatepass_sdk.cache import TtlCache
 from gatepass_sdk.credentials import Credential, from_headers, one, split_query
@@ -207,3 +207,10 @@ async def test_known_keys_stay_trusted_while_gatepass_is_down() -> None:
         assert await keys.get("k2") is None  # fetched again: k2 really is unknown
         assert keys.cached("k1") is not None
     assert jwks.fetches == 3
+
+
+def test_the_callers_address_goes_to_gatepass_only_when_it_is_one() -> None:
+    assert api_keys.body("gpk_x", "203.0.113.9") == {"key": "gpk_x", "ip": "203.0.113.9"}
+    assert api_keys.body("gpk_x", "2001:db8::1")["ip"] == "2001:db8::1"
+    for peer in ("testclient", "", None, "/run/app.sock"):
+        assert api_keys.body("gpk_x", peer) == {"key": "gpk_x"}

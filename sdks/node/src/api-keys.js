@@ -7,6 +7,8 @@
  * (network, 5xx, our own client refused) is a 503, never a verdict on the key.
  */
 
+import { isIP } from 'node:net';
+
 import { Caller } from './caller.js';
 import { InvalidTokenError, RateLimitedError, UnavailableError } from './errors.js';
 
@@ -76,7 +78,8 @@ export async function ask(http, url, authorization, key, ip) {
     response = await http.fetch(url, {
       method: 'POST',
       headers: { authorization, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(ip ? { key, ip } : { key }),
+      // Only an address: a server may name its peer otherwise (a Unix socket has none).
+      body: JSON.stringify(ip && isIP(ip) ? { key, ip } : { key }),
       signal: AbortSignal.any([http.closed, AbortSignal.timeout(http.timeout)]),
     });
   } catch (error) {

@@ -10,6 +10,7 @@ caller's address (a key with ``allowed_ips``, ``IP_NOT_ALLOWED``) is never reuse
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -76,7 +77,17 @@ def ask_sync(
 
 
 def body(key: str, ip: str | None) -> dict[str, str]:
-    return {"key": key, **({"ip": ip} if ip else {})}
+    """The verify request. ``ip`` goes only when it is an address: a server may name its peer
+    otherwise (Starlette's test client says "testclient", a Unix socket has none)."""
+    return {"key": key, **({"ip": ip} if ip and _is_address(ip) else {})}
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @contextmanager
