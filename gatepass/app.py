@@ -27,6 +27,7 @@ from gatepass.ops.logging import configure as configure_logging
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
+from gatepass.webhooks.dispatcher import Dispatcher
 
 CONSOLE = management.included(console.router)
 
@@ -38,11 +39,13 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
     what it needs on first use."""
     configure_logging(settings.log_level)
     services = build_services(settings)
+    webhooks = Dispatcher(services.db, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.cache.start()
         services.failures.start()
+        webhooks.start()
         if server_process:
             # In a worker thread, as requests load entries: this also starts the thread pool.
             await anyio.to_thread.run_sync(services.cache.warm)
@@ -50,6 +53,7 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
         try:
             yield
         finally:
+            webhooks.stop()
             services.failures.stop()
             services.cache.stop()
             services.notices.close()

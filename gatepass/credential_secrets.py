@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -135,3 +136,18 @@ _DUMMY_DIGEST = bytes(32)
 def derive_key(master_key: bytes, purpose: bytes) -> bytes:
     """A 256-bit subkey of the server secret for one purpose (HKDF-SHA256, RFC 5869)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master_key)
+
+
+NONCE_BYTES = 12
+
+
+def seal(key: bytes, data: bytes, bound_to: str) -> bytes:
+    """``data`` encrypted with AES-256-GCM under ``key`` (a ``derive_key`` subkey), bound to
+    ``bound_to`` (its row's id) as associated data, so a ciphertext cannot move to another row."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, data, bound_to.encode())
+
+
+def unseal(key: bytes, sealed: bytes, bound_to: str) -> bytes:
+    nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
+    return AESGCM(key).decrypt(nonce, ciphertext, bound_to.encode())

@@ -14,6 +14,7 @@ from gatepass.signing_keys.models import SigningKey
 from gatepass.tenants.models import Tenant
 from gatepass.tokens.models import RevokedToken
 from gatepass.users.models import User
+from gatepass.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "ApiKey",
@@ -32,4 +33,7 @@ __all__ = [
     "SigningKey",
     "Tenant",
     "User",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Webhooks (gatepass.webhooks.destinations): plain http:// to a loopback host, and endpoints
+    # on private addresses, are refused unless allowed here. The server sends due webhooks
+    # every ``webhook_interval`` seconds (0: it does not; ``deliver_due`` is called elsewhere).
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
+    webhook_interval: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator("public_url")
     @classmethod

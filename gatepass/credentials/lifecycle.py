@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -33,6 +33,8 @@ from gatepass.permissions import service as permissions
 from gatepass.permissions.models import Permission
 from gatepass.permissions.service import check_may_reveal
 from gatepass.tenants.models import Tenant
+from gatepass.webhooks import outbox
+from gatepass.webhooks.events import BY_ACTION
 
 MAX_GRACE = timedelta(days=30)
 STATUSES = ("active", "expired", "suspended", "revoked")
@@ -382,6 +384,17 @@ def revoke_all(
             at=now,
             details={"by": "revoke all"},
         )
+        outbox.emit_each(
+            session,
+            tenant_id=tenant.id,
+            event=BY_ACTION["revoke"],
+            kind=kind.target_type,
+            subjects=select(kind.ref_column(), model.name).where(
+                model.tenant_id == tenant.id, model.status == "revoked", model.revoked_at == now
+            ),
+            actor=actor,
+            data={"by": "revoke all"},
+        )
     details: dict[str, Any] = {"count": count}
     if keep_management:
         details["kept"] = "credentials that verify API keys or manage Gatepass"
@@ -471,3 +484,19 @@ def record_action(
         target=ref,
         details=details,
     )
+    event = BY_ACTION.get(action)
+    if event is not None:  # and its webhooks, in the same transaction
+        data = {k: v for k, v in (details or {}).items() if k != "name"}
+        name = (details or {}).get("name")  # a deleted credential's is only there
+        if not isinstance(name, str):
+            name = session.scalar(
+                select(cast(Any, kind.model).name).where(*named(kind, tenant, ref))
+            )
+        subject = outbox.Subject(kind=kind.target_type, id=ref, name=name or "")
+        outbox.emit(
+            session, tenant_id=tenant.id, event=event, credential=subject, data=data, actor=actor
+        )
+
+
+def named(kind: Kind[C], tenant: Tenant, ref: str) -> tuple[ColumnElement[bool], ...]:
+    return (kind.model.tenant_id == tenant.id, kind.ref_column() == ref)

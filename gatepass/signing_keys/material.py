@@ -13,14 +13,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from gatepass.credential_secrets import derive_key
+from gatepass.credential_secrets import derive_key, seal, unseal
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
 RSA_BITS = 3072
-NONCE_BYTES = 12
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
@@ -98,13 +96,10 @@ class KeyCipher:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        return nonce + AESGCM(self.key).encrypt(nonce, der, kid.encode())
+        return seal(self.key, der, kid)
 
     def open(self, sealed: bytes, kid: str) -> PrivateKey:
-        nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
-        der = AESGCM(self.key).decrypt(nonce, ciphertext, kid.encode())
-        key = serialization.load_der_private_key(der, password=None)
+        key = serialization.load_der_private_key(unseal(self.key, sealed, kid), password=None)
         if not isinstance(key, PrivateKey):
             raise ValueError("stored signing key has an unsupported type")
         return key

@@ -1,0 +1,172 @@
+"""Sending the outbox: claim due messages, POST them signed, log each attempt, retry with backoff.
+
+Any number of processes may run ``deliver_due`` at once: a message is claimed by one atomic
+``UPDATE`` (its due rows picked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), which moves its
+next attempt a lease ahead, so a process that dies mid-delivery leaves it to be sent again.
+A 2xx answer delivers it; anything else is retried after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h,
+2 h, 4 h, 8 h and 8 h (each give or take 10%), and the message is given up (``failed``) when the
+eleventh attempt, about 24 hours after the first, fails too.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gatepass.credential_secrets import Plaintext
+from gatepass.db import Database, utcnow
+from gatepass.settings import Settings
+from gatepass.webhooks import destinations, signing
+from gatepass.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from gatepass.webhooks.outbox import payload
+
+RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)  # seconds
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+LEASE = timedelta(minutes=2)  # longer than an attempt can take (connect + read timeouts)
+TIMEOUT = httpx.Timeout(5.0)
+MAX_RESPONSE_BYTES = 4096  # of a receiver's answer, read and dropped
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def deliver_due(
+    db: Database, settings: Settings, *, now: datetime | None = None, limit: int = 50
+) -> int:
+    """Send up to ``limit`` messages due at ``now``; returns how many attempts were made."""
+    now = now or utcnow()
+    box = signing.SecretBox.from_master_key(settings.master_key())
+    rules = destinations.Rules.of(settings)
+    claimed = claim(db, now, limit)
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        for message, endpoint in claimed:
+            secret = box.open(endpoint.sealed_secret, endpoint.endpoint_id)
+            outcome = attempt(client, rules, endpoint.url, message, secret)
+            record(db, message.id, outcome, now=now)
+    return len(claimed)
+
+
+def claim(db: Database, now: datetime, limit: int) -> list[tuple[WebhookMessage, WebhookEndpoint]]:
+    """Take the due messages of enabled endpoints for this process, oldest due first."""
+    token = secrets.token_hex(16)
+    with db.transaction() as session:
+        due = (
+            select(WebhookMessage.id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_pk)
+            .where(*_due(now), WebhookEndpoint.enabled.is_(True))
+            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(of=WebhookMessage, skip_locked=True)
+        session.execute(
+            update(WebhookMessage)
+            .where(WebhookMessage.id.in_(due.scalar_subquery()), *_due(now))
+            .values(claim=token, next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.execute(
+            select(WebhookMessage, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_pk)
+            .where(WebhookMessage.claim == token)
+            .order_by(WebhookMessage.id)
+        )
+        return [(message, endpoint) for message, endpoint in rows]
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    return (WebhookMessage.status == "pending", WebhookMessage.next_attempt_at <= now)
+
+
+def attempt(
+    client: httpx.Client,
+    rules: destinations.Rules,
+    url: str,
+    message: WebhookMessage,
+    secret: Plaintext,
+) -> Outcome:
+    """POST ``message`` to ``url`` once; never raises for the receiver's faults."""
+    body = json.dumps(payload(message), separators=(",", ":")).encode()
+    started = time.monotonic()
+    try:
+        rules.check_resolved(url)
+        headers = signing.headers(secret, message.message_id, int(time.time()), body)
+        with client.stream("POST", url, content=body, headers=headers) as response:
+            _drain(response)
+            code: int | None = response.status_code
+            error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except destinations.RefusedDestination as exc:
+        code, error = None, str(exc)
+    except httpx.HTTPError as exc:
+        code, error = None, type(exc).__name__
+    return Outcome(code, error[:200], int((time.monotonic() - started) * 1000))
+
+
+def _drain(response: httpx.Response) -> None:
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read >= MAX_RESPONSE_BYTES:
+            break
+
+
+def record(db: Database, message_pk: int, outcome: Outcome, *, now: datetime) -> None:
+    """Log the attempt and decide what comes next: delivered, retried later, or given up."""
+    with db.transaction() as session:
+        message = session.get(WebhookMessage, message_pk)
+        if message is None:  # its endpoint was deleted meanwhile
+            return
+        message.attempts += 1
+        session.add(
+            WebhookAttempt(
+                tenant_id=message.tenant_id,
+                message_pk=message.id,
+                attempt=message.attempts,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+                succeeded=outcome.succeeded,
+            )
+        )
+        message.claim = None
+        next_step(message, outcome.succeeded, now)
+
+
+def next_step(message: WebhookMessage, succeeded: bool, now: datetime) -> None:
+    if succeeded:
+        message.status = "delivered"
+    elif message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt, with 10% jitter either way so that
+    the retries of one outage do not all arrive together."""
+    delay = RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+    return timedelta(seconds=delay * random.uniform(0.9, 1.1))  # noqa: S311 - not a secret
+
+
+def redeliver(session: Session, message: WebhookMessage) -> None:
+    """Send ``message`` again at once (same ``webhook-id``), however it ended."""
+    message.status = "pending"
+    message.next_attempt_at = utcnow()
+    message.claim = None

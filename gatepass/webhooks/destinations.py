@@ -1,0 +1,84 @@
+"""Where webhooks may go: the checks against server-side request forgery.
+
+A tenant administrator chooses the URL, so Gatepass refuses, unless the operator allows them,
+URLs that are not ``https`` and hosts that are or resolve to an address that is not public
+(loopback, private, link-local, shared, reserved, multicast). The URL is checked when it is
+saved and its host resolved again before every attempt. ``GATEPASS_WEBHOOK_ALLOW_PRIVATE``
+allows private addresses (receivers inside the operator's network); ``GATEPASS_WEBHOOK_ALLOW_HTTP``
+allows plain ``http://`` to a loopback host only (``localhost``, ``127.0.0.1``, ``[::1]``), for
+development and tests. A name could resolve to another address between the check and the
+connection (DNS rebinding); a strict network needs an egress proxy or firewall as well.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from gatepass.errors import InvalidInputError
+from gatepass.settings import Settings
+
+MAX_URL = 2000
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class RefusedDestination(Exception):  # noqa: N818 - an outcome, logged by its message
+    """The endpoint's host resolves to an address webhooks may not reach."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    allow_http: bool = False
+    allow_private: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        return cls(settings.webhook_allow_http, settings.webhook_allow_private)
+
+    def check_url(self, url: str) -> str:
+        """``url`` stripped, or ``InvalidInputError`` saying what is wrong with it."""
+        url = url.strip()
+        if not url or len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in url):
+            raise InvalidInputError(f"url must be an https URL of at most {MAX_URL} characters")
+        parts = urlsplit(url)
+        try:
+            host, _ = parts.hostname, parts.port
+        except ValueError:
+            raise InvalidInputError("url has an invalid port") from None
+        if not host or parts.username is not None or parts.password is not None:
+            raise InvalidInputError("url must name a host, and no user name or password")
+        if parts.fragment:
+            raise InvalidInputError("url must have no fragment (#...)")
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and self.allow_http and host in LOOPBACK_HOSTS
+        ):
+            raise InvalidInputError("url must use https")
+        literal = _address(host)
+        if literal is not None and not self._allowed(literal):
+            raise InvalidInputError("url must not point to a private or reserved address")
+        return url
+
+    def check_resolved(self, url: str) -> None:
+        """Refuse ``url`` if its host resolves to any address not allowed."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise RefusedDestination("host name does not resolve") from None
+        for *_, sockaddr in found:
+            address = _address(str(sockaddr[0]))
+            if address is None or not self._allowed(address):
+                raise RefusedDestination("host resolves to a private or reserved address")
+
+    def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return self.allow_private or (address.is_global and not address.is_multicast)
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.split("%", maxsplit=1)[0])
+    except ValueError:
+        return None
