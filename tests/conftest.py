@@ -139,6 +139,7 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         secret_key=secrets.token_hex(32),
         public_url="http://testserver",
         cache_poll_interval=0.05,
+        webhook_interval=0,  # tests send webhooks themselves (deliver_due), when they choose
         _env_file=None,  # type: ignore[call-arg]
         **CHEAP,
     )

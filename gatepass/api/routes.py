@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from gatepass.api import console_session, credentials, reports, tenancy
+from gatepass.api import console_session, credentials, reports, tenancy, webhooks
 from gatepass.api.plain import plain_request
 
 PREFIX = "/api/v1/realms/{tenant}"
@@ -28,5 +28,10 @@ def install(app: FastAPI, shared: APIRouter) -> None:
 
 
 MANAGEMENT = included(
-    console_session.router, tenancy.router, credentials.router, reports.router, prefix=PREFIX
+    console_session.router,
+    tenancy.router,
+    credentials.router,
+    reports.router,
+    webhooks.router,
+    prefix=PREFIX,
 )

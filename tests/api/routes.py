@@ -23,6 +23,9 @@ from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import Capability
+from gatepass.webhooks import service as webhooks
+from gatepass.webhooks.destinations import Rules
+from gatepass.webhooks.signing import SecretBox
 from tests.api.support import PASSWORD, Caller
 from tests.factories import ACTOR, Factory
 
@@ -38,6 +41,7 @@ NEW_CLIENT_ID = "fresh-client"
 NEW_PERMISSION = "reports"
 NEW_GROUP = "apac"
 NEW_USER_EMAIL = "new.user@example.com"
+NEW_WEBHOOK_URL = "https://hooks.example.com/new"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Targets:
     key_id: str
     user_id: int
     permission: str
+    endpoint_id: str = "ep_none"
+    message_id: str = "msg_none"
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,13 @@ class Route:
             key_id=targets.key_id,
             user_id=targets.user_id,
             name=targets.permission,
+            endpoint_id=targets.endpoint_id,
+            message_id=targets.message_id,
         )
 
     @property
     def names_object(self) -> bool:
-        """Whether the path names one object (a client, key, user or permission)."""
+        """Whether the path names one object (a client, key, user, permission or webhook)."""
         return "{" in self.template.removeprefix(BASE)
 
     @property
@@ -131,6 +139,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route("GET", "/users/{user_id}", ADMINISTER),
     _route("PATCH", "/users/{user_id}", ADMINISTER, {"display_name": "Renamed User"}),
+    _route("GET", "/webhooks", ADMINISTER),
+    _route("GET", "/webhooks/{endpoint_id}", ADMINISTER),
+    _route("GET", "/webhooks/{endpoint_id}/deliveries", ADMINISTER),
+    _route("POST", "/webhooks", ADMINISTER, {"url": NEW_WEBHOOK_URL}),
+    _route("PATCH", "/webhooks/{endpoint_id}", ADMINISTER, {"description": "edited"}),
+    _route("POST", "/webhooks/{endpoint_id}/rotate-secret", ADMINISTER),
+    _route("POST", "/webhooks/{endpoint_id}/test", ADMINISTER, ok=202),
+    _route("POST", "/webhooks/{endpoint_id}/deliveries/{message_id}/redeliver", ADMINISTER, ok=202),
+    _route("DELETE", "/webhooks/{endpoint_id}", ADMINISTER),
     # MANAGE
     _route(
         "POST",
@@ -259,6 +276,20 @@ def make_key(factory: Factory, slug: str, name: str, scopes: tuple[str, ...] = (
             hasher=factory.hasher,
         )
         return key.key_id
+
+
+def make_webhook(factory: Factory, slug: str) -> tuple[str, str]:
+    """A webhook endpoint of the tenant with one message queued; returns both their ids."""
+    with factory.db.transaction() as session:
+        tenant = tenants.get_tenant(session, slug)
+        box = SecretBox.from_master_key(factory.settings.master_key())
+        spec = webhooks.EndpointSpec(url=f"https://hooks.example.com/{slug}")
+        endpoint, _ = webhooks.create_endpoint(
+            session, tenant, spec, actor=ACTOR, rules=Rules(), box=box
+        )
+        return endpoint.endpoint_id, webhooks.send_test(
+            session, tenant, endpoint.endpoint_id, actor=ACTOR
+        )
 
 
 def user_id(factory: Factory, slug: str, email: str) -> int:

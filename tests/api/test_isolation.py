@@ -35,6 +35,7 @@ from tests.api.routes import (
     audit_after,
     audit_mark,
     make_key,
+    make_webhook,
     snapshot,
     tenant_id,
     user_id,
@@ -91,17 +92,29 @@ def world(client: TestClient, factory: Factory) -> World:
             group = {"name": f"team-{way}"}
             response = callers[slug, way].request(client, "POST", api(slug, "/groups"), json=group)
             assert response.status_code == 201, response.text
+    hooks = {slug: make_webhook(factory, slug) for slug in ("acme", "globex")}
     return World(
         callers=callers,
-        acme=Targets("shared-id", keys["acme"], user_id(factory, "acme", "ada@example.com"), "nql"),
+        acme=Targets(
+            "shared-id",
+            keys["acme"],
+            user_id(factory, "acme", "ada@example.com"),
+            "nql",
+            *hooks["acme"],
+        ),
         globex=Targets(
-            "shared-id", keys["globex"], user_id(factory, "globex", "ada@example.com"), "nql"
+            "shared-id",
+            keys["globex"],
+            user_id(factory, "globex", "ada@example.com"),
+            "nql",
+            *hooks["globex"],
         ),
         globex_only=Targets(
             "globex-only",
             keys["globex"],
             user_id(factory, "globex", "only@globex.example.com"),
             "globex-reports",
+            *hooks["globex"],
         ),
     )
 

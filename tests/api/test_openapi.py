@@ -38,6 +38,7 @@ from gatepass.app import create_app
 from gatepass.body_limit import BodyLimit
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.settings import Settings
+from tests.api.routes import make_webhook
 from tests.api.support import PASSWORD, ROLE_SCOPES, api, assert_problem, bearer_caller
 from tests.factories import Factory
 from tests.http.support import issuer, token_path
@@ -123,7 +124,8 @@ def admin(app: BodyLimit, factory: Factory) -> dict[str, str]:
 
 @pytest.fixture
 def existing(app: BodyLimit, factory: Factory, admin: dict[str, str]) -> dict[str, str]:
-    """Path parameters naming a client, an API key, a user and a permission that exist."""
+    """Path parameters naming a client, an API key, a user, a permission, a webhook endpoint and
+    one of its messages that exist."""
     client = factory.client(TENANT, client_id="existing-client", name="existing")
     email = factory.user(TENANT, email="existing@acme.example.com", role="viewer")
     with http(app) as session:
@@ -131,12 +133,15 @@ def existing(app: BodyLimit, factory: Factory, admin: dict[str, str]) -> dict[st
         users = session.get(api(TENANT, "/users"), params={"email": email}, headers=admin)
     assert key.status_code == 201, key.text
     assert users.status_code == 200, users.text
+    webhook = make_webhook(factory, TENANT)
     return {
         "tenant": TENANT,
         "client_id": client.client_id,
         "key_id": key.json()["id"],
         "user_id": str(users.json()["items"][0]["id"]),
         "name": "nql",
+        "endpoint_id": webhook[0],
+        "message_id": webhook[1],
     }
 
 

@@ -25,6 +25,7 @@ from tests.api.routes import (
     audit_after,
     audit_mark,
     make_key,
+    make_webhook,
     of_class,
     openapi_operations,
     snapshot,
@@ -74,7 +75,10 @@ def acme(http: TestClient, factory: Factory, role: str = "admin", way: str = "to
     factory.client("acme", client_id="target-client", scopes=("nql",), groups_=("emea",))
     key_id = make_key(factory, "acme", "target key")
     email = factory.user("acme", email="target@acme.example.com", role="viewer")
-    targets = Targets("target-client", key_id, user_id(factory, "acme", email), "nql")
+    endpoint_id, message_id = make_webhook(factory, "acme")
+    targets = Targets(
+        "target-client", key_id, user_id(factory, "acme", email), "nql", endpoint_id, message_id
+    )
     return Acme(caller, targets)
 
 
