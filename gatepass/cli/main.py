@@ -16,6 +16,7 @@ from gatepass.cli.doctor import doctor
 from gatepass.cli.reports import report_app
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
+from gatepass.cli.webhooks import webhook_app
 from gatepass.db import Database
 from gatepass.migrations import runner
 from gatepass.settings import Settings
@@ -35,6 +36,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="signing-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(webhook_app, name="webhook")
 app.command()(doctor)
 
 
