@@ -256,3 +256,19 @@ def test_a_message_is_claimed_by_one_deliverer_only(acme: Factory, receiver: Rec
     assert second == []
     later = delivery.claim(acme.db, now + delivery.LEASE + timedelta(seconds=1), 10)
     assert [m.id for m, _ in later] == [m.id for m, _ in first]  # a lost claim runs out
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(
+    acme: Factory, local_settings: Settings, receiver: Receiver
+) -> None:
+    add_endpoint(acme, receiver.url)
+    receiver.statuses = [307]
+    make_key(acme, "moved")
+
+    assert deliver(acme, local_settings) == 1
+
+    assert len(receiver.received) == 1
+    (message,) = messages(acme)
+    assert message.status == "pending"
+    (attempt,) = attempts_of(acme, message.id)
+    assert (attempt.status_code, attempt.error, attempt.succeeded) == (307, "HTTP 307", False)
