@@ -72,18 +72,9 @@ def claim(db: Database, now: datetime, limit: int) -> list[tuple[WebhookMessage,
             return []
     token = secrets.token_hex(16)
     with db.transaction() as session:
-        due = (
-            select(WebhookMessage.id)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_pk)
-            .where(*_due(now), WebhookEndpoint.enabled.is_(True))
-            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
-            .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(of=WebhookMessage, skip_locked=True)
         session.execute(
             update(WebhookMessage)
-            .where(WebhookMessage.id.in_(due.scalar_subquery()), *_due(now))
+            .where(WebhookMessage.id.in_(_next_due(session, now, limit)), *_due(now))
             .values(claim=token, next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -94,6 +85,21 @@ def claim(db: Database, now: datetime, limit: int) -> list[tuple[WebhookMessage,
             .order_by(WebhookMessage.id)
         )
         return [(message, endpoint) for message, endpoint in rows]
+
+
+def _next_due(session: Session, now: datetime, limit: int) -> Any:
+    """SQL: the ids of the ``limit`` messages due first; on PostgreSQL, locked, skipping those
+    another process is claiming."""
+    due = (
+        select(WebhookMessage.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_pk)
+        .where(*_due(now), WebhookEndpoint.enabled.is_(True))
+        .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(of=WebhookMessage, skip_locked=True)
+    return due.scalar_subquery()
 
 
 def _due(now: datetime) -> tuple[Any, ...]:

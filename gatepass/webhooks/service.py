@@ -7,7 +7,7 @@ audit records name the endpoint and its URL, never the secret.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gatepass.audit.service import Actor, record_change
 from gatepass.credential_secrets import Plaintext
+from gatepass.db import utcnow
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.tenants.models import Tenant
@@ -22,7 +23,13 @@ from gatepass.text import check_plain
 from gatepass.webhooks import delivery, outbox
 from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.events import EVENT_TYPES
-from gatepass.webhooks.models import ALL_EVENTS, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from gatepass.webhooks.models import (
+    ALL_EVENTS,
+    WebhookAttempt,
+    WebhookEndpoint,
+    WebhookMessage,
+    new_endpoint_id,
+)
 from gatepass.webhooks.signing import SecretBox, new_secret
 
 MAX_DESCRIPTION = 500
@@ -54,24 +61,20 @@ def create_endpoint(
     box: SecretBox,
 ) -> tuple[WebhookEndpoint, Plaintext]:
     check_admin(actor)
-    count = len(list_endpoints(session, tenant))
-    if count >= MAX_ENDPOINTS:
+    if len(list_endpoints(session, tenant)) >= MAX_ENDPOINTS:
         raise ConflictError(f"a tenant has at most {MAX_ENDPOINTS} webhook endpoints")
-    endpoint = WebhookEndpoint(tenant_id=tenant.id, created_by=actor.label, sealed_secret=b"")
-    _apply(
-        endpoint,
-        EndpointSpec(
-            url=spec.url or "",
-            description=spec.description or "",
-            events=spec.events or (),
-            enabled=spec.enabled,
-        ),
-        rules,
+    endpoint = WebhookEndpoint(
+        tenant_id=tenant.id,
+        endpoint_id=new_endpoint_id(),
+        description="",
+        enabled=True,
+        created_by=actor.label,
+        created_at=utcnow(),
     )
+    _apply(endpoint, replace(spec, url=spec.url or "", events=spec.events or ()), rules)
     secret = new_secret()
-    session.add(endpoint)
-    session.flush()
     endpoint.sealed_secret = box.seal(secret, endpoint.endpoint_id)
+    session.add(endpoint)
     _audit(session, actor, "webhook.create", endpoint, _described(endpoint))
     return endpoint, secret
 
