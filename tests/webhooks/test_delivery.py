@@ -3,6 +3,7 @@ checks each signature with the Standard Webhooks library, retries, giving up."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -272,3 +273,26 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(
     assert message.status == "pending"
     (attempt,) = attempts_of(acme, message.id)
     assert (attempt.status_code, attempt.error, attempt.succeeded) == (307, "HTTP 307", False)
+
+
+def test_two_deliverers_at_once_send_each_message_once(
+    acme: Factory, local_settings: Settings, receiver: Receiver
+) -> None:
+    add_endpoint(acme, receiver.url)
+    for n in range(12):
+        make_key(acme, f"key {n}")
+    now = utcnow()
+
+    def drain() -> None:
+        while delivery.deliver_due(acme.db, local_settings, now=now, limit=3):
+            pass
+
+    workers = [threading.Thread(target=drain) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 12
+    assert all(m.status == "delivered" and m.attempts == 1 for m in messages(acme))
