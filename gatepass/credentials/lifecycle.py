@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -486,17 +486,13 @@ def record_action(
     )
     event = BY_ACTION.get(action)
     if event is not None:  # and its webhooks, in the same transaction
-        data = {k: v for k, v in (details or {}).items() if k != "name"}
-        name = (details or {}).get("name")  # a deleted credential's is only there
-        if not isinstance(name, str):
-            name = session.scalar(
-                select(cast(Any, kind.model).name).where(*named(kind, tenant, ref))
-            )
-        subject = outbox.Subject(kind=kind.target_type, id=ref, name=name or "")
-        outbox.emit(
-            session, tenant_id=tenant.id, event=event, credential=subject, data=data, actor=actor
+        model: Any = kind.model
+        stored = select(model.name).where(model.tenant_id == tenant.id, kind.ref_column() == ref)
+        outbox.announce(
+            session,
+            tenant.id,
+            event,
+            subject=(kind.target_type, ref, stored),
+            actor=actor,
+            details=details or {},
         )
-
-
-def named(kind: Kind[C], tenant: Tenant, ref: str) -> tuple[ColumnElement[bool], ...]:
-    return (kind.model.tenant_id == tenant.id, kind.ref_column() == ref)

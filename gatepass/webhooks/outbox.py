@@ -59,6 +59,30 @@ def emit(
     enqueue(session, tenant_id, event, kind=credential.kind, actor=actor, data=data, **columns)
 
 
+def announce(
+    session: Session,
+    tenant_id: int,
+    event: str,
+    *,
+    subject: tuple[str, str, Select[Any]],
+    actor: Actor,
+    details: dict[str, Any],
+) -> None:
+    """Queue the lifecycle's ``event`` about a credential (its kind, id, and the query of its
+    stored name), with the audit record's ``details``: one ``INSERT ... SELECT``, which writes
+    and reads nothing else when the tenant has no endpoint. The name ``details`` gives (a
+    deleted credential's is only there) comes before the stored one."""
+    kind, ref, stored = subject
+    name = details.get("name")
+    columns = {
+        "message_id": literal(new_message_id()),
+        "subject_id": literal(ref),
+        "subject_name": literal(name) if isinstance(name, str) else stored.scalar_subquery(),
+    }
+    data = {k: v for k, v in details.items() if k != "name"}
+    enqueue(session, tenant_id, event, kind=kind, actor=actor, data=data, **columns)
+
+
 def emit_each(
     session: Session,
     *,
