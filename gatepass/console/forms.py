@@ -87,13 +87,12 @@ class CredentialForm:
 
     @staticmethod
     def rate_of(limit: int | None, period: int | None) -> tuple[str, str]:
-        """A stored rate limit as the form shows it: per second, minute, hour or day. One the
-        form cannot show (e.g. per 30 s) reads as the same requests per second, and is left
-        as stored unless the form changes it."""
+        """A stored rate limit as the form shows it: per second, minute, hour or day, or per
+        its number of seconds when it is none of those (set by the API or the CLI: 30 s)."""
         if limit is None or period is None:
             return "", "minute"
         names = {seconds: name for name, seconds in PERIODS.items()}
-        return str(limit), names.get(period, "second")
+        return str(limit), names.get(period, str(period))
 
     @classmethod
     def read(cls, form: FormData) -> CredentialForm:
@@ -129,9 +128,16 @@ class CredentialForm:
             raise InvalidInputError(
                 f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}"
             )
-        if self.rate_period not in PERIODS:
-            raise InvalidInputError("the rate limit period must be second, minute, hour or day")
-        return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])
+        return RateLimit(int(self.rate_requests), self.period_seconds())
+
+    def period_seconds(self) -> int:
+        """The period chosen: a named one, or the seconds of one kept as stored."""
+        period = self.rate_period
+        if period in PERIODS:
+            return PERIODS[period]
+        if period.isascii() and period.isdigit() and len(period) <= 9:
+            return int(period)
+        raise InvalidInputError("the rate limit period must be second, minute, hour or day")
 
 
 def date_of(when: datetime | None) -> str:
