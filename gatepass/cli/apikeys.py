@@ -125,12 +125,6 @@ def update(
     emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
 
 
-@apikey_app.command("list")
-def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """List a tenant's API keys."""
-    shared.list_table(API_KEY, tenant, key_view, COLUMNS, as_json)
-
-
 COLUMNS: list[shared.Column] = [
     ("name", lambda v: v["name"]),
     ("id", lambda v: v["id"]),
@@ -141,17 +135,6 @@ COLUMNS: list[shared.Column] = [
     ("last used", shared.last_used),
     ("status", lambda v: v["status"]),
 ]
-
-
-@apikey_app.command("show")
-def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Show one API key."""
-    view = shared.shown(API_KEY, tenant, key_id, key_view)
-    if as_json:
-        emit_json(view)
-        return
-    emit_fields(f"API key {key_id}", {k: v for k, v in view.items() if k != "secrets"})
-    shared.versions_table(view["secrets"])
 
 
 @apikey_app.command("regenerate")
@@ -171,7 +154,11 @@ shared.add_commands(
     API_KEY,
     "key_id",
     key_view,
-    {
+    title="API key",
+    columns=COLUMNS,
+    docs={
+        "list": "List a tenant's API keys.",
+        "show": "Show one API key.",
         "retire": "End older versions still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend an API key until it is resumed (verify answers SUSPENDED).",
         "resume": "Resume a suspended API key.",

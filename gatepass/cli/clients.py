@@ -117,12 +117,6 @@ def update(
     emit_json(view) if as_json else emit_fields(f"Client {client_id}", fields)
 
 
-@client_app.command("list")
-def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """List a tenant's clients."""
-    shared.list_table(CLIENT, tenant, client_view, COLUMNS, as_json)
-
-
 COLUMNS: list[shared.Column] = [
     ("name", lambda v: v["name"]),
     ("client ID", lambda v: v["client_id"]),
@@ -132,17 +126,6 @@ COLUMNS: list[shared.Column] = [
     ("last used", shared.last_used),
     ("status", lambda v: v["status"]),
 ]
-
-
-@client_app.command("show")
-def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Show one client, with each secret version and when it was last used."""
-    view = shared.shown(CLIENT, tenant, client_id, client_view)
-    if as_json:
-        emit_json(view)
-        return
-    emit_fields(f"Client {client_id}", {k: v for k, v in view.items() if k != "secrets"})
-    shared.versions_table(view["secrets"])
 
 
 @client_app.command("rotate-secret")
@@ -164,7 +147,11 @@ shared.add_commands(
     CLIENT,
     "client_id",
     client_view,
-    {
+    title="Client",
+    columns=COLUMNS,
+    docs={
+        "list": "List a tenant's clients.",
+        "show": "Show one client, with each secret version and when it was last used.",
         "retire": "End older secrets still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend a client until it is resumed: no tokens, and its tokens stop"
         " introspecting active.",

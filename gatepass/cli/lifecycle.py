@@ -16,6 +16,7 @@ from gatepass.cli.common import (
     TenantOption,
     YesOption,
     confirm,
+    emit_fields,
     emit_json,
     emit_table,
     fail,
@@ -287,11 +288,34 @@ def _tenant(session: Any, slug: str) -> Any:
 
 
 def add_commands(
-    app: typer.Typer, kind: lifecycle.Kind[Any], ref: str, view: View, docs: dict[str, str]
+    app: typer.Typer,
+    kind: lifecycle.Kind[Any],
+    ref: str,
+    view: View,
+    *,
+    title: str,
+    columns: Sequence[Column],
+    docs: dict[str, str],
 ) -> None:
-    """Register ``suspend``, ``resume``, ``revoke``, ``revoke-all`` and ``delete`` of ``kind`` on
-    ``app``; ``ref`` names the argument in the help (``client_id``), ``docs`` gives each
-    command's help."""
+    """Register ``list``, ``show``, ``retire-unused``, ``suspend``, ``resume``, ``revoke``,
+    ``revoke-all`` and ``delete`` of ``kind`` on ``app``; ``ref`` names the argument in the help
+    (``client_id``), ``title`` one credential (``API key``), ``columns`` the list's table and
+    ``docs`` each command's help."""
+
+    def list_command(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+        list_table(kind, tenant, view, columns, as_json)
+
+    def show_command(
+        ident: str = typer.Argument(..., metavar=ref),
+        tenant: str = TenantOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        shown_ = shown(kind, tenant, ident, view)
+        if as_json:
+            emit_json(shown_)
+            return
+        emit_fields(f"{title} {ident}", {k: v for k, v in shown_.items() if k != "secrets"})
+        versions_table(shown_["secrets"])
 
     def status_command(change: Change) -> Callable[..., None]:
         def command(
@@ -327,6 +351,8 @@ def add_commands(
     ) -> None:
         delete(kind, tenant, ident, yes=yes, as_json=as_json)
 
+    app.command("list", help=docs["list"])(list_command)
+    app.command("show", help=docs["show"])(show_command)
     app.command("retire-unused", help=docs["retire"])(retire_command)
     app.command("suspend", help=docs["suspend"])(status_command(lifecycle.suspend))
     app.command("resume", help=docs["resume"])(status_command(lifecycle.resume))
