@@ -19,7 +19,6 @@ from gatepass.cli.common import (
     emit_fields,
     emit_json,
     emit_table,
-    fail,
     iso,
     parse_duration,
     runtime,
@@ -40,68 +39,6 @@ ExpiresInOption = typer.Option(None, "--expires-in", help="e.g. 90d; default: ne
 AllowIpOption = typer.Option(
     None, "--allow-ip", help="Address or CIDR range it may be used from (repeatable)."
 )
-
-
-# The options of ``update``: each left out leaves its field as it is.
-NewNameOption = typer.Option(None, "--name", help="A new name.")
-NewDescriptionOption = typer.Option(None, "--description", help="A new description.")
-NewScopeOption = typer.Option(
-    None, "--scope", help="Permission to hold (repeatable); replaces the permissions held."
-)
-NoScopesOption = typer.Option(False, "--no-scopes", help="Hold no permission at all.")
-NewGroupOption = typer.Option(
-    None, "--group", help="Client group (repeatable); replaces the groups."
-)
-NoGroupsOption = typer.Option(False, "--no-groups", help="Restrict to no client group.")
-NewExpiresInOption = typer.Option(None, "--expires-in", help="Expire this long from now.")
-NoExpiryOption = typer.Option(False, "--no-expiry", help="Never expire.")
-NewAllowIpOption = typer.Option(
-    None, "--allow-ip", help="Address or CIDR range (repeatable); replaces the IP allowlist."
-)
-AnyIpOption = typer.Option(False, "--any-ip", help="Remove the IP allowlist.")
-
-
-def changes(
-    *,
-    name: str | None,
-    description: str | None,
-    scope: list[str] | None,
-    no_scopes: bool,
-    group: list[str] | None,
-    no_groups: bool,
-    expires_in: str | None,
-    no_expiry: bool,
-    allow_ip: list[str] | None,
-    any_ip: bool,
-) -> dict[str, Any]:
-    """The shared fields of ``CredentialChanges`` from ``update``'s options."""
-    for given, flag, option in ((scope, no_scopes, "--scope"), (group, no_groups, "--group")):
-        if given and flag:
-            fail(f"{option} and --no-{option[2:]}s cannot be given together")
-    for given_, flag_, pair in (
-        (expires_in, no_expiry, "--expires-in and --no-expiry"),
-        (allow_ip, any_ip, "--allow-ip and --any-ip"),
-    ):
-        if given_ and flag_:
-            fail(f"{pair} cannot be given together")
-    return {
-        "name": name,
-        "description": description,
-        "scopes": [] if no_scopes else (scope or None),
-        "groups": [] if no_groups else (group or None),
-        "expires_at": expiry(expires_in),
-        "clear_expiry": no_expiry,
-        "allowed_ips": [] if any_ip else (allow_ip or None),
-    }
-
-
-def edited(
-    tenant: str, edit: Callable[..., Any], ref: str, spec: Callable[[], Any], view: View
-) -> dict[str, Any]:
-    """``edit(session, tenant, ref, spec(), actor=)`` a credential; its view. A refusal, reading
-    the options included, is one line."""
-    with transaction(runtime()) as session:
-        return view(edit(session, _tenant(session, tenant), ref, spec(), actor=Actor.cli()))
 
 
 def expiry(expires_in: str | None) -> datetime | None:
