@@ -40,6 +40,8 @@ FEEDBACK = {
     },
 }
 ANSWERS = {200: {"content": {"application/json": {"schema": FEEDBACK}}}, **responses(413, 429)}
+ANSWERS[401] = {**ANSWERS[401], "description": "The signature did not verify"}
+ANSWERS[404] = {**ANSWERS[404], "description": "Not set up on this server"}
 
 
 @router.post("/github", responses=ANSWERS)
