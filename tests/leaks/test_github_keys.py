@@ -17,6 +17,7 @@ from gatepass.leaks.github import KeysError, PublicKeys
 from gatepass.settings import Settings
 from tests.api.support import assert_problem
 from tests.apikeys.support import create_key, stored_key
+from tests.cli.harness import Cli
 from tests.factories import Factory
 from tests.leaks.support import GitHubSigner, app_client, keys_document, labels, post_github, report
 
@@ -133,3 +134,10 @@ def test_only_p256_keys_are_taken(key: ec.EllipticCurvePublicKey | rsa.RSAPublic
     document = json.dumps({"public_keys": [{"key_identifier": "k", "key": pem(key)}]})
     with pytest.raises(KeysError):
         PublicKeys.parse(document)
+
+
+def test_serve_refuses_to_start_with_keys_that_are_not_github_s(settings: Settings) -> None:
+    on = Cli.on(settings)
+    cli = Cli({**on.env, "GATEPASS_GITHUB_SCANNING_KEYS": '{"public_keys": 5}'})
+
+    assert "GATEPASS_GITHUB_SCANNING_KEYS: not GitHub's public keys" in cli.fails("serve")
