@@ -72,13 +72,16 @@ def assess(
 ) -> tuple[list[dict[str, str]], list[LeakNotice]]:
     """Label every reported token and act on the live ones, in one transaction; returns the
     labels (in the order reported) and the notices to mail once it has committed."""
-    labels, notices = [], []
+    labels: dict[int, dict[str, str]] = {}
+    notices = []
+    # In one order whatever the request's, so that two reports lock credentials alike.
+    ordered = sorted(enumerate(reports), key=lambda item: item[1].token_hash())
     with db.transaction() as session:
-        for report in reports:
+        for index, report in ordered:
             issued, notice = _assess_one(session, hasher, report, actor)
-            labels.append(report.feedback(issued))
+            labels[index] = report.feedback(issued)
             notices.extend([notice] if notice is not None else [])
-    return labels, notices
+    return [labels[index] for index in range(len(reports))], notices
 
 
 def _assess_one(
@@ -104,6 +107,8 @@ def _lookup(session: Session, kind: lifecycle.Kind[Any], digest: bytes) -> Found
         select(kind.model, version_model)
         .join(kind.model.secrets)
         .where(version_model.digest == digest)
+        # Two reports of one secret at once: the second waits, then finds it already acted on.
+        .with_for_update(of=kind.model)
     ).first()
     return None if found is None else Found(kind, found[0], found[1])
 
