@@ -531,7 +531,8 @@ class AuditEventOut(BaseModel):
     id: int
     at: datetime
     actor_type: str = Field(
-        description="user, client, operator, or recipient (who opened an emailed link)"
+        description="user, client, operator, recipient (who opened an emailed link), or system"
+        " (a report of a leaked secret: actor `leak-report:github` or `leak-report:api`)"
     )
     actor: str
     action: str

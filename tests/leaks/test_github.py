@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from gatepass import credential_secrets as cs
 from gatepass.settings import Settings
 from gatepass.tenants.service import TenantSettings
-from tests.api.support import assert_problem
+from tests.api.support import api, assert_problem, bearer_caller
 from tests.apikeys.support import (
     code_is,
     create_key,
@@ -278,3 +278,22 @@ def test_without_github_keys_configured_the_endpoint_is_not_there(
 ) -> None:
     with app_client(settings) as http:
         assert_problem(post_github(http, github, report("x")), 404, "not_found")
+
+
+def test_the_audit_api_lists_what_reports_did_as_the_system_s(
+    acme: Factory, http: TestClient, github: GitHubSigner
+) -> None:
+    key = create_key(acme)
+    admin = bearer_caller(http, acme, "acme")
+    post_github(http, github, report(key.secret))
+
+    listed = admin.request(
+        http, "GET", api("acme", "/audit-events"), params={"actor_type": "system"}
+    )
+
+    assert listed.status_code == 200, listed.text
+    actions = {(e["actor"], e["action"], e["target"]) for e in listed.json()["items"]}
+    assert actions == {
+        ("leak-report:github", "apikey.revoke", key.key_id),
+        ("leak-report:github", "apikey.leak_reported", key.key_id),
+    }
