@@ -19,6 +19,7 @@ from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
 from gatepass.deliveries.service import DeliveryKeys
+from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.throttle import ClientThrottle
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
     api.state.session_keys = SessionKeys.from_master_key(settings.master_key())
     api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
     api.state.delivery_keys = DeliveryKeys.from_master_key(settings.master_key())
+    api.state.github_keys = GitHubKeys(settings)
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     management.install(api, management.MANAGEMENT)
     api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")

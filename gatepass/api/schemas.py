@@ -134,6 +134,11 @@ class CredentialPolicyBody(Input):
         description="Credentials may be used from inside these ranges only; a new one without"
         " an allowlist gets them.",
     )
+    leak_action: Literal["revoke", "suspend"] = Field(
+        default="revoke",
+        description="What a report of a leaked secret does to the credential whose current"
+        " secret it is: `revoke` (final) or `suspend` (until an administrator resumes it).",
+    )
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> CredentialPolicyBody:
@@ -146,6 +151,7 @@ class CredentialPolicyBody(Input):
             expiry_required=policy.expiry_required,
             default_rate_limit=rate,
             allowed_ips=list(policy.allowed_ips),
+            leak_action="suspend" if policy.leak_action == "suspend" else "revoke",
         )
 
     def stored(self) -> dict[str, Any]:
@@ -156,6 +162,7 @@ class CredentialPolicyBody(Input):
             default_rate_limit=rate.limit if rate else None,
             default_rate_period=rate.period if rate else None,
             allowed_ips=tuple(self.allowed_ips),
+            leak_action=self.leak_action,
         ).stored()
 
 
@@ -524,7 +531,8 @@ class AuditEventOut(BaseModel):
     id: int
     at: datetime
     actor_type: str = Field(
-        description="user, client, operator, or recipient (who opened an emailed link)"
+        description="user, client, operator, recipient (who opened an emailed link), or system"
+        " (a report of a leaked secret: actor `leak-report:github` or `leak-report:api`)"
     )
     actor: str
     action: str

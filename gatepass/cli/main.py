@@ -17,6 +17,7 @@ from gatepass.cli.reports import report_app
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
 from gatepass.db import Database
+from gatepass.leaks.github import GitHubKeys, KeysError
 from gatepass.migrations import runner
 from gatepass.settings import Settings
 
@@ -94,6 +95,10 @@ def serve(
     """
     rt = runtime()
     rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
+    try:
+        GitHubKeys(rt.settings)  # a keys setting that is not GitHub's document stops us here
+    except KeysError as exc:
+        fail(f"GATEPASS_GITHUB_SCANNING_KEYS: {exc}")
     # The server's workers read their settings from the environment.
     os.environ["GATEPASS_PUBLIC_URL"] = public_url(rt.settings, host, port)
     # Replace this process with a lean server process (same PID, far less memory).

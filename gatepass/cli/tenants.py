@@ -142,6 +142,9 @@ def tenant_policy(
     allow_ip: list[str] = typer.Option(
         None, "--allow-ip", help="Credentials may be used from inside this range (repeatable)."
     ),
+    leak_action: str = typer.Option(
+        "revoke", "--leak-action", help="On a report of a leaked secret: revoke or suspend."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Set the tenant's credential policy, replacing the old one (no option: no policy)."""
@@ -154,6 +157,7 @@ def tenant_policy(
             default_rate_limit=rate.limit if rate else None,
             default_rate_period=rate.period if rate else None,
             allowed_ips=tuple(allow_ip or ()),
+            leak_action=leak_action,
         )
         tenant = tenants.get_tenant(session, slug)
         changes = TenantSettings(credential_policy=policy.stored())

@@ -29,7 +29,8 @@ def test_an_admin_sets_it_and_a_credential_must_keep_to_it(
     assert_problem(denied, 403)
     shown = admin.request(client, "PATCH", api("acme"), json={"credential_policy": POLICY})
     assert shown.status_code == 200, shown.text
-    assert shown.json()["credential_policy"] == {**POLICY, "allowed_ips": ["10.0.0.0/8"]}
+    expected = {**POLICY, "allowed_ips": ["10.0.0.0/8"], "leak_action": "revoke"}
+    assert shown.json()["credential_policy"] == expected
 
     refused = admin.request(client, "POST", api("acme", "/api-keys"), json={"name": "job"})
     assert_problem(refused, 422)
