@@ -42,14 +42,15 @@ class LeakNotice:
     url: str
     action: str  # a key of DONE
 
-    def message(self, settings: Settings) -> EmailMessage:
+    def message(self, settings: Settings, recipient: str) -> EmailMessage:
+        """The mail to one recipient: each gets their own, so none sees who else was told."""
         what = "OAuth client" if self.what == "client" else self.what
         message = EmailMessage()
         message["Subject"] = mail.header_text(
             f"Leaked secret: {what} “{self.name}” of {self.organisation}"
         )
         message["From"] = mail.header_text(settings.smtp_from)
-        message["To"] = ", ".join(mail.header_text(r) for r in self.recipients)
+        message["To"] = mail.header_text(recipient)
         message["Message-ID"] = make_msgid(domain="gatepass")
         message.set_content(
             f"A secret of the {what} “{self.name}” ({self.ref}) in {self.organisation} was"
@@ -63,13 +64,12 @@ class LeakNotice:
 
 
 def send_all(settings: Settings, notices: Sequence[LeakNotice]) -> None:
-    """Mail each notice to its recipients; a failure is logged, never raised."""
+    """Mail each notice to each of its recipients; a failure is logged, never raised."""
     if not mail.configured(settings):
         return
     for notice in notices:
-        if not notice.recipients:
-            continue
-        try:
-            mail.send(settings, notice.message(settings))
-        except (mail.MailError, ValueError, TypeError) as exc:
-            log.warning("leak notice for %s not mailed: %s", notice.ref, exc)
+        for recipient in notice.recipients:
+            try:
+                mail.send(settings, notice.message(settings, recipient))
+            except (mail.MailError, ValueError, TypeError) as exc:
+                log.warning("leak notice for %s not mailed: %s", notice.ref, exc)
