@@ -122,16 +122,18 @@ class CredentialForm:
         }
 
     def rate_limit(self) -> RateLimit | None:
-        if not self.rate_requests:
-            return None
-        digits = self.rate_requests
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
-            raise InvalidInputError(
-                f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}"
-            )
-        if self.rate_period not in PERIODS:
-            raise InvalidInputError("the rate limit period must be second, minute, hour or day")
-        return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])
+        return read_rate(self.rate_requests, self.rate_period)
+
+
+def read_rate(requests: str, period: str) -> RateLimit | None:
+    """A rate limit as a form gives it (requests, and a period's name); none if no requests."""
+    if not requests:
+        return None
+    if not (requests.isascii() and requests.isdigit() and len(requests) <= 10):
+        raise InvalidInputError(f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}")
+    if period not in PERIODS:
+        raise InvalidInputError("the rate limit period must be second, minute, hour or day")
+    return RateLimit(int(requests), PERIODS[period])
 
 
 def date_of(when: datetime | None) -> str:
