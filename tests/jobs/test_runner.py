@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from starlette.testclient import TestClient
 
+from gatepass.app import create_app
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.db import Database
 from gatepass.jobs import leases
@@ -103,3 +105,18 @@ def test_two_runners_at_once_send_each_reminder_once(acme: Factory, settings: Se
         boxes.close()
         for db in nodes:
             db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("jobs", "enabled", "runs"),
+    [(True, True, True), (True, False, False), (None, True, False)],
+    ids=["asked", "disabled by GATEPASS_JOBS_ENABLED", "not a server process"],
+)
+def test_the_app_runs_the_job_thread_while_it_serves(
+    settings: Settings, jobs: bool | None, enabled: bool, runs: bool
+) -> None:
+    configured = settings.model_copy(update={"jobs_enabled": enabled})
+    with TestClient(create_app(configured, jobs=jobs)):
+        running = [t.name for t in threading.enumerate() if t.name == "gatepass-jobs"]
+        assert running == (["gatepass-jobs"] if runs else [])
+    assert "gatepass-jobs" not in [t.name for t in threading.enumerate()]
