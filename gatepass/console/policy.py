@@ -12,7 +12,8 @@ from starlette.datastructures import FormData
 
 from gatepass import provisioning
 from gatepass.api.auth import threaded
-from gatepass.console.forms import CredentialForm, read_rate
+from gatepass.apikeys.service import RateLimit
+from gatepass.console.forms import PERIODS, CredentialForm, read_rate
 from gatepass.console.web import (
     Viewer,
     actor_of,
@@ -80,6 +81,8 @@ async def save_policy(request: Request, tenant: str) -> Response:
 def form_values(policy: CredentialPolicy) -> dict[str, Any]:
     """The form's fields as ``policy`` fills them."""
     requests, period = CredentialForm.rate_of(policy.default_rate_limit, policy.default_rate_period)
+    if policy.default_rate_period not in (None, *PERIODS.values()):
+        period = str(policy.default_rate_period)  # set through the API: kept as it is
     return {
         "max_lifetime_days": _number(policy.max_lifetime_days),
         "expiry_required": "on" if policy.expiry_required else "",
@@ -93,7 +96,7 @@ def form_values(policy: CredentialPolicy) -> dict[str, Any]:
 
 def policy_of(form: FormData) -> CredentialPolicy:
     """The policy the form asks for; ``InvalidInputError`` says which field is wrong."""
-    rate = read_rate(field(form, "rate_requests").strip(), field(form, "rate_period"))
+    rate = _rate(field(form, "rate_requests").strip(), field(form, "rate_period"))
     return CredentialPolicy(
         max_lifetime_days=_whole(form, "max_lifetime_days", "The maximum lifetime"),
         expiry_required=field(form, "expiry_required") == "on",
@@ -103,6 +106,14 @@ def policy_of(form: FormData) -> CredentialPolicy:
         dormant_after_days=_whole(form, "dormant_after_days", "Dormant after"),
         auto_suspend_dormant=field(form, "auto_suspend_dormant") == "on",
     ).checked()
+
+
+def _rate(requests: str, period: str) -> RateLimit | None:
+    """The form's rate limit; a period in seconds is one the form cannot name, kept as set."""
+    if not (period.isascii() and period.isdigit() and len(period) <= 9):
+        return read_rate(requests, period)
+    rate = read_rate(requests, "second")
+    return RateLimit(rate.limit, int(period)) if rate else None
 
 
 def _whole(form: FormData, name: str, label: str) -> int | None:
@@ -127,5 +138,14 @@ def _render(
     saved: bool,
     status: int = 200,
 ) -> Response:
-    context = {"viewer": viewer, "values": values, "error": error, "saved": saved}
+    periods = {name: name for name in PERIODS}
+    if values["rate_period"] not in periods and str(values["rate_period"]).isdigit():
+        periods[values["rate_period"]] = f"{values['rate_period']} seconds"
+    context = {
+        "viewer": viewer,
+        "values": values,
+        "periods": periods,
+        "error": error,
+        "saved": saved,
+    }
     return render(request, "policy.html", context, status=status)

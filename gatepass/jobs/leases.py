@@ -32,6 +32,8 @@ def take(
     now = utcnow()
     with db.transaction() as session:
         row = session.get(JobLease, name)
+        if row is not None and row.expires_at > now:
+            return Refusal.HELD  # no UPDATE (nor its write lock) on every look at a busy job
         if row is not None:
             taken = session.execute(
                 update(JobLease)

@@ -12,15 +12,18 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from gatepass import provisioning
 from gatepass.audit.models import AuditEvent
 from gatepass.clients.models import OAuthClient
 from gatepass.console import policy as policy_form
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
+from gatepass.tenants.service import TenantSettings
 from tests import conftest as suite
 from tests.api.support import session_caller
-from tests.factories import Factory
+from tests.factories import ACTOR, Factory
+from tests.http.support import tenant_session
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROLES = ("admin", "credentials_manager", "viewer")
@@ -185,3 +188,21 @@ def test_the_dormant_report_and_its_csv_follow_the_days_asked(
 
 def test_the_form_reads_every_field_it_shows() -> None:
     assert tuple(policy_form.form_values(CredentialPolicy())) == policy_form.FIELDS
+
+
+def test_a_rate_period_the_form_cannot_name_is_kept_when_the_form_is_saved(
+    acme: Factory, client: TestClient
+) -> None:
+    with tenant_session(acme, "acme") as (session, t):
+        policy = CredentialPolicy(default_rate_limit=100, default_rate_period=30)
+        changes = TenantSettings(credential_policy=policy.stored())
+        provisioning.update_settings(session, t, changes, actor=ACTOR, cipher=acme.cipher)
+    csrf = signed_in_as(client, acme, "admin")
+    shown = client.get("/console/acme/policy").text
+    assert '<option value="30" selected>30 seconds</option>' in shown
+    saved = post_policy(client, csrf, {"rate_requests": "100", "rate_period": "30"})
+    assert saved.status_code == 303
+    assert stored_policy(acme)["default_rate_period"] == 30
+    refused = post_policy(client, csrf, {"rate_requests": "100", "rate_period": "fortnight"})
+    assert refused.status_code == 422
+    assert "second, minute, hour or day" in refused.text
