@@ -12,6 +12,9 @@ from gatepass.apikeys import service as apikeys
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials import lifecycle
+from gatepass.db import Database
+from gatepass.jobs.runner import JobContext
+from gatepass.reminders import job
 from gatepass.reminders.service import nearest_threshold
 from gatepass.settings import Settings
 from tests.factories import ACTOR, Factory
@@ -109,3 +112,19 @@ def test_inactive_credentials_get_no_reminder(
     assert run_at(mailed, later(0)) == 0
     assert run_at(mailed, later(8)) == 0  # the revoked one would be expired by now anyway
     assert mailbox.messages == []
+
+
+def test_a_run_stops_at_its_limit_and_the_next_run_tells_the_rest(
+    people: Factory, mailed: Settings, mailbox: Mailbox
+) -> None:
+    for i in range(3):
+        make_client(people, by=ACTOR, expires_at=later(5), name=f"c{i}")
+    db = Database(mailed.effective_database_url)
+    try:
+        ctx = JobContext(db=db, settings=mailed, now=later(0))
+        assert job.tell(ctx, job.due(ctx), limit=3) == 4  # a notice is told to all its people
+        assert job.tell(ctx, job.due(ctx), limit=3) == 2
+        assert job.tell(ctx, job.due(ctx), limit=3) == 0
+    finally:
+        db.dispose()
+    assert len(mailbox.messages) == 3 * len(ADMINS)
