@@ -3,6 +3,9 @@ refused by the token and verify endpoints), and suspended even without a mail se
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -107,13 +110,18 @@ def test_without_a_mail_server_dormant_credentials_are_still_suspended(
 
 
 def test_a_mail_the_server_refuses_is_not_recorded_and_is_sent_next_run(
-    people: Factory, mailed: Settings, mailbox: Mailbox
+    people: Factory, mailed: Settings, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     set_policy(people, CredentialPolicy(dormant_after_days=7))
-    make_client(people, by=ACTOR)
+    client_id = make_client(people, by=ACTOR)
     mailbox.stop()
-    assert run_at(mailed, later(8)) == 0
+    with caplog.at_level(logging.WARNING, logger="gatepass.reminders"):
+        assert run_at(mailed, later(8)) == 0
     assert recorded(people) == [("dormant", 7, "")]
+    failures = [r.getMessage() for r in caplog.records if "was not sent" in r.getMessage()]
+    assert len(failures) == len(ADMINS)
+    assert f"oauth_client {client_id}" in failures[0]
+    assert f"127.0.0.1:{mailbox.port} refused" in failures[0]
     again = started_mailbox()
     box = next(again)
     try:
