@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Background jobs (reminders, ...) in a thread of each server process; off: run them with
+    # ``gatepass jobs run-once`` from cron. A lease in the database keeps them from running twice.
+    jobs_enabled: bool = True
 
     @field_validator("public_url")
     @classmethod

@@ -139,6 +139,16 @@ class CredentialPolicyBody(Input):
         description="What a report of a leaked secret does to the credential whose current"
         " secret it is: `revoke` (final) or `suspend` (until an administrator resumes it).",
     )
+    dormant_after_days: int | None = Field(
+        default=None,
+        ge=policies.DORMANT_DAYS[0],
+        le=policies.DORMANT_DAYS[1],
+        description="Unused for this long, a credential is dormant: its creator, owner and the"
+        " tenant's admins are told once.",
+    )
+    auto_suspend_dormant: bool = Field(
+        default=False, description="Suspend dormant credentials (needs `dormant_after_days`)."
+    )
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> CredentialPolicyBody:
@@ -152,6 +162,8 @@ class CredentialPolicyBody(Input):
             default_rate_limit=rate,
             allowed_ips=list(policy.allowed_ips),
             leak_action="suspend" if policy.leak_action == "suspend" else "revoke",
+            dormant_after_days=policy.dormant_after_days,
+            auto_suspend_dormant=policy.auto_suspend_dormant,
         )
 
     def stored(self) -> dict[str, Any]:
@@ -163,6 +175,8 @@ class CredentialPolicyBody(Input):
             default_rate_period=rate.period if rate else None,
             allowed_ips=tuple(self.allowed_ips),
             leak_action=self.leak_action,
+            dormant_after_days=self.dormant_after_days,
+            auto_suspend_dormant=self.auto_suspend_dormant,
         ).stored()
 
 

@@ -13,6 +13,7 @@ from gatepass.cli.audit import audit_app
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
 from gatepass.cli.doctor import doctor
+from gatepass.cli.jobs import jobs_app
 from gatepass.cli.reports import report_app
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
@@ -36,6 +37,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="signing-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(jobs_app, name="jobs")
 app.command()(doctor)
 
 

@@ -121,23 +121,26 @@ class CredentialForm:
         }
 
     def rate_limit(self) -> RateLimit | None:
-        if not self.rate_requests:
-            return None
-        digits = self.rate_requests
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
-            raise InvalidInputError(
-                f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}"
-            )
-        return RateLimit(int(self.rate_requests), self.period_seconds())
+        return read_rate(self.rate_requests, self.rate_period)
 
-    def period_seconds(self) -> int:
-        """The period chosen: a named one, or the seconds of one kept as stored."""
-        period = self.rate_period
-        if period in PERIODS:
-            return PERIODS[period]
-        if period.isascii() and period.isdigit() and len(period) <= 9:
-            return int(period)
-        raise InvalidInputError("the rate limit period must be second, minute, hour or day")
+
+def read_rate(requests: str, period: str) -> RateLimit | None:
+    """A rate limit as a form gives it (requests, and a period's name); none if no requests."""
+    if not requests:
+        return None
+    if not (requests.isascii() and requests.isdigit() and len(requests) <= 10):
+        raise InvalidInputError(f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}")
+    return RateLimit(int(requests), period_seconds(period))
+
+
+def period_seconds(period: str) -> int:
+    """A period as a form gives it: a named one, or the seconds of one kept as stored (the
+    form shows a period it cannot name, set through the API or the CLI, by its seconds)."""
+    if period in PERIODS:
+        return PERIODS[period]
+    if period.isascii() and period.isdigit() and len(period) <= 9:
+        return int(period)
+    raise InvalidInputError("the rate limit period must be second, minute, hour or day")
 
 
 def date_of(when: datetime | None) -> str:

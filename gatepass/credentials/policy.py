@@ -11,7 +11,9 @@ given a new secret, with an error that says what to change:
 - ``leak_action``: what a report of a leaked secret does to a credential whose current secret
   it is (``gatepass.leaks``): ``revoke`` (the default) or ``suspend``. A leaked secret is public
   for good, and revoking is final, so nothing can bring the leaked secret back to life; a tenant
-  whose integrations must not stop for good may choose ``suspend``, then rotate and resume.
+  whose integrations must not stop for good may choose ``suspend``, then rotate and resume;
+- ``dormant_after_days``: a credential unused for that long is dormant: the reminder job mails
+  about it, and with ``auto_suspend_dormant`` suspends it (``jobs`` and ``reminders``).
 
 Pure functions over a frozen value: the tenant row stores ``stored()`` as JSON.
 """
@@ -19,7 +21,7 @@ Pure functions over a frozen value: the tenant row stores ``stored()`` as JSON.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +30,7 @@ from gatepass.errors import InvalidInputError
 
 MAX_LIFETIME_DAYS = 3650
 LEAK_ACTIONS = ("revoke", "suspend")
+DORMANT_DAYS = (7, 3650)  # the shortest and longest dormancy period a policy may set
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class CredentialPolicy:
     default_rate_period: int | None = None  # seconds
     allowed_ips: tuple[str, ...] = ()
     leak_action: str = "revoke"
+    dormant_after_days: int | None = None
+    auto_suspend_dormant: bool = False
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> CredentialPolicy:
@@ -59,9 +64,16 @@ class CredentialPolicy:
         ranges = tuple(rules.allowlist(list(self.allowed_ips)).split())
         if self.leak_action not in LEAK_ACTIONS:
             raise InvalidInputError("the action on a leaked secret must be revoke or suspend")
-        return CredentialPolicy(
-            days, self.expiry_required, limit, period, ranges, leak_action=self.leak_action
-        )
+        self._check_dormancy()
+        return replace(self, allowed_ips=ranges)
+
+    def _check_dormancy(self) -> None:
+        shortest, longest = DORMANT_DAYS
+        dormant = self.dormant_after_days
+        if dormant is not None and not shortest <= dormant <= longest:
+            raise InvalidInputError(f"dormant after must be {shortest} to {longest} days")
+        if self.auto_suspend_dormant and dormant is None:
+            raise InvalidInputError("suspending dormant credentials needs a dormancy period")
 
     def stored(self) -> dict[str, Any]:
         return {**asdict(self), "allowed_ips": list(self.allowed_ips)}
