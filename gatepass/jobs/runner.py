@@ -12,13 +12,13 @@ import logging
 import os
 import secrets
 import socket
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gatepass.db import Database, utcnow
 from gatepass.jobs import leases
+from gatepass.ops.background import Ticker
 from gatepass.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,25 +83,15 @@ class JobRunner:
     def __init__(
         self, db: Database, settings: Settings, jobs: Sequence[Job], *, tick: float = TICK
     ) -> None:
-        self.db, self.settings, self.jobs, self.tick = db, settings, tuple(jobs), tick
+        self.db, self.settings, self.jobs = db, settings, tuple(jobs)
         self.holder = holder_name()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("gatepass-jobs", tick, self.run_pass)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gatepass-jobs", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._ticker.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.tick):
-            try:
-                run_due(self.db, self.settings, self.jobs, holder=self.holder)
-            except Exception as exc:  # the thread must survive a database outage
-                log.warning("jobs: pass failed: %s", type(exc).__name__)
+    def run_pass(self) -> list[Outcome]:
+        return run_due(self.db, self.settings, self.jobs, holder=self.holder)
