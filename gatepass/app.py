@@ -19,11 +19,14 @@ from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
 from gatepass.deliveries.service import DeliveryKeys
+from gatepass.jobs.runner import JobRunner
+from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
 from gatepass.ops.logging import configure as configure_logging
+from gatepass.schedule import JOBS
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
@@ -32,20 +35,29 @@ from gatepass.webhooks.dispatcher import Dispatcher
 CONSOLE = management.included(console.router)
 
 
-def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit:
+def create_app(
+    settings: Settings, *, server_process: bool = False, jobs: bool | None = None
+) -> BodyLimit:
     """``server_process``: the app is the only one its process will ever build (a ``serve``
     worker): its cache is warmed before the first request, and the heap it holds after startup
     is frozen (see ``freeze_startup_heap``). An app built in process (tests, embedding) loads
-    what it needs on first use."""
+    what it needs on first use.
+
+    ``jobs``: run the background jobs in a thread (default: in a server process), unless
+    ``GATEPASS_JOBS_ENABLED`` is false."""
     configure_logging(settings.log_level)
     services = build_services(settings)
     webhooks = Dispatcher(services.db, settings)
+    wanted = server_process if jobs is None else jobs
+    runner = JobRunner(services.db, settings, JOBS) if wanted and settings.jobs_enabled else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.cache.start()
         services.failures.start()
         webhooks.start()
+        if runner is not None:
+            runner.start()
         if server_process:
             # In a worker thread, as requests load entries: this also starts the thread pool.
             await anyio.to_thread.run_sync(services.cache.warm)
@@ -54,6 +66,8 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
             yield
         finally:
             webhooks.stop()
+            if runner is not None:
+                runner.stop()
             services.failures.stop()
             services.cache.stop()
             services.notices.close()
@@ -80,6 +94,7 @@ def create_app(settings: Settings, *, server_process: bool = False) -> BodyLimit
     api.state.session_keys = SessionKeys.from_master_key(settings.master_key())
     api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
     api.state.delivery_keys = DeliveryKeys.from_master_key(settings.master_key())
+    api.state.github_keys = GitHubKeys(settings)
     api.include_router(health.router(services.db, services.metrics, settings.redis_url))
     management.install(api, management.MANAGEMENT)
     api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")

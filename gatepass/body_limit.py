@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatepass.api.problems import PageMaker, problem_response
+from gatepass.leaks import reports
 from gatepass.oauth.asgi import RFC8414_PREFIX
 from gatepass.oauth.errors import PayloadTooLargeError
 
@@ -55,6 +56,8 @@ class BodyLimit:
         self.app = app
         self.protocol = Surface(protocol_limit, PayloadTooLargeError, _oauth_error)
         self.api = Surface(management_limit, BodyTooLargeError, _problem)
+        # Anyone may post a report of leaked secrets (its signature is checked after): less.
+        self.leaks = Surface(reports.MAX_BODY_BYTES, BodyTooLargeError, _problem)
         self.console = Surface(
             management_limit, BodyTooLargeError, lambda scope, limit: _page(pages, scope, limit)
         )
@@ -81,6 +84,8 @@ class BodyLimit:
             return self.protocol
         if path == "/console" or path.startswith("/console/"):
             return self.console
+        if path.startswith(reports.PATH_PREFIX + "/"):
+            return self.leaks
         return self.api
 
 

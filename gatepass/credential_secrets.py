@@ -89,6 +89,11 @@ def is_well_formed(kind: SecretKind, value: str) -> bool:
     return hmac.compare_digest(_checksum(head), value[-CHECKSUM_CHARS:])
 
 
+def kind_of(value: str) -> SecretKind | None:
+    """The kind of a well-formed secret (shape and checksum right), or None: no database needed."""
+    return next((kind for kind in SecretKind if is_well_formed(kind, value)), None)
+
+
 def mask(value: str, limit: int = 100) -> str:
     """A request value safe to echo in an error or a log: secret-shaped text is hidden."""
     if any(kind.value in value for kind in SecretKind):

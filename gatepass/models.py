@@ -8,7 +8,9 @@ from gatepass.db import Base
 from gatepass.deliveries.models import SecretDelivery
 from gatepass.groups.models import ClientGroup
 from gatepass.idempotency.models import IdempotencyRecord
+from gatepass.jobs.models import JobLease
 from gatepass.permissions.models import Permission
+from gatepass.reminders.models import SentReminder
 from gatepass.sessions.models import ConsoleSession
 from gatepass.signing_keys.models import SigningKey
 from gatepass.tenants.models import Tenant
@@ -26,10 +28,12 @@ __all__ = [
     "ClientSecret",
     "ConsoleSession",
     "IdempotencyRecord",
+    "JobLease",
     "OAuthClient",
     "Permission",
     "RevokedToken",
     "SecretDelivery",
+    "SentReminder",
     "SigningKey",
     "Tenant",
     "User",

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     smtp_from: str = "Gatepass <gatepass@localhost>"
     smtp_timeout: float = Field(default=10.0, gt=0, le=120)
     email_link_lifetime: int = Field(default=86400, ge=300, le=7 * 86400)
+    # Reports of leaked secrets (``gatepass.leaks``). GitHub secret scanning's public keys: the
+    # JSON document GitHub publishes, or the path of a file holding it, and/or a URL to fetch it
+    # from (cached). Unset: the GitHub endpoint answers 404. The shared secret that signs the
+    # generic report API's requests (HMAC-SHA256); unset: that endpoint answers 404.
+    github_scanning_keys: str | None = None
+    github_scanning_keys_url: str | None = None
+    leak_report_secret: SecretStr | None = Field(default=None, min_length=MIN_SECRET_KEY_CHARS)
     # Password checks (argon2) this process runs at once; a sign-in that finds them all busy is
     # answered 503 with Retry-After at once, never queued. Unset: one per CPU.
     max_password_hashes: int | None = Field(default=None, ge=1, le=256)
@@ -79,6 +86,9 @@ class Settings(BaseSettings):
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
     webhook_interval: float = Field(default=1.0, ge=0, le=60)
+    # Background jobs (reminders, ...) in a thread of each server process; off: run them with
+    # ``gatepass jobs run-once`` from cron. A lease in the database keeps them from running twice.
+    jobs_enabled: bool = True
 
     @field_validator("public_url")
     @classmethod

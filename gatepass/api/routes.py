@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from gatepass.api import console_session, credentials, reports, tenancy, webhooks
+from gatepass.api import console_session, credentials, leaks, reports, tenancy, webhooks
 from gatepass.api.plain import plain_request
+from gatepass.leaks.reports import PATH_PREFIX as LEAKS_PREFIX
 
 PREFIX = "/api/v1/realms/{tenant}"
 
@@ -35,3 +36,5 @@ MANAGEMENT = included(
     webhooks.router,
     prefix=PREFIX,
 )
+# Not per tenant: a reported secret's own format says whose it is.
+MANAGEMENT.routes.extend(included(leaks.router, prefix=LEAKS_PREFIX).routes)

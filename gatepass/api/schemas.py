@@ -134,6 +134,21 @@ class CredentialPolicyBody(Input):
         description="Credentials may be used from inside these ranges only; a new one without"
         " an allowlist gets them.",
     )
+    leak_action: Literal["revoke", "suspend"] = Field(
+        default="revoke",
+        description="What a report of a leaked secret does to the credential whose current"
+        " secret it is: `revoke` (final) or `suspend` (until an administrator resumes it).",
+    )
+    dormant_after_days: int | None = Field(
+        default=None,
+        ge=policies.DORMANT_DAYS[0],
+        le=policies.DORMANT_DAYS[1],
+        description="Unused for this long, a credential is dormant: its creator, owner and the"
+        " tenant's admins are told once.",
+    )
+    auto_suspend_dormant: bool = Field(
+        default=False, description="Suspend dormant credentials (needs `dormant_after_days`)."
+    )
 
     @classmethod
     def of(cls, stored: dict[str, Any]) -> CredentialPolicyBody:
@@ -146,6 +161,9 @@ class CredentialPolicyBody(Input):
             expiry_required=policy.expiry_required,
             default_rate_limit=rate,
             allowed_ips=list(policy.allowed_ips),
+            leak_action="suspend" if policy.leak_action == "suspend" else "revoke",
+            dormant_after_days=policy.dormant_after_days,
+            auto_suspend_dormant=policy.auto_suspend_dormant,
         )
 
     def stored(self) -> dict[str, Any]:
@@ -156,6 +174,9 @@ class CredentialPolicyBody(Input):
             default_rate_limit=rate.limit if rate else None,
             default_rate_period=rate.period if rate else None,
             allowed_ips=tuple(self.allowed_ips),
+            leak_action=self.leak_action,
+            dormant_after_days=self.dormant_after_days,
+            auto_suspend_dormant=self.auto_suspend_dormant,
         ).stored()
 
 
@@ -524,7 +545,8 @@ class AuditEventOut(BaseModel):
     id: int
     at: datetime
     actor_type: str = Field(
-        description="user, client, operator, or recipient (who opened an emailed link)"
+        description="user, client, operator, recipient (who opened an emailed link), or system"
+        " (a report of a leaked secret: actor `leak-report:github` or `leak-report:api`)"
     )
     actor: str
     action: str

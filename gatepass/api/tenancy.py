@@ -348,7 +348,7 @@ def list_audit_events(
     principal: Reader,
     actor: Filter = None,
     actor_type: Annotated[
-        Literal["user", "client", "operator", "recipient"] | None, Query()
+        Literal["user", "client", "operator", "recipient", "system"] | None, Query()
     ] = None,
     action: Annotated[
         str | None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from gatepass.audit.service import Actor, aggregate_key, record_failure
 from gatepass.db import Database, utcnow
+from gatepass.ops.background import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ class FailureLog:
         # one flush at a time, so that when flush() returns every count held before the call
         # is committed, even the ones a flush running meanwhile (the timer's) had taken
         self._flushing = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("gatepass-audit", interval, self.flush)
 
     def record(
         self,
@@ -134,26 +134,11 @@ class FailureLog:
     # -- the background thread -----------------------------------------------------------
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gatepass-audit", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._guarded_flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._guarded_flush()
-
-    def _guarded_flush(self) -> None:
-        try:
-            self.flush()
-        except Exception as exc:  # the thread must survive a database outage
-            log.warning("audit flush failed: %s", type(exc).__name__)
+        self._ticker.stop()
+        self._ticker.guarded()  # what was counted since the last tick
 
 
 def _minute(at: datetime) -> str:

@@ -193,7 +193,7 @@ class AuditFilter:
     """Narrows the audit log; every field given must match."""
 
     actor: str | None = None
-    actor_type: str | None = None  # user, client, operator or recipient
+    actor_type: str | None = None  # user, client, operator, recipient or system
     action: str | None = None  # exact, or a family ending in '.' such as 'client.'
     target: str | None = None
     target_type: str | None = None

@@ -10,6 +10,7 @@ import typer
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
+from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
@@ -81,54 +82,38 @@ def create(
     _show_key(view, secret, as_json)
 
 
-@apikey_app.command("update")
-def update(
-    key_id: str,
-    tenant: str = TenantOption,
-    name: str = shared.NewNameOption,
-    description: str = shared.NewDescriptionOption,
-    scope: list[str] = shared.NewScopeOption,
-    no_scopes: bool = shared.NoScopesOption,
-    group: list[str] = shared.NewGroupOption,
-    no_groups: bool = shared.NoGroupsOption,
-    expires_in: str = shared.NewExpiresInOption,
-    no_expiry: bool = shared.NoExpiryOption,
-    allow_ip: list[str] = shared.NewAllowIpOption,
-    any_ip: bool = shared.AnyIpOption,
-    rate_limit: str = typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
-    no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Remove the rate limit."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Edit an API key: options left out leave their field as it is. The key does not change."""
-
-    def spec() -> apikeys.ApiKeyChanges:
-        if rate_limit and no_rate_limit:
-            fail("--rate-limit and --no-rate-limit cannot be given together")
-        return apikeys.ApiKeyChanges(
-            **shared.changes(
-                name=name,
-                description=description,
-                scope=scope,
-                no_scopes=no_scopes,
-                group=group,
-                no_groups=no_groups,
-                expires_in=expires_in,
-                no_expiry=no_expiry,
-                allow_ip=allow_ip,
-                any_ip=any_ip,
-            ),
-            rate_limit=parse_rate(rate_limit) if rate_limit else None,
-            clear_rate_limit=no_rate_limit,
-        )
-
-    view = shared.edited(tenant, apikeys.edit_key, key_id, spec, key_view)
-    emit_json(view) if as_json else emit_fields(f"API key {key_id}", view)
+def _key_changes(shared: dict[str, Any], own: dict[str, Any]) -> apikeys.ApiKeyChanges:
+    rate_limit, no_rate_limit = own["rate_limit"], own["no_rate_limit"]
+    if rate_limit and no_rate_limit:
+        fail("--rate-limit and --no-rate-limit cannot be given together")
+    return apikeys.ApiKeyChanges(
+        **shared,
+        rate_limit=parse_rate(rate_limit) if rate_limit else None,
+        clear_rate_limit=no_rate_limit,
+    )
 
 
-@apikey_app.command("list")
-def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """List a tenant's API keys."""
-    shared.list_table(API_KEY, tenant, key_view, COLUMNS, as_json)
+editing.add_update(
+    apikey_app,
+    ref="key_id",
+    title="API key",
+    edit=apikeys.edit_key,
+    view=key_view,
+    own=[
+        editing.option(
+            "rate_limit",
+            str | None,
+            typer.Option(None, "--rate-limit", help="N/PERIOD, e.g. 100/m."),
+        ),
+        editing.option(
+            "no_rate_limit",
+            bool,
+            typer.Option(False, "--no-rate-limit", help="Remove the rate limit."),
+        ),
+    ],
+    spec=_key_changes,
+    doc="Edit an API key: options left out leave their field as it is. The key does not change.",
+)
 
 
 COLUMNS: list[shared.Column] = [
@@ -141,17 +126,6 @@ COLUMNS: list[shared.Column] = [
     ("last used", shared.last_used),
     ("status", lambda v: v["status"]),
 ]
-
-
-@apikey_app.command("show")
-def show(key_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Show one API key."""
-    view = shared.shown(API_KEY, tenant, key_id, key_view)
-    if as_json:
-        emit_json(view)
-        return
-    emit_fields(f"API key {key_id}", {k: v for k, v in view.items() if k != "secrets"})
-    shared.versions_table(view["secrets"])
 
 
 @apikey_app.command("regenerate")
@@ -171,7 +145,11 @@ shared.add_commands(
     API_KEY,
     "key_id",
     key_view,
-    {
+    title="API key",
+    columns=COLUMNS,
+    docs={
+        "list": "List a tenant's API keys.",
+        "show": "Show one API key.",
         "retire": "End older versions still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend an API key until it is resumed (verify answers SUSPENDED).",
         "resume": "Resume a suspended API key.",

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
     JsonOption,
@@ -70,57 +71,34 @@ def create(
     _show_secret(view, secret, tenant, as_json)
 
 
-@client_app.command("update")
-def update(
-    client_id: str,
-    tenant: str = TenantOption,
-    name: str = shared.NewNameOption,
-    description: str = shared.NewDescriptionOption,
-    scope: list[str] = shared.NewScopeOption,
-    no_scopes: bool = shared.NoScopesOption,
-    group: list[str] = shared.NewGroupOption,
-    no_groups: bool = shared.NoGroupsOption,
-    expires_in: str = shared.NewExpiresInOption,
-    no_expiry: bool = shared.NoExpiryOption,
-    allow_ip: list[str] = shared.NewAllowIpOption,
-    any_ip: bool = shared.AnyIpOption,
-    token_lifetime: int = typer.Option(None, "--token-lifetime", help="Seconds."),
-    tenant_lifetime: bool = typer.Option(
-        False, "--tenant-lifetime", help="Use the tenant's token lifetime again."
-    ),
-    as_json: bool = JsonOption,
-) -> None:
-    """Edit a client: options left out leave their field as it is. No secret changes."""
-
-    def spec() -> clients.ClientChanges:
-        if token_lifetime is not None and tenant_lifetime:
-            fail("--token-lifetime and --tenant-lifetime cannot be given together")
-        return clients.ClientChanges(
-            **shared.changes(
-                name=name,
-                description=description,
-                scope=scope,
-                no_scopes=no_scopes,
-                group=group,
-                no_groups=no_groups,
-                expires_in=expires_in,
-                no_expiry=no_expiry,
-                allow_ip=allow_ip,
-                any_ip=any_ip,
-            ),
-            token_lifetime=token_lifetime,
-            clear_token_lifetime=tenant_lifetime,
-        )
-
-    view = shared.edited(tenant, clients.edit_client, client_id, spec, client_view)
-    fields = {k: v for k, v in view.items() if k != "secrets"}
-    emit_json(view) if as_json else emit_fields(f"Client {client_id}", fields)
+def _client_changes(shared: dict[str, Any], own: dict[str, Any]) -> clients.ClientChanges:
+    token_lifetime, tenant_lifetime = own["token_lifetime"], own["tenant_lifetime"]
+    if token_lifetime is not None and tenant_lifetime:
+        fail("--token-lifetime and --tenant-lifetime cannot be given together")
+    return clients.ClientChanges(
+        **shared, token_lifetime=token_lifetime, clear_token_lifetime=tenant_lifetime
+    )
 
 
-@client_app.command("list")
-def list_(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """List a tenant's clients."""
-    shared.list_table(CLIENT, tenant, client_view, COLUMNS, as_json)
+editing.add_update(
+    client_app,
+    ref="client_id",
+    title="Client",
+    edit=clients.edit_client,
+    view=client_view,
+    own=[
+        editing.option(
+            "token_lifetime", int | None, typer.Option(None, "--token-lifetime", help="Seconds.")
+        ),
+        editing.option(
+            "tenant_lifetime",
+            bool,
+            typer.Option(False, "--tenant-lifetime", help="Use the tenant's token lifetime again."),
+        ),
+    ],
+    spec=_client_changes,
+    doc="Edit a client: options left out leave their field as it is. No secret changes.",
+)
 
 
 COLUMNS: list[shared.Column] = [
@@ -132,17 +110,6 @@ COLUMNS: list[shared.Column] = [
     ("last used", shared.last_used),
     ("status", lambda v: v["status"]),
 ]
-
-
-@client_app.command("show")
-def show(client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """Show one client, with each secret version and when it was last used."""
-    view = shared.shown(CLIENT, tenant, client_id, client_view)
-    if as_json:
-        emit_json(view)
-        return
-    emit_fields(f"Client {client_id}", {k: v for k, v in view.items() if k != "secrets"})
-    shared.versions_table(view["secrets"])
 
 
 @client_app.command("rotate-secret")
@@ -164,7 +131,11 @@ shared.add_commands(
     CLIENT,
     "client_id",
     client_view,
-    {
+    title="Client",
+    columns=COLUMNS,
+    docs={
+        "list": "List a tenant's clients.",
+        "show": "Show one client, with each secret version and when it was last used.",
         "retire": "End older secrets still in a grace period that have gone unused for --idle.",
         "suspend": "Suspend a client until it is resumed: no tokens, and its tokens stop"
         " introspecting active.",

@@ -16,9 +16,9 @@ from gatepass.cli.common import (
     TenantOption,
     YesOption,
     confirm,
+    emit_fields,
     emit_json,
     emit_table,
-    fail,
     iso,
     parse_duration,
     runtime,
@@ -39,68 +39,6 @@ ExpiresInOption = typer.Option(None, "--expires-in", help="e.g. 90d; default: ne
 AllowIpOption = typer.Option(
     None, "--allow-ip", help="Address or CIDR range it may be used from (repeatable)."
 )
-
-
-# The options of ``update``: each left out leaves its field as it is.
-NewNameOption = typer.Option(None, "--name", help="A new name.")
-NewDescriptionOption = typer.Option(None, "--description", help="A new description.")
-NewScopeOption = typer.Option(
-    None, "--scope", help="Permission to hold (repeatable); replaces the permissions held."
-)
-NoScopesOption = typer.Option(False, "--no-scopes", help="Hold no permission at all.")
-NewGroupOption = typer.Option(
-    None, "--group", help="Client group (repeatable); replaces the groups."
-)
-NoGroupsOption = typer.Option(False, "--no-groups", help="Restrict to no client group.")
-NewExpiresInOption = typer.Option(None, "--expires-in", help="Expire this long from now.")
-NoExpiryOption = typer.Option(False, "--no-expiry", help="Never expire.")
-NewAllowIpOption = typer.Option(
-    None, "--allow-ip", help="Address or CIDR range (repeatable); replaces the IP allowlist."
-)
-AnyIpOption = typer.Option(False, "--any-ip", help="Remove the IP allowlist.")
-
-
-def changes(
-    *,
-    name: str | None,
-    description: str | None,
-    scope: list[str] | None,
-    no_scopes: bool,
-    group: list[str] | None,
-    no_groups: bool,
-    expires_in: str | None,
-    no_expiry: bool,
-    allow_ip: list[str] | None,
-    any_ip: bool,
-) -> dict[str, Any]:
-    """The shared fields of ``CredentialChanges`` from ``update``'s options."""
-    for given, flag, option in ((scope, no_scopes, "--scope"), (group, no_groups, "--group")):
-        if given and flag:
-            fail(f"{option} and --no-{option[2:]}s cannot be given together")
-    for given_, flag_, pair in (
-        (expires_in, no_expiry, "--expires-in and --no-expiry"),
-        (allow_ip, any_ip, "--allow-ip and --any-ip"),
-    ):
-        if given_ and flag_:
-            fail(f"{pair} cannot be given together")
-    return {
-        "name": name,
-        "description": description,
-        "scopes": [] if no_scopes else (scope or None),
-        "groups": [] if no_groups else (group or None),
-        "expires_at": expiry(expires_in),
-        "clear_expiry": no_expiry,
-        "allowed_ips": [] if any_ip else (allow_ip or None),
-    }
-
-
-def edited(
-    tenant: str, edit: Callable[..., Any], ref: str, spec: Callable[[], Any], view: View
-) -> dict[str, Any]:
-    """``edit(session, tenant, ref, spec(), actor=)`` a credential; its view. A refusal, reading
-    the options included, is one line."""
-    with transaction(runtime()) as session:
-        return view(edit(session, _tenant(session, tenant), ref, spec(), actor=Actor.cli()))
 
 
 def expiry(expires_in: str | None) -> datetime | None:
@@ -287,11 +225,34 @@ def _tenant(session: Any, slug: str) -> Any:
 
 
 def add_commands(
-    app: typer.Typer, kind: lifecycle.Kind[Any], ref: str, view: View, docs: dict[str, str]
+    app: typer.Typer,
+    kind: lifecycle.Kind[Any],
+    ref: str,
+    view: View,
+    *,
+    title: str,
+    columns: Sequence[Column],
+    docs: dict[str, str],
 ) -> None:
-    """Register ``suspend``, ``resume``, ``revoke``, ``revoke-all`` and ``delete`` of ``kind`` on
-    ``app``; ``ref`` names the argument in the help (``client_id``), ``docs`` gives each
-    command's help."""
+    """Register ``list``, ``show``, ``retire-unused``, ``suspend``, ``resume``, ``revoke``,
+    ``revoke-all`` and ``delete`` of ``kind`` on ``app``; ``ref`` names the argument in the help
+    (``client_id``), ``title`` one credential (``API key``), ``columns`` the list's table and
+    ``docs`` each command's help."""
+
+    def list_command(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
+        list_table(kind, tenant, view, columns, as_json)
+
+    def show_command(
+        ident: str = typer.Argument(..., metavar=ref),
+        tenant: str = TenantOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        shown_ = shown(kind, tenant, ident, view)
+        if as_json:
+            emit_json(shown_)
+            return
+        emit_fields(f"{title} {ident}", {k: v for k, v in shown_.items() if k != "secrets"})
+        versions_table(shown_["secrets"])
 
     def status_command(change: Change) -> Callable[..., None]:
         def command(
@@ -327,6 +288,8 @@ def add_commands(
     ) -> None:
         delete(kind, tenant, ident, yes=yes, as_json=as_json)
 
+    app.command("list", help=docs["list"])(list_command)
+    app.command("show", help=docs["show"])(show_command)
     app.command("retire-unused", help=docs["retire"])(retire_command)
     app.command("suspend", help=docs["suspend"])(status_command(lifecycle.suspend))
     app.command("resume", help=docs["resume"])(status_command(lifecycle.resume))

@@ -13,11 +13,13 @@ from gatepass.cli.audit import audit_app
 from gatepass.cli.clients import client_app, token_endpoint
 from gatepass.cli.common import fail, runtime, transaction
 from gatepass.cli.doctor import doctor
+from gatepass.cli.jobs import jobs_app
 from gatepass.cli.reports import report_app
 from gatepass.cli.tenants import group_app, key_app, permission_app, tenant_app
 from gatepass.cli.users import user_app
 from gatepass.cli.webhooks import webhook_app
 from gatepass.db import Database
+from gatepass.leaks.github import GitHubKeys, KeysError
 from gatepass.migrations import runner
 from gatepass.settings import Settings
 
@@ -37,6 +39,7 @@ app.add_typer(key_app, name="signing-key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(jobs_app, name="jobs")
 app.command()(doctor)
 
 
@@ -96,6 +99,10 @@ def serve(
     """
     rt = runtime()
     rt.db.dispose()  # migrate (or refuse with a clear message) before any worker starts
+    try:
+        GitHubKeys(rt.settings)  # a keys setting that is not GitHub's document stops us here
+    except KeysError as exc:
+        fail(f"GATEPASS_GITHUB_SCANNING_KEYS: {exc}")
     # The server's workers read their settings from the environment.
     os.environ["GATEPASS_PUBLIC_URL"] = public_url(rt.settings, host, port)
     # Replace this process with a lean server process (same PID, far less memory).

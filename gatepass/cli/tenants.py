@@ -142,6 +142,15 @@ def tenant_policy(
     allow_ip: list[str] = typer.Option(
         None, "--allow-ip", help="Credentials may be used from inside this range (repeatable)."
     ),
+    leak_action: str = typer.Option(
+        "revoke", "--leak-action", help="On a report of a leaked secret: revoke or suspend."
+    ),
+    dormant_after: str = typer.Option(
+        None, "--dormant-after", help="Unused this long, e.g. 90d, a credential is dormant."
+    ),
+    suspend_dormant: bool = typer.Option(
+        False, "--auto-suspend-dormant", help="Suspend dormant credentials."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Set the tenant's credential policy, replacing the old one (no option: no policy)."""
@@ -149,11 +158,14 @@ def tenant_policy(
     with transaction(rt) as session:
         rate = parse_rate(default_rate_limit) if default_rate_limit else None
         policy = CredentialPolicy(
-            max_lifetime_days=_days(max_lifetime) if max_lifetime else None,
+            max_lifetime_days=_days(max_lifetime, "--max-lifetime") if max_lifetime else None,
             expiry_required=require_expiry,
             default_rate_limit=rate.limit if rate else None,
             default_rate_period=rate.period if rate else None,
             allowed_ips=tuple(allow_ip or ()),
+            leak_action=leak_action,
+            dormant_after_days=_days(dormant_after, "--dormant-after") if dormant_after else None,
+            auto_suspend_dormant=suspend_dormant,
         )
         tenant = tenants.get_tenant(session, slug)
         changes = TenantSettings(credential_policy=policy.stored())
@@ -162,10 +174,10 @@ def tenant_policy(
     emit_json(shown) if as_json else emit_fields(f"Credential policy of {slug}", shown)
 
 
-def _days(value: str) -> int:
+def _days(value: str, option: str) -> int:
     period = parse_duration(value)
     if period.total_seconds() % 86400:
-        fail(f"--max-lifetime must be whole days, e.g. 90d (not '{value[:20]}')")
+        fail(f"{option} must be whole days, e.g. 90d (not '{value[:20]}')")
     return int(period.total_seconds() // 86400)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gatepass.credentials.columns import CredentialColumns, SecretColumns, grants
@@ -48,5 +48,7 @@ class ClientSecret(SecretColumns, Base):
     client_pk: Mapped[int] = mapped_column(
         ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
     )
+    # indexed: a leak report finds a secret by its hash alone (``gatepass.leaks``)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
 
     client: Mapped[OAuthClient] = relationship(back_populates="secrets")

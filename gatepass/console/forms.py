@@ -87,13 +87,12 @@ class CredentialForm:
 
     @staticmethod
     def rate_of(limit: int | None, period: int | None) -> tuple[str, str]:
-        """A stored rate limit as the form shows it: per second, minute, hour or day. One the
-        form cannot show (e.g. per 30 s) reads as the same requests per second, and is left
-        as stored unless the form changes it."""
+        """A stored rate limit as the form shows it: per second, minute, hour or day, or per
+        its number of seconds when it is none of those (set by the API or the CLI: 30 s)."""
         if limit is None or period is None:
             return "", "minute"
         names = {seconds: name for name, seconds in PERIODS.items()}
-        return str(limit), names.get(period, "second")
+        return str(limit), names.get(period, str(period))
 
     @classmethod
     def read(cls, form: FormData) -> CredentialForm:
@@ -122,16 +121,26 @@ class CredentialForm:
         }
 
     def rate_limit(self) -> RateLimit | None:
-        if not self.rate_requests:
-            return None
-        digits = self.rate_requests
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
-            raise InvalidInputError(
-                f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}"
-            )
-        if self.rate_period not in PERIODS:
-            raise InvalidInputError("the rate limit period must be second, minute, hour or day")
-        return RateLimit(int(self.rate_requests), PERIODS[self.rate_period])
+        return read_rate(self.rate_requests, self.rate_period)
+
+
+def read_rate(requests: str, period: str) -> RateLimit | None:
+    """A rate limit as a form gives it (requests, and a period's name); none if no requests."""
+    if not requests:
+        return None
+    if not (requests.isascii() and requests.isdigit() and len(requests) <= 10):
+        raise InvalidInputError(f"the rate limit must be a whole number: {rules.RATE_LIMIT_RULE}")
+    return RateLimit(int(requests), period_seconds(period))
+
+
+def period_seconds(period: str) -> int:
+    """A period as a form gives it: a named one, or the seconds of one kept as stored (the
+    form shows a period it cannot name, set through the API or the CLI, by its seconds)."""
+    if period in PERIODS:
+        return PERIODS[period]
+    if period.isascii() and period.isdigit() and len(period) <= 9:
+        return int(period)
+    raise InvalidInputError("the rate limit period must be second, minute, hour or day")
 
 
 def date_of(when: datetime | None) -> str:

@@ -13,7 +13,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from gatepass.api.auth import SESSION_COOKIE, set_session_cookie, source, threaded
-from gatepass.console import admin, apikeys, audit, credentials, editing, links, webhooks
+from gatepass.console import (
+    admin,
+    apikeys,
+    audit,
+    credentials,
+    dormant,
+    editing,
+    links,
+    policy,
+    webhooks,
+)
 from gatepass.console.web import (
     SIGN_IN_COOKIE,
     actor_of,
@@ -158,5 +168,7 @@ router.include_router(credentials.router)
 router.include_router(apikeys.router)
 router.include_router(audit.router)
 router.include_router(admin.router)
+router.include_router(dormant.router)
+router.include_router(policy.router)
 router.include_router(links.router)
 router.include_router(webhooks.router)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gatepass.credentials import lifecycle
+from gatepass.credentials.lifecycle import C
 from gatepass.db import utcnow
 from gatepass.errors import InvalidInputError
 from gatepass.tenants.models import Tenant
@@ -44,22 +45,29 @@ def report(
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInputError(f"days must be 1 to {MAX_DAYS}")
     now = utcnow()
-    since = now - timedelta(days=days)
     found: list[Dormant] = []
     for kind in kinds:
-        model: Any = kind.model
-        rows = session.scalars(
-            select(model)
-            .where(
-                model.tenant_id == tenant.id,
-                lifecycle.status_condition(kind, "active", now),
-                lifecycle.unused_since(model, since),
-            )
-            .options(*kind.eager())
-            .limit(MAX_ROWS)
-        )
+        rows = dormant(session, tenant, kind, since=now - timedelta(days=days), now=now)
         found.extend(_of(kind, row) for row in rows)
     return sorted(found, key=lambda d: (d.last_used_at or d.created_at, d.id))[:MAX_ROWS]
+
+
+def dormant(
+    session: Session, tenant: Tenant, kind: lifecycle.Kind[C], *, since: datetime, now: datetime
+) -> list[C]:
+    """Active credentials of ``kind`` not used since ``since`` (at most ``MAX_ROWS``)."""
+    model: Any = kind.model
+    rows = session.scalars(
+        select(model)
+        .where(
+            model.tenant_id == tenant.id,
+            lifecycle.status_condition(kind, "active", now),
+            lifecycle.unused_since(model, since),
+        )
+        .options(*kind.eager())
+        .limit(MAX_ROWS)
+    )
+    return list(rows)
 
 
 def _of(kind: lifecycle.Kind[Any], row: Any) -> Dormant:

@@ -7,7 +7,13 @@ given a new secret, with an error that says what to change:
 - ``expiry_required``: a credential must expire (at any date);
 - ``default_rate_limit`` / ``default_rate_period``: a new API key given no rate limit gets it;
 - ``allowed_ips``: a credential may be used from inside these ranges only. One created without
-  an allowlist gets them; one with an allowlist must keep inside them.
+  an allowlist gets them; one with an allowlist must keep inside them;
+- ``leak_action``: what a report of a leaked secret does to a credential whose current secret
+  it is (``gatepass.leaks``): ``revoke`` (the default) or ``suspend``. A leaked secret is public
+  for good, and revoking is final, so nothing can bring the leaked secret back to life; a tenant
+  whose integrations must not stop for good may choose ``suspend``, then rotate and resume;
+- ``dormant_after_days``: a credential unused for that long is dormant: the reminder job mails
+  about it, and with ``auto_suspend_dormant`` suspends it (``jobs`` and ``reminders``).
 
 Pure functions over a frozen value: the tenant row stores ``stored()`` as JSON.
 """
@@ -15,7 +21,7 @@ Pure functions over a frozen value: the tenant row stores ``stored()`` as JSON.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +29,8 @@ from gatepass.credentials import rules
 from gatepass.errors import InvalidInputError
 
 MAX_LIFETIME_DAYS = 3650
+LEAK_ACTIONS = ("revoke", "suspend")
+DORMANT_DAYS = (7, 3650)  # the shortest and longest dormancy period a policy may set
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,9 @@ class CredentialPolicy:
     default_rate_limit: int | None = None
     default_rate_period: int | None = None  # seconds
     allowed_ips: tuple[str, ...] = ()
+    leak_action: str = "revoke"
+    dormant_after_days: int | None = None
+    auto_suspend_dormant: bool = False
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> CredentialPolicy:
@@ -51,7 +62,18 @@ class CredentialPolicy:
         if limit is not None and period is not None:
             rules.check_rate_limit(limit, period)
         ranges = tuple(rules.allowlist(list(self.allowed_ips)).split())
-        return CredentialPolicy(days, self.expiry_required, limit, period, ranges)
+        if self.leak_action not in LEAK_ACTIONS:
+            raise InvalidInputError("the action on a leaked secret must be revoke or suspend")
+        self._check_dormancy()
+        return replace(self, allowed_ips=ranges)
+
+    def _check_dormancy(self) -> None:
+        shortest, longest = DORMANT_DAYS
+        dormant = self.dormant_after_days
+        if dormant is not None and not shortest <= dormant <= longest:
+            raise InvalidInputError(f"dormant after must be {shortest} to {longest} days")
+        if self.auto_suspend_dormant and dormant is None:
+            raise InvalidInputError("suspending dormant credentials needs a dormancy period")
 
     def stored(self) -> dict[str, Any]:
         return {**asdict(self), "allowed_ips": list(self.allowed_ips)}

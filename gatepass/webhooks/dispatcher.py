@@ -1,46 +1,31 @@
-"""Sending due webhooks from a server process: a small thread that calls ``deliver_due``.
+"""Sending due webhooks from a server process: a ``Ticker`` that calls ``deliver_due``.
 
 Every ``GATEPASS_WEBHOOK_INTERVAL`` seconds each server process sends what is due; processes
-share the work safely (``delivery.claim``). It is self-contained so that a job runner can call
-``deliver_due`` instead.
+share the work safely (``delivery.claim``). ``gatepass webhook deliver`` does the same once.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from gatepass.db import Database
+from gatepass.ops.background import Ticker
 from gatepass.settings import Settings
 from gatepass.webhooks.delivery import deliver_due
-
-log = logging.getLogger(__name__)
 
 
 class Dispatcher:
     def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.db, self.settings = db, settings
+        interval = settings.webhook_interval
+        self.ticker = Ticker("gatepass-webhooks", interval, self.send, join_timeout=15)
 
     def start(self) -> None:
-        if self.settings.webhook_interval <= 0:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gatepass-webhooks", daemon=True)
-        self._thread.start()
+        if self.settings.webhook_interval > 0:
+            self.ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
+        self.ticker.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.webhook_interval):
-            try:
-                while deliver_due(self.db, self.settings) and not self._stop.is_set():
-                    pass  # a full batch may leave more due: send on without waiting
-            except Exception as exc:  # the thread must survive a database outage
-                log.warning("webhook delivery failed: %s", type(exc).__name__)
+    def send(self) -> None:
+        """Send what is due; a full batch may leave more due: send on without waiting."""
+        while deliver_due(self.db, self.settings) and not self.ticker.stopping:
+            pass

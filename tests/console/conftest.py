@@ -15,21 +15,14 @@ console page went out without its security headers.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
-from typing import cast
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -44,9 +37,10 @@ from playwright.sync_api import (
 from gatepass.settings import Settings
 from tests.conftest import IN_CI
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import Serve, Server, Servers, free_port
+from tests.e2e.conftest import Serve, Server, Servers
 from tests.factories import Credential, Factory
 from tests.http.support import poll
+from tests.mailbox import Mailbox, started_mailbox
 
 # Fixtures shared with the e2e tests: ``gatepass serve`` on the test's database, and one
 # database and secret key per module and backend.
@@ -57,38 +51,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "correct horse battery"  # the factory's test account password
 TIMEOUT_MS = 10_000
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on a free local port, keeping what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
-        raw = envelope.original_content or b""
-        self.messages.append(cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw)))
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int = 1) -> list[EmailMessage]:
-        poll(lambda: len(self.messages), lambda n: n >= count)
-        assert len(self.messages) >= count, f"{len(self.messages)} mails arrived, not {count}"
-        return self.messages
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
-def started_mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.controller.start()
-    try:
-        yield box
-    finally:
-        with contextlib.suppress(Exception):  # a test may have stopped it already
-            box.stop()
 
 
 @pytest.fixture

@@ -16,8 +16,10 @@ PAGES = (
     "api-keys",
     "api-keys/new",
     "audit",
+    "dormant?days=1",
     "users",
     "permissions",
+    "policy",
     "settings",
     "settings/keys/new",
 )

@@ -131,3 +131,29 @@ def test_an_unknown_credential_s_edit_page_is_not_found(console: Console, factor
     answer = console.page.goto(console.tenant_url("credentials/no-such-client/edit"))
     assert answer is not None
     assert answer.status == 404
+
+
+def test_a_rate_period_the_form_does_not_name_is_shown_and_kept(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    with factory.db.transaction() as session:
+        key, _ = apikeys.create_key(
+            session,
+            tenants.get_tenant(session, console.tenant),
+            apikeys.NewApiKey(name="Burst", scopes=["nql"], rate_limit=apikeys.RateLimit(100, 30)),
+            actor=ACTOR,
+            hasher=factory.hasher,
+        )
+        key_id = key.key_id
+    console.sign_in_as_admin(factory)
+    page.goto(console.tenant_url(f"api-keys/{key_id}/edit"))
+
+    expect(page.get_by_label("Requests")).to_have_value("100")
+    expect(page.get_by_label("Per").locator("option:checked")).to_have_text("30 seconds")
+    page.get_by_label("Requests").fill("50")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(row(page, "Burst")).to_have_count(1)
+    shown = stored(factory, console.tenant, API_KEY, key_id)
+    assert (shown.rate_limit, shown.rate_period) == (50, 30)

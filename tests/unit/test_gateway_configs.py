@@ -72,7 +72,14 @@ def test_envoy_appends_the_original_path_and_says_what_the_route_needs() -> None
     assert request.credential == gateway.Credential("api_key", KEY)
     assert request.needs.permissions == ("nql",)  # not the caller's "campaigns"
     allowed = service["authorization_request"]["allowed_headers"]["patterns"]
-    assert {p["exact"] for p in allowed} >= {"authorization", "authorization-psk", "x-api-key"}
+    assert {p["exact"] for p in allowed} >= {
+        "authorization",
+        "authorization-psk",
+        "x-api-key",
+        "x-forwarded-for",
+    }
+    # The caller's address reaches the check (for IP allowlists): Envoy appends it.
+    assert _find(_load("envoy.yaml"), "use_remote_address") is True
     upstream = service["authorization_response"]["allowed_upstream_headers"]["patterns"]
     assert all(any(name.startswith(p["prefix"]) for p in upstream) for name in IDENTITY)
     client = service["authorization_response"]["allowed_client_headers"]["patterns"]

@@ -1,7 +1,10 @@
 """webhooks: endpoints, the outbox of messages, and the delivery log
 
+Numbered 0010 when 0009 was the latest, it runs after 0011 and 0012, which were merged before
+it: a database already at 0012 gets it too.
+
 Revision ID: 0010
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-04 21:00:00.000000
 
 """
@@ -13,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,11 @@
+"""The product's background jobs, as the server's job thread and ``gatepass jobs`` run them.
+
+Adding a job is one line here: its name, its interval and its function.
+"""
+
+from __future__ import annotations
+
+from gatepass.jobs.runner import Job
+from gatepass.reminders import job as reminders
+
+JOBS: tuple[Job, ...] = (Job(reminders.NAME, reminders.INTERVAL, reminders.run),)
