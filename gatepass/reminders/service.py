@@ -35,6 +35,7 @@ from gatepass.reminders.notices import DORMANT, EXPIRY, Notice, message
 from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
+from gatepass.webhooks import outbox
 
 log = logging.getLogger(__name__)
 EXPIRY_DAYS = (1, 7, 30)  # nearest first
@@ -175,13 +176,31 @@ def deliver(db: Database, settings: Settings, notice: Notice) -> int:
 
 def announce(session: Session, notice: Notice) -> int:
     """The one place a notice happens, once, in the transaction that records it: the
-    suspension of a dormant credential, and (to come) the webhook event ``notice.event``."""
+    suspension of a dormant credential, and the webhook event ``notice.event``."""
     _record(session, notice, "")
+    outbox.emit(
+        session,
+        tenant_id=notice.tenant_id,
+        event=notice.event,
+        credential=outbox.Subject(kind=notice.kind, id=notice.ref, name=notice.name),
+        data=event_data(notice),
+        actor=SYSTEM,
+    )
     if not notice.suspend:
         return 0
     tenant = session.get_one(Tenant, notice.tenant_id)
     lifecycle.suspend(session, tenant, KINDS[notice.kind], notice.ref, actor=SYSTEM)
     return 1
+
+
+def event_data(notice: Notice) -> dict[str, Any]:
+    """What the webhook event says beyond the credential: its expiry and the days left, or its
+    last use (none: never used) and the days unused, and whether it was suspended."""
+    when = outbox.iso(notice.about)
+    if notice.reason == EXPIRY:
+        return {"expires_at": when, "days_left": notice.threshold}
+    last_used = None if notice.never_used else when
+    return {"last_used_at": last_used, "days_unused": notice.threshold, "suspended": notice.suspend}
 
 
 def _mail(db: Database, settings: Settings, notice: Notice, recipient: str) -> bool:

@@ -22,7 +22,8 @@ TEST_EVENT = "webhook.test"
 EVENT_TYPES = (*CREDENTIAL_EVENTS, TEST_EVENT)
 
 # The lifecycle's audit action (after the kind's prefix) -> the event it sends. An action not
-# listed (retiring unused old secrets) sends none.
+# listed (retiring unused old secrets) sends none. The reminders send ``credential.expiring``
+# and ``credential.dormant`` themselves (``outbox.emit``).
 BY_ACTION = {
     "create": "credential.created",
     "update": "credential.updated",
@@ -32,4 +33,5 @@ BY_ACTION = {
     "resume": "credential.resumed",
     "revoke": "credential.revoked",
     "delete": "credential.deleted",
+    "leak_reported": "credential.leaked",  # a report of its secret found in public
 }
