@@ -175,6 +175,9 @@ ROUTES: tuple[Route, ...] = (
 )
 
 ROLE_ROUTES = tuple(r for r in ROUTES if r.needs is not None)
+# Routes of no tenant and no role: a report of leaked secrets is signed by its reporter
+# (GitHub's key, or the operator's shared secret); tests/leaks covers who may call them.
+SIGNED_ROUTES = frozenset({("POST", "/api/v1/leaks/github"), ("POST", "/api/v1/leaks/report")})
 
 
 def of_class(capability: Capability) -> tuple[Route, ...]:

@@ -1,10 +1,7 @@
 """webhooks: endpoints, the outbox of messages, and the delivery log
 
-Numbered 0010 when 0009 was the latest, it runs after 0011 and 0012, which were merged before
-it: a database already at 0012 gets it too.
-
-Revision ID: 0010
-Revises: 0012
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 21:00:00.000000
 
 """
@@ -15,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

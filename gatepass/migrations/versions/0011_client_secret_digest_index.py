@@ -4,8 +4,8 @@ A client's secret was only ever looked up through its client ID; a leak report n
 alone, so its keyed hash needs an index (as an API key's already has, through its unique
 constraint).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 21:10:00.000000
 
 """
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
