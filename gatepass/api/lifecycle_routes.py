@@ -32,7 +32,7 @@ from gatepass.api.common import (
     write,
 )
 from gatepass.api.problems import responses
-from gatepass.credentials import grace, lifecycle
+from gatepass.credentials import grace, lifecycle, revoking
 from gatepass.pagination import PageRequest
 from gatepass.tenants.models import Tenant
 
@@ -151,7 +151,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
             request,
             principal,
             lambda s, t: schemas.Count(
-                count=lifecycle.revoke_all(s, t, kind, actor=principal.actor, keep_management=keep)
+                count=revoking.revoke_all(s, t, kind, actor=principal.actor, keep_management=keep)
             ),
             payload=body,
             idempotency_key=idempotency_key,

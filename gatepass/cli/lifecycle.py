@@ -24,7 +24,7 @@ from gatepass.cli.common import (
     runtime,
     transaction,
 )
-from gatepass.credentials import grace, lifecycle
+from gatepass.credentials import grace, lifecycle, revoking
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 
@@ -203,7 +203,7 @@ def revoke_all(
     kept = " but those that verify API keys or manage Gatepass" if keep_management else ""
     confirm(yes, f"Revoke ALL {kind.plural} of tenant '{tenant}'{kept}?")
     with transaction(runtime()) as session:
-        count = lifecycle.revoke_all(
+        count = revoking.revoke_all(
             session,
             _tenant(session, tenant),
             kind,

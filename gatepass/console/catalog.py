@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gatepass.credentials import lifecycle
+from gatepass.credentials import lifecycle, revoking
 from gatepass.permissions import service as permissions
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -56,7 +56,7 @@ def load(session: Session, tenant: Tenant) -> Catalog:
 
 
 def revoke_all(session: Session, tenant: Tenant, kind: lifecycle.Kind[Any]) -> RevokeAll:
-    count = lifecycle.count_revocable
+    count = revoking.count_revocable
     return RevokeAll(
         every=count(session, tenant, kind),
         kept=count(session, tenant, kind, keep_management=True),

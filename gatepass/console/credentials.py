@@ -31,7 +31,7 @@ from gatepass.console.web import (
     signed_in,
     take_reveal,
 )
-from gatepass.credentials import lifecycle
+from gatepass.credentials import lifecycle, revoking
 from gatepass.deliveries import mail
 from gatepass.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import PageRequest
@@ -320,7 +320,7 @@ async def act(
             found = tenants.get_tenant(session, viewer.tenant_slug)
             guarded(session, found)
             if action == "revoke-all":
-                lifecycle.revoke_all(
+                revoking.revoke_all(
                     session, found, kind, actor=actor, keep_management=keep_management
                 )
             elif action in STATUS_CHANGES:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from gatepass import credential_secrets as cs
-from gatepass.audit.service import Actor, record, record_each
+from gatepass.audit.service import Actor, record
 from gatepass.changes import feed
 from gatepass.credentials import policy as policies
 from gatepass.credentials import rules
@@ -343,94 +343,6 @@ def revoke(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: 
         publish_change(session, tenant, kind, ref)
         record_action(session, tenant, kind, action="revoke", ref=ref, actor=actor)
     return row
-
-
-def revoke_all(
-    session: Session,
-    tenant: Tenant,
-    kind: Kind[C],
-    *,
-    actor: Actor,
-    keep_management: bool = False,
-) -> int:
-    """Revoke every active or suspended credential of the kind in the tenant in one statement
-    (but those that verify API keys or manage Gatepass, with ``keep_management``); one change
-    entry tells every process to drop all of them (100k keys: one row, one notice).
-
-    The tenant's history gets one event with the count, and each revoked credential's its own
-    ``revoke`` event, written by one ``INSERT ... SELECT`` of the rows this statement revoked:
-    they alone carry its ``revoked_at`` instant.
-    """
-    model: Any = kind.model
-    now = utcnow()
-    revoked = session.execute(
-        update(model)
-        .where(*revocable(kind, tenant, keep_management=keep_management))
-        .values(status="revoked", revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    count = int(getattr(revoked, "rowcount", 0) or 0)
-    if count:
-        publish_change(session, tenant, kind, feed.EVERY)
-        record_each(
-            session,
-            tenant_id=tenant.id,
-            actor=actor,
-            action=f"{kind.audit}.revoke",
-            target_type=kind.target_type,
-            targets=select(kind.ref_column()).where(
-                model.tenant_id == tenant.id, model.status == "revoked", model.revoked_at == now
-            ),
-            at=now,
-            details={"by": "revoke all"},
-        )
-        outbox.emit_each(
-            session,
-            tenant_id=tenant.id,
-            event=BY_ACTION["revoke"],
-            kind=kind.target_type,
-            subjects=select(kind.ref_column(), model.name).where(
-                model.tenant_id == tenant.id, model.status == "revoked", model.revoked_at == now
-            ),
-            actor=actor,
-            data={"by": "revoke all"},
-        )
-    details: dict[str, Any] = {"count": count}
-    if keep_management:
-        details["kept"] = "credentials that verify API keys or manage Gatepass"
-    record(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action=f"{kind.audit}.revoke_all",
-        target_type="tenant",
-        target=tenant.slug,
-        details=details,
-    )
-    return count
-
-
-def count_revocable(
-    session: Session, tenant: Tenant, kind: Kind[C], *, keep_management: bool = False
-) -> int:
-    """How many credentials ``revoke_all`` with the same ``keep_management`` would revoke now."""
-    model: Any = kind.model
-    where = revocable(kind, tenant, keep_management=keep_management)
-    return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def revocable(
-    kind: Kind[C], tenant: Tenant, *, keep_management: bool
-) -> tuple[ColumnElement[bool], ...]:
-    """The credentials of ``tenant`` that revoke all revokes: active or suspended ones, but
-    with ``keep_management`` not those holding a management permission (the built-in
-    ``api_keys:verify``, ``credentials:read``, ``credentials:manage`` and ``tenant:admin``):
-    a gateway that verifies keys, or the automation that manages Gatepass, keeps working."""
-    model: Any = kind.model
-    where = [model.tenant_id == tenant.id, model.status.in_(REVOCABLE)]
-    if keep_management:
-        where.append(~model.permissions.any(permissions.MANAGEMENT))
-    return tuple(where)
 
 
 def delete(session: Session, tenant: Tenant, kind: Kind[C], ref: str, *, actor: Actor) -> None:

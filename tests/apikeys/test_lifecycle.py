@@ -11,7 +11,7 @@ from sqlalchemy import Connection, event
 from starlette.testclient import TestClient
 
 from gatepass.apikeys.kind import API_KEY
-from gatepass.credentials import lifecycle
+from gatepass.credentials import revoking
 from gatepass.errors import InvalidInputError
 from tests.apikeys.support import (
     code_is,
@@ -106,7 +106,7 @@ def test_revoke_all_revokes_every_key_of_the_tenant_only(
         assert verify(client, caller, key.secret)["code"] == "VALID"
 
     with tenant_session(factory, "acme") as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 3
+        assert revoking.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 3
 
     for key in mine:
         assert verify_until(client, caller, key.secret, code_is("REVOKED"))["code"] == "REVOKED"

@@ -16,7 +16,7 @@ from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
-from gatepass.credentials import lifecycle
+from gatepass.credentials import lifecycle, revoking
 from gatepass.db import utcnow
 from gatepass.errors import ConflictError, InvalidInputError, NotFoundError
 from tests.credentials.support import actions, changes_after, in_acme, newest_change
@@ -112,7 +112,7 @@ def test_revoke_all_counts_only_active_ones_and_publishes_one_change(
         lifecycle.revoke(session, tenant, kind, first, actor=ACTOR)
     before = newest_change(acme)
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR) == 2
+        assert revoking.revoke_all(session, tenant, kind, actor=ACTOR) == 2
         rows = lifecycle.list_all(session, tenant, kind)
         assert {lifecycle.status_of(kind, row) for row in rows} == {"revoked"}
     assert changes_after(acme, before) == [(kind.feed_kind, "*")]
@@ -224,5 +224,5 @@ def test_revoke_all_revokes_suspended_ones_too(
     with in_acme(acme) as (session, tenant):
         lifecycle.suspend(session, tenant, kind, first, actor=ACTOR)
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR) == 2
+        assert revoking.revoke_all(session, tenant, kind, actor=ACTOR) == 2
     assert _status(acme, kind, first) == "revoked"

@@ -1,4 +1,4 @@
-"""Revoke all (``lifecycle.revoke_all``), for each credential kind alike: what it revokes, what
+"""Revoke all (``revoking.revoke_all``), for each credential kind alike: what it revokes, what
 ``keep_management`` keeps, and the audit history it leaves, for the tenant and for each
 credential it revoked."""
 
@@ -15,7 +15,7 @@ from gatepass.apikeys.kind import API_KEY
 from gatepass.audit.models import AuditEvent
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
-from gatepass.credentials import lifecycle
+from gatepass.credentials import lifecycle, revoking
 from tests.credentials.support import actions, in_acme
 from tests.factories import ACTOR, Factory
 
@@ -67,9 +67,9 @@ def test_by_default_every_active_or_suspended_credential_is_revoked(
     refs = made(acme, make)
     with in_acme(acme) as (session, tenant):
         lifecycle.suspend(session, tenant, kind, refs["manager"], actor=ACTOR)
-        assert lifecycle.count_revocable(session, tenant, kind) == 6
+        assert revoking.count_revocable(session, tenant, kind) == 6
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR) == 6
+        assert revoking.revoke_all(session, tenant, kind, actor=ACTOR) == 6
     assert set(statuses(acme, kind).values()) == {"revoked"}
 
 
@@ -79,8 +79,8 @@ def test_keep_management_keeps_verifiers_and_management_credentials(
 ) -> None:
     made(acme, make)
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.count_revocable(session, tenant, kind, keep_management=True) == 2
-        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True) == 2
+        assert revoking.count_revocable(session, tenant, kind, keep_management=True) == 2
+        assert revoking.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True) == 2
     assert statuses(acme, kind) == {
         "product": "revoked",
         "nothing": "revoked",
@@ -99,7 +99,7 @@ def test_each_revoked_credential_has_its_own_revoke_event(
     with in_acme(acme) as (session, tenant):
         lifecycle.revoke(session, tenant, kind, refs["nothing"], actor=ACTOR)  # already revoked
     with in_acme(acme) as (session, tenant):
-        lifecycle.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True)
+        revoking.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True)
 
     assert actions(acme, refs["product"]) == [f"{kind.audit}.create", f"{kind.audit}.revoke"]
     assert actions(acme, refs["nothing"]) == [f"{kind.audit}.create", f"{kind.audit}.revoke"]
@@ -131,7 +131,7 @@ def test_nothing_to_revoke_writes_only_the_tenant_event(
 ) -> None:
     ref = make(acme, "Verifier", ("api_keys:verify",))
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True) == 0
+        assert revoking.revoke_all(session, tenant, kind, actor=ACTOR, keep_management=True) == 0
     assert actions(acme, ref) == [f"{kind.audit}.create"]
     with acme.db.read() as session:
         overall = session.scalars(

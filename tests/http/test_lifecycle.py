@@ -7,7 +7,7 @@ from functools import partial
 from starlette.testclient import TestClient
 
 from gatepass.clients.kind import CLIENT
-from gatepass.credentials import lifecycle
+from gatepass.credentials import revoking
 from tests.factories import ACTOR, Factory
 from tests.http.support import (
     delete,
@@ -75,7 +75,7 @@ def test_revoke_all_revokes_every_client_of_the_tenant(
     for cred in (first, second):
         assert request_token(client, cred).status_code == 200
     with tenant_session(factory, "acme") as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, CLIENT, actor=ACTOR) == 2
+        assert revoking.revoke_all(session, tenant, CLIENT, actor=ACTOR) == 2
     for cred in (first, second):
         response = poll(partial(request_token, client, cred), status_is(401))
         assert response.status_code == 401
@@ -88,7 +88,7 @@ def test_revoke_all_leaves_other_tenants_alone(factory: Factory, client: TestCli
     mine, theirs = factory.client("acme"), factory.client("globex")
     assert request_token(client, mine).status_code == 200
     with tenant_session(factory, "acme") as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, CLIENT, actor=ACTOR) == 1
+        assert revoking.revoke_all(session, tenant, CLIENT, actor=ACTOR) == 1
     assert poll(lambda: request_token(client, mine), status_is(401)).status_code == 401
     # First use after revoke_all, so the answer comes from storage, not from a cached entry.
     assert request_token(client, theirs).status_code == 200

@@ -14,7 +14,7 @@ from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
-from gatepass.credentials import lifecycle
+from gatepass.credentials import lifecycle, revoking
 from gatepass.db import utcnow
 from gatepass.settings import Settings
 from gatepass.webhooks import delivery, outbox
@@ -110,7 +110,7 @@ def test_revoke_all_sends_one_revoked_event_per_credential(
     add_endpoint(acme, receiver.url, events=("credential.revoked",))
     refs = {make_key(acme, f"key {n}")[0] for n in range(3)}
     with in_acme(acme) as (session, tenant):
-        assert lifecycle.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 3
+        assert revoking.revoke_all(session, tenant, API_KEY, actor=ACTOR) == 3
 
     assert deliver(acme, local_settings) == 3
 
