@@ -82,14 +82,17 @@ def test_an_admin_sets_the_credential_policy_and_sees_errors_in_the_form(
         assert tenants.get_tenant(session, console.tenant).credential_policy == {}
 
     page.get_by_label("Dormant after this many days unused (optional)").fill("60")
+    page.get_by_label("When a secret is reported leaked").select_option("suspend")
     page.get_by_role("button", name="Save policy").click()
     expect(page.get_by_role("status")).to_contain_text("The credential policy is saved.")
     expect(page.get_by_label("Suspend dormant credentials")).to_be_checked()
+    expect(page.get_by_label("When a secret is reported leaked")).to_have_value("suspend")
     console.screenshot("credential-policy")
     with factory.db.read() as session:
         stored = tenants.get_tenant(session, console.tenant).credential_policy
     assert (stored["max_lifetime_days"], stored["dormant_after_days"]) == (90, 60)
     assert stored["auto_suspend_dormant"] is True
+    assert stored["leak_action"] == "suspend"
 
 
 def test_a_viewer_sees_the_dormant_report_but_not_the_policy(
