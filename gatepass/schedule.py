@@ -7,5 +7,9 @@ from __future__ import annotations
 
 from gatepass.jobs.runner import Job
 from gatepass.reminders import job as reminders
+from gatepass.webhooks import retention
 
-JOBS: tuple[Job, ...] = (Job(reminders.NAME, reminders.INTERVAL, reminders.run),)
+JOBS: tuple[Job, ...] = (
+    Job(reminders.NAME, reminders.INTERVAL, reminders.run),
+    Job(retention.NAME, retention.INTERVAL, retention.run),
+)

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
     webhook_interval: float = Field(default=1.0, ge=0, le=60)
+    # Delivered and given-up webhook messages, and their delivery log, are kept this long.
+    webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     # Background jobs (reminders, ...) in a thread of each server process; off: run them with
     # ``gatepass jobs run-once`` from cron. A lease in the database keeps them from running twice.
     jobs_enabled: bool = True
