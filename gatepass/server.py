@@ -11,14 +11,21 @@ import argparse
 import asyncio
 import os
 import shutil
+import sys
 import tempfile
 from functools import partial
 from typing import cast
 
-import uvicorn
+# structlog imports rich, when it is installed (the CLI needs it), for pretty tracebacks on a
+# developer's console; a server process writes JSON logs and never uses it. Keeping it out of
+# the supervisor and of every worker (which import this module first) saves 4.6 MiB and ~60 ms
+# of imports per process.
+sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
 
-from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol
-from gatepass.ops.logging import configure
+import uvicorn  # noqa: E402
+
+from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol  # noqa: E402
+from gatepass.ops.logging import configure  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

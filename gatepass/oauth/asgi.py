@@ -40,6 +40,7 @@ POST_ENDPOINTS = {
 GET_ENDPOINTS = {OIDC + "certs": "jwks", ".well-known/openid-configuration": "discovery"}
 RFC8414_PREFIX = "/.well-known/oauth-authorization-server/realms/"
 NO_STORE = ((b"cache-control", b"no-store"),)
+READ_HEADERS = {name.encode(): name for name in ("authorization", "content-type", "content-length")}
 PUBLIC_CACHE = ((b"content-type", b"application/json"), (b"cache-control", b"public, max-age=60"))
 
 
@@ -142,10 +143,13 @@ def _source(scope: Scope) -> str:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
+    """The headers the endpoints read, each at most once; the others are not even decoded."""
     headers: dict[str, str] = {}
     for name, value in scope["headers"]:
-        key = name.decode("latin-1")
-        if key in headers and key in ("authorization", "content-type", "content-length"):
+        key = READ_HEADERS.get(name)
+        if key is None:
+            continue
+        if key in headers:
             raise InvalidRequestError(f"header '{key}' is repeated")
         headers[key] = value.decode("latin-1")
     return headers

@@ -120,7 +120,12 @@ def _basic(header: str, realm: str) -> ClientCredentials:
     if not colon or not raw_id:
         raise InvalidClientError("malformed Basic authorization header", realm=realm)
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-    return ClientCredentials(unquote_plus(raw_id), unquote_plus(raw_secret), AuthMethod.BASIC)
+    return ClientCredentials(_unquoted(raw_id), _unquoted(raw_secret), AuthMethod.BASIC)
+
+
+def _unquoted(value: str) -> str:
+    """``unquote_plus(value)``, without its call for the usual value with nothing to unquote."""
+    return unquote_plus(value) if "%" in value or "+" in value else value
 
 
 def split_scope(value: str | None) -> list[str]:

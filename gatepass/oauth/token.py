@@ -6,6 +6,7 @@ The response has Keycloak's shape, so scripts written for Keycloak work unchange
 from __future__ import annotations
 
 import time
+from json.encoder import encode_basestring_ascii as json_string
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.oauth.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
@@ -13,7 +14,6 @@ from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
-from gatepass.tokens.signer import compact_json
 
 GRANT_TYPE = "client_credentials"
 
@@ -40,15 +40,16 @@ async def token(
         groups=client.groups,
         now=int(time.time()),
     )
-    return compact_json(
-        {
-            "access_token": tokens.sign(tenant, claims),
-            "expires_in": grant.lifetime,
-            "refresh_expires_in": 0,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "scope": claims["scope"],
-        }
+    return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"])
+
+
+def answer(access_token: str, lifetime: int, scope: str) -> bytes:
+    """Keycloak's answer as compact JSON, written out rather than encoded (the encoder's dict
+    walk was ~3 % of the endpoint's own work): the token is base64url and dots and the
+    lifetime an int, and the scope is escaped as ``json.dumps`` escapes any string."""
+    return (
+        f'{{"access_token":"{access_token}","expires_in":{lifetime:d},"refresh_expires_in":0,'
+        f'"token_type":"Bearer","not-before-policy":0,"scope":{json_string(scope)}}}'
     ).encode()
 
 
