@@ -6,11 +6,18 @@ next attempt a lease ahead, so a process that dies mid-delivery leaves it to be 
 A 2xx answer delivers it; anything else is retried after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h,
 2 h, 4 h, 8 h and 8 h (each give or take 10%), and the message is given up (``failed``) when the
 eleventh attempt, about 24 hours after the first, fails too.
+
+An attempt has ``DEADLINE`` seconds in all (a receiver that trickles its answer byte by byte is
+cut off there), connects to the address the destination check resolved, and any failure of one
+message (its URL, its receiver, its sealed secret) is that message's failed attempt: it never
+stops the batch, nor holds the messages behind it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import random
 import secrets
 import time
@@ -29,10 +36,12 @@ from gatepass.webhooks import destinations, signing
 from gatepass.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from gatepass.webhooks.outbox import payload
 
+log = logging.getLogger(__name__)
+
 RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)  # seconds
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-LEASE = timedelta(minutes=2)  # longer than an attempt can take (connect + read timeouts)
-TIMEOUT = httpx.Timeout(5.0)
+TIMEOUT = httpx.Timeout(5.0)  # each connect, write or read
+DEADLINE = 10.0  # seconds one attempt may take in all
 MAX_RESPONSE_BYTES = 4096  # of a receiver's answer, read and dropped
 
 
@@ -52,30 +61,49 @@ def deliver_due(
 ) -> int:
     """Send up to ``limit`` messages due at ``now``; returns how many attempts were made."""
     now = now or utcnow()
-    box = signing.SecretBox.from_master_key(settings.master_key())
-    rules = destinations.Rules.of(settings)
-    claimed = claim(db, now, limit)
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-        for message, endpoint in claimed:
-            secret = box.open(endpoint.sealed_secret, endpoint.endpoint_id)
-            outcome = attempt(client, rules, endpoint.url, message, secret)
-            record(db, message.id, outcome, now=now)
+    token, claimed = claim(db, now, limit)
+    if claimed:
+        asyncio.run(_send(db, settings, token, claimed, now))
     return len(claimed)
 
 
-def claim(db: Database, now: datetime, limit: int) -> list[tuple[WebhookMessage, WebhookEndpoint]]:
-    """Take the due messages of enabled endpoints for this process, oldest due first.
+async def _send(
+    db: Database,
+    settings: Settings,
+    token: str,
+    claimed: list[tuple[WebhookMessage, WebhookEndpoint]],
+    now: datetime,
+) -> None:
+    box = signing.SecretBox.from_master_key(settings.master_key())
+    rules = destinations.Rules.of(settings)
+    async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
+        for message, endpoint in claimed:
+            try:
+                secret = box.open(endpoint.sealed_secret, endpoint.endpoint_id)
+                outcome = await attempt(client, rules, endpoint.url, message, secret)
+            except Exception as exc:  # one message's fault is its own failed attempt
+                log.warning("webhook %s not sent: %s", message.message_id, type(exc).__name__)
+                outcome = Outcome(None, type(exc).__name__, 0)
+            record(db, message.id, outcome, now=now, claim=token)
+
+
+def claim(
+    db: Database, now: datetime, limit: int
+) -> tuple[str, list[tuple[WebhookMessage, WebhookEndpoint]]]:
+    """Take the due messages of enabled endpoints for this process, oldest due first, under a
+    claim token; they stay this process's for as long as sending them all may take.
 
     A read comes first: with nothing due (nearly always) no process takes a write lock."""
+    token = secrets.token_hex(16)
     with db.read() as session:
         if session.scalar(select(WebhookMessage.id).where(*_due(now)).limit(1)) is None:
-            return []
-    token = secrets.token_hex(16)
+            return token, []
+    lease = timedelta(seconds=limit * DEADLINE + 60)
     with db.transaction() as session:
         session.execute(
             update(WebhookMessage)
             .where(WebhookMessage.id.in_(_next_due(session, now, limit)), *_due(now))
-            .values(claim=token, next_attempt_at=now + LEASE)
+            .values(claim=token, next_attempt_at=now + lease)
             .execution_options(synchronize_session=False)
         )
         rows = session.execute(
@@ -84,7 +112,7 @@ def claim(db: Database, now: datetime, limit: int) -> list[tuple[WebhookMessage,
             .where(WebhookMessage.claim == token)
             .order_by(WebhookMessage.id)
         )
-        return [(message, endpoint) for message, endpoint in rows]
+        return token, [(message, endpoint) for message, endpoint in rows]
 
 
 def _next_due(session: Session, now: datetime, limit: int) -> Any:
@@ -106,43 +134,58 @@ def _due(now: datetime) -> tuple[Any, ...]:
     return (WebhookMessage.status == "pending", WebhookMessage.next_attempt_at <= now)
 
 
-def attempt(
-    client: httpx.Client,
+async def attempt(
+    client: httpx.AsyncClient,
     rules: destinations.Rules,
     url: str,
     message: WebhookMessage,
     secret: Plaintext,
 ) -> Outcome:
-    """POST ``message`` to ``url`` once; never raises for the receiver's faults."""
+    """POST ``message`` to ``url`` once, within ``DEADLINE``; never raises for the receiver's
+    faults."""
     body = json.dumps(payload(message), separators=(",", ":")).encode()
     started = time.monotonic()
     try:
-        rules.check_resolved(url)
-        headers = signing.headers(secret, message.message_id, int(time.time()), body)
-        with client.stream("POST", url, content=body, headers=headers) as response:
-            _drain(response)
-            code: int | None = response.status_code
-            error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        async with asyncio.timeout(DEADLINE):
+            code = await _post(
+                client, rules, httpx.URL(url), body, message_id=message.message_id, secret=secret
+            )
+        error = "" if 200 <= code < 300 else f"HTTP {code}"
+        answered: int | None = code
     except destinations.RefusedDestination as exc:
-        code, error = None, str(exc)
-    except httpx.HTTPError as exc:
-        code, error = None, type(exc).__name__
-    return Outcome(code, error[:200], int((time.monotonic() - started) * 1000))
+        answered, error = None, str(exc)
+    except (httpx.HTTPError, TimeoutError) as exc:
+        answered, error = None, type(exc).__name__
+    return Outcome(answered, error[:200], int((time.monotonic() - started) * 1000))
 
 
-def _drain(response: httpx.Response) -> None:
-    read = 0
-    for chunk in response.iter_raw():
-        read += len(chunk)
-        if read >= MAX_RESPONSE_BYTES:
-            break
+async def _post(
+    client: httpx.AsyncClient, rules: destinations.Rules, url: httpx.URL, body: bytes, **signed: Any
+) -> int:
+    """The receiver's status: connected to the address checked, named by its host name.
+    ``signed``: the message's ``message_id`` and ``secret``."""
+    address = await asyncio.to_thread(rules.check_resolved, url)
+    headers = signing.headers(signed["secret"], signed["message_id"], int(time.time()), body)
+    headers["Host"] = url.netloc.decode("ascii")
+    pinned = url.copy_with(host=address)
+    sni = {"sni_hostname": url.raw_host.decode("ascii")}
+    async with client.stream(
+        "POST", pinned, content=body, headers=headers, extensions=sni
+    ) as response:
+        read = 0
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read >= MAX_RESPONSE_BYTES:
+                break
+        return response.status_code
 
 
-def record(db: Database, message_pk: int, outcome: Outcome, *, now: datetime) -> None:
-    """Log the attempt and decide what comes next: delivered, retried later, or given up."""
+def record(db: Database, message_pk: int, outcome: Outcome, *, now: datetime, claim: str) -> None:
+    """Log the attempt and decide what comes next: delivered, retried later, or given up.
+    Only while the message is still this sender's ``claim`` (not redelivered, nor deleted)."""
     with db.transaction() as session:
         message = session.get(WebhookMessage, message_pk)
-        if message is None:  # its endpoint was deleted meanwhile
+        if message is None or message.claim != claim:
             return
         message.attempts += 1
         session.add(

@@ -6,8 +6,9 @@ URLs that are not ``https`` and hosts that are or resolve to an address that is 
 saved and its host resolved again before every attempt. ``GATEPASS_WEBHOOK_ALLOW_PRIVATE``
 allows private addresses (receivers inside the operator's network); ``GATEPASS_WEBHOOK_ALLOW_HTTP``
 allows plain ``http://`` to a loopback host only (``localhost``, ``127.0.0.1``, ``[::1]``), for
-development and tests. A name could resolve to another address between the check and the
-connection (DNS rebinding); a strict network needs an egress proxy or firewall as well.
+development and tests. The address the check resolved is the one delivery connects to (the host
+name still goes in ``Host`` and in TLS's SNI and certificate check), so a name that resolves to
+another address a moment later (DNS rebinding) reaches nothing it was not checked for.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import httpx
 
 from gatepass.errors import InvalidInputError
 from gatepass.settings import Settings
@@ -51,6 +54,10 @@ class Rules:
             raise InvalidInputError("url must name a host, and no user name or password")
         if parts.fragment:
             raise InvalidInputError("url must have no fragment (#...)")
+        try:
+            _ = httpx.URL(url).host  # as HTTP reads and sends it (IDNA), as delivery will
+        except (httpx.InvalidURL, UnicodeError, ValueError):
+            raise InvalidInputError("url has an invalid host name") from None
         if parts.scheme != "https" and not (
             parts.scheme == "http" and self.allow_http and host in LOOPBACK_HOSTS
         ):
@@ -60,18 +67,20 @@ class Rules:
             raise InvalidInputError("url must not point to a private or reserved address")
         return url
 
-    def check_resolved(self, url: str) -> None:
-        """Refuse ``url`` if its host resolves to any address not allowed."""
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+    def check_resolved(self, url: httpx.URL) -> str:
+        """The address to connect to for ``url``: its host resolved, every address found
+        allowed (else ``RefusedDestination``)."""
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise RefusedDestination("host name does not resolve") from None
-        for *_, sockaddr in found:
-            address = _address(str(sockaddr[0]))
-            if address is None or not self._allowed(address):
-                raise RefusedDestination("host resolves to a private or reserved address")
+        addresses = [_address(str(sockaddr[0])) for *_, sockaddr in found]
+        allowed = [a for a in addresses if a is not None and self._allowed(a)]
+        if not allowed or len(allowed) < len(addresses):
+            raise RefusedDestination("host resolves to a private or reserved address")
+        return str(min(allowed, key=lambda a: a.version))  # IPv4 first: more often reachable
 
     def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return self.allow_private or (address.is_global and not address.is_multicast)

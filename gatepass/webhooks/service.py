@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,9 +91,11 @@ def update_endpoint(
 ) -> WebhookEndpoint:
     check_admin(actor)
     endpoint = get_endpoint(session, tenant, endpoint_id)
-    before = _described(endpoint)
+    before, url = _described(endpoint), endpoint.url
     _apply(endpoint, spec, rules)
     changed = {k: v for k, v in _described(endpoint).items() if before[k] != v}
+    if endpoint.url != url:
+        changed["url_changed"] = True
     if changed:
         _audit(session, actor, "webhook.update", endpoint, changed)
     return endpoint
@@ -103,7 +106,7 @@ def delete_endpoint(session: Session, tenant: Tenant, endpoint_id: str, *, actor
     check_admin(actor)
     endpoint = get_endpoint(session, tenant, endpoint_id)
     session.delete(endpoint)
-    _audit(session, actor, "webhook.delete", endpoint, {"url": endpoint.url})
+    _audit(session, actor, "webhook.delete", endpoint, {"url": origin(endpoint.url)})
 
 
 def rotate_secret(
@@ -205,12 +208,21 @@ def subscription(events: Sequence[str]) -> str:
 
 
 def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """An endpoint as its audit records show it. Every role reads the audit log, and a
+    receiver's path or query often holds its own token (incoming-webhook URLs): only the
+    scheme and host are shown, and ``url_changed`` says the rest changed."""
     return {
-        "url": endpoint.url,
+        "url": origin(endpoint.url),
         "description": endpoint.description,
         "events": endpoint.event_types,
         "enabled": endpoint.enabled,
     }
+
+
+def origin(url: str) -> str:
+    """``https://hooks.example.com/T0/B0/SECRET?token=x`` -> ``https://hooks.example.com``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _audit(

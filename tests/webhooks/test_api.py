@@ -167,3 +167,25 @@ def audit_text(factory: Factory) -> str:
     with factory.db.read() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
         return "\n".join(f"{e.action} {e.target} {e.details}" for e in events)
+
+
+def test_the_audit_log_shows_an_endpoint_s_host_never_its_path_or_query(
+    http: TestClient, admin: Caller, acme: Factory
+) -> None:
+    # Incoming-webhook URLs carry their own token; every role may read the audit log.
+    url = "https://hooks.example.com/services/T0/B0/TOKEN1?token=TOKEN2"
+    created = add(http, admin, url)
+    patched = admin.request(
+        http, "PATCH", f"{HOOKS}/{created['id']}", json={"url": url.replace("1", "3")}
+    )
+    assert patched.status_code == 200, patched.text
+    admin.request(http, "DELETE", f"{HOOKS}/{created['id']}")
+
+    with acme.db.read() as session:
+        events = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action.like("webhook.%")))
+        )
+    assert [e.action for e in events] == ["webhook.create", "webhook.update", "webhook.delete"]
+    assert events[0].details["url"] == "https://hooks.example.com"
+    assert events[1].details == {"url_changed": True}
+    assert not [e for e in events if "TOKEN" in str(e.details)]

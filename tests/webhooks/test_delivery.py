@@ -250,12 +250,15 @@ def test_a_message_is_claimed_by_one_deliverer_only(acme: Factory, receiver: Rec
     make_key(acme, "once")
     now = utcnow()
 
-    first = delivery.claim(acme.db, now, 10)
-    second = delivery.claim(acme.db, now, 10)
+    _, first = delivery.claim(acme.db, now, 10)
+    _, second = delivery.claim(acme.db, now, 10)
 
     assert len(first) == 1
     assert second == []
-    later = delivery.claim(acme.db, now + delivery.LEASE + timedelta(seconds=1), 10)
+    lease = timedelta(seconds=10 * delivery.DEADLINE + 60)  # all ten could take their deadline
+    _, still = delivery.claim(acme.db, now + lease - timedelta(seconds=1), 10)
+    _, later = delivery.claim(acme.db, now + lease + timedelta(seconds=1), 10)
+    assert still == []
     assert [m.id for m, _ in later] == [m.id for m, _ in first]  # a lost claim runs out
 
 

@@ -3,6 +3,7 @@ the operator allows them; the host is resolved again before each attempt."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from gatepass.errors import InvalidInputError
@@ -62,10 +63,16 @@ def test_the_operator_may_allow_plain_http_to_loopback_only() -> None:
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery() -> None:
     with pytest.raises(RefusedDestination, match="private or reserved"):
-        STRICT.check_resolved("https://localhost/hooks")
-    LOCAL.check_resolved("https://localhost/hooks")
+        STRICT.check_resolved(httpx.URL("https://localhost/hooks"))
+    assert LOCAL.check_resolved(httpx.URL("https://localhost/hooks")) in ("127.0.0.1", "::1")
 
 
 def test_a_name_that_does_not_resolve_is_refused_at_delivery() -> None:
     with pytest.raises(RefusedDestination, match="does not resolve"):
-        STRICT.check_resolved("https://no-such-host.invalid/hooks")
+        STRICT.check_resolved(httpx.URL("https://no-such-host.invalid/hooks"))
+
+
+@pytest.mark.parametrize("url", ["https://xn--zz.hooks.example/", "https://☃.hooks.example/"])
+def test_a_host_name_http_cannot_send_to_is_refused_when_saved(url: str) -> None:
+    with pytest.raises(InvalidInputError, match="invalid host name"):
+        STRICT.check_url(url)
