@@ -24,6 +24,9 @@ DONE = {
     "suspended": "Gatepass suspended it, as your organisation's policy asks: it does not work"
     " until an administrator resumes it. Give it a new secret before you resume it, or the"
     " leaked secret works again.",
+    "already_suspended": "It was already suspended, and stays so: the leaked secret is its current"
+    " one, so it works again if the credential is resumed. Give it a new secret before anyone"
+    " resumes it.",
     "secret_ended": "The leaked secret was an older one, still working in a rotation's grace"
     " period: Gatepass ended it. The credential's current secret did not leak and still works.",
 }

@@ -33,15 +33,16 @@ from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
 from gatepass.apikeys.kind import API_KEY
+from gatepass.audit.models import AuditEvent
 from gatepass.audit.service import Actor
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials import lifecycle
+from gatepass.credentials.answerable import answerable
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.db import Database, utcnow
 from gatepass.leaks.notify import LeakNotice
 from gatepass.leaks.reports import Report
 from gatepass.tenants.models import Tenant
-from gatepass.users.models import User
 
 KINDS: dict[cs.SecretKind, lifecycle.Kind[Any]] = {
     cs.SecretKind.CLIENT_SECRET: CLIENT,
@@ -125,12 +126,22 @@ def _act(session: Session, tenant: Tenant, found: Found, *, actor: Actor) -> str
         lifecycle.publish_change(session, tenant, kind, ref)
         return "secret_ended"
     if CredentialPolicy.of(tenant.credential_policy).leak_action == "suspend":
-        if row.status == "suspended":
-            return None
+        if row.status == "suspended":  # it would work again if resumed: tell them, once
+            return None if _reported_before(session, tenant, found) else "already_suspended"
         lifecycle.suspend(session, tenant, kind, ref, actor=actor)
         return "suspended"
     lifecycle.revoke(session, tenant, kind, ref, actor=actor)
     return "revoked"
+
+
+def _reported_before(session: Session, tenant: Tenant, found: Found) -> bool:
+    """Whether a leak of this credential was reported (and told) already."""
+    earlier = select(AuditEvent.id).where(
+        AuditEvent.tenant_id == tenant.id,
+        AuditEvent.action == f"{found.kind.audit}.leak_reported",
+        AuditEvent.target == found.ref,
+    )
+    return session.scalar(earlier.limit(1)) is not None
 
 
 def _works(version: Any, now: datetime) -> bool:
@@ -168,16 +179,5 @@ def announce(
 
 
 def recipients(session: Session, tenant: Tenant, row: Any) -> tuple[str, ...]:
-    """Who answers for a credential: a personal key's owner, its creator if a console user,
-    and the tenant's active administrators; each once."""
-    people = [row.owner.email] if getattr(row, "owner", None) is not None else []
-    if "@" in row.created_by and " " not in row.created_by:
-        people.append(row.created_by)
-    people.extend(
-        session.scalars(
-            select(User.email)
-            .where(User.tenant_id == tenant.id, User.role == "admin", User.status == "active")
-            .order_by(User.id)
-        )
-    )
-    return tuple(dict.fromkeys(p.strip().lower() for p in people))
+    """Who answers for a credential (``answerable``): never a user who has left."""
+    return answerable(session, tenant.id, row)

@@ -27,6 +27,7 @@ from gatepass.apikeys.kind import API_KEY
 from gatepass.audit.service import Actor
 from gatepass.clients.kind import CLIENT
 from gatepass.credentials import dormancy, lifecycle
+from gatepass.credentials.answerable import admins, answerable
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.db import Database
 from gatepass.deliveries import mail
@@ -34,7 +35,6 @@ from gatepass.reminders.models import SentReminder
 from gatepass.reminders.notices import DORMANT, EXPIRY, Notice, message
 from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
-from gatepass.users.models import User
 from gatepass.webhooks import outbox
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def nearest_threshold(left: timedelta) -> int | None:
 def due_notices(session: Session, tenant: Tenant, now: datetime) -> list[Notice]:
     """Every notice ``tenant``'s credentials call for now, told already or not."""
     policy = CredentialPolicy.of(tenant.credential_policy)
-    scan = _Scan(session, tenant, now, _admins(session, tenant))
+    scan = _Scan(session, tenant, now, admins(session, tenant.id))
     found: list[Notice] = []
     for kind in KINDS.values():
         for row in _expiring(session, tenant, kind, now):
@@ -129,31 +129,7 @@ class _Scan:
         )
 
     def recipients(self, row: Any) -> tuple[str, ...]:
-        """The creator (an active user's email only), an API key's active owner, the admins."""
-        people = set(self.admins)
-        if "@" in row.created_by:
-            creator = self.session.scalar(
-                select(User.email).where(
-                    User.tenant_id == self.tenant.id,
-                    User.email == row.created_by,
-                    User.status == "active",
-                )
-            )
-            people.update([creator] if creator else [])
-        owner = getattr(row, "owner", None)
-        if owner is not None and owner.status == "active":
-            people.add(owner.email)
-        return tuple(sorted(people))
-
-
-def _admins(session: Session, tenant: Tenant) -> set[str]:
-    return set(
-        session.scalars(
-            select(User.email).where(
-                User.tenant_id == tenant.id, User.role == "admin", User.status == "active"
-            )
-        )
-    )
+        return answerable(self.session, self.tenant.id, row, admins_=self.admins)
 
 
 # --- telling ---------------------------------------------------------------------------------
