@@ -4,6 +4,10 @@ and revocation endpoints: each algorithm works, and every bad assertion is the o
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -99,6 +104,29 @@ def test_introspection_and_revocation_authenticate_with_an_assertion(
 
 OTHER = key_pair("ES256")
 
+
+def unsigned(client_id: str) -> str:
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60, "jti": "x"}
+    return jwt.encode(claims, None, algorithm="none")
+
+
+def hs256_with_public_key(pair: KeyPair, client_id: str) -> str:
+    """The classic confusion: the public key's PEM used as an HMAC secret."""
+    pem = pair.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    parts = [
+        {"alg": "HS256", "typ": "JWT", "kid": pair.kid},
+        {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60, "jti": "hs"},
+    ]
+    encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
+    signing_input = b".".join(encoded)
+    mac = hmac.new(pem, signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
+
+
 # name -> how the bad assertion is made from (key pair, client ID)
 BAD: dict[str, Callable[[KeyPair, str], str]] = {
     "wrong audience": lambda k, c: k.sign(c, "https://elsewhere.example/token"),
@@ -114,38 +142,9 @@ BAD: dict[str, Callable[[KeyPair, str], str]] = {
     "wrong sub": lambda k, c: k.sign(c, TOKEN_URL, sub="someone-else"),
     "signed by another key": lambda k, c: OTHER.sign(c, TOKEN_URL, headers={"kid": k.kid}),
     "alg none": lambda k, c: unsigned(c),
-    "HS256 with the public key as secret": lambda k, c: hs256_with_public_key(k, c),
+    "HS256 with the public key as secret": hs256_with_public_key,
     "not a JWT": lambda k, c: "not.a.jwt",
 }
-
-
-def unsigned(client_id: str) -> str:
-    now = int(time.time())
-    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60, "jti": "x"}
-    return jwt.encode(claims, None, algorithm="none")
-
-
-def hs256_with_public_key(pair: KeyPair, client_id: str) -> str:
-    """The classic confusion: the public key's PEM used as an HMAC secret."""
-    import base64
-    import hashlib
-    import hmac
-    import json
-
-    from cryptography.hazmat.primitives import serialization
-
-    pem = pair.private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    now = int(time.time())
-    parts = [
-        {"alg": "HS256", "typ": "JWT", "kid": pair.kid},
-        {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60, "jti": "hs"},
-    ]
-    encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=") for p in parts]
-    signing_input = b".".join(encoded)
-    mac = hmac.new(pem, signing_input, hashlib.sha256).digest()
-    return (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
 
 
 @pytest.mark.parametrize("case", list(BAD))
