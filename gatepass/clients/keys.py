@@ -4,7 +4,8 @@ OpenID Connect Core §9), held as a JWKS (RFC 7517 §5).
 Only public asymmetric keys of the four algorithms Gatepass verifies are taken: a private
 member (``d``, ``p``, ...) or a symmetric ``oct`` key is refused, so a private key pasted by
 mistake is never stored. The assertions already used are remembered here too, in the database,
-for processes without Redis.
+for processes without Redis: each insert purges its client's expired ones, and an hourly job
+(``gatepass.schedule``) those of clients no longer sending any.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gatepass.clients.models import UsedAssertion
 from gatepass.db import Database, utcnow
 from gatepass.errors import InvalidInputError
+from gatepass.jobs.runner import JobContext
 
 MAX_KEYS = 5
 MIN_RSA_BITS = 2048
@@ -33,6 +35,8 @@ ALGORITHMS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("OKP", "Ed25519"): ("EdDSA",),
 }
 SUPPORTED = ("ES256", "RS256", "PS256", "EdDSA")
+PURGE_JOB = "clients.used_assertions"
+PURGE_INTERVAL = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +103,11 @@ def remember_assertion(db: Database, client_pk: int, jti: str, expires_at: datet
     except IntegrityError:
         return False
     return True
+
+
+def purge_used_assertions(ctx: JobContext) -> int:
+    """Forget every used assertion past its expiry (a replay of it is refused for its ``exp``
+    anyway); how many."""
+    with ctx.db.transaction() as session:
+        result = session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at <= ctx.now))
+    return int(getattr(result, "rowcount", 0) or 0)
