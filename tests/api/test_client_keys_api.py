@@ -12,6 +12,7 @@ from tests.api.support import Caller, api, assert_problem, bearer_caller
 from tests.factories import Factory
 from tests.http.support import BASE, token_path
 from tests.keypairs import assertion_form, key_pair
+from tests.test_same_rules import PASSWORD, console_sign_in
 
 PAIR = key_pair("ES256", kid="k1")
 RSA = key_pair("RS256", kid="k2")
@@ -100,3 +101,15 @@ def test_a_bad_jwks_is_refused_and_nothing_is_stored(
     assert RSA.private_jwk()["d"] not in response.text
     assert problem["detail"]
     assert names(client, admin) == before
+
+
+def test_the_console_lists_a_client_with_keys(factory: Factory, client: TestClient) -> None:
+    """Not made in the console yet, but listed like any client."""
+    factory.tenant()
+    factory.user(email="ada@example.com", role="admin", password=PASSWORD)
+    client_id = factory.client(jwks=PAIR.jwks()).client_id
+    console_sign_in(client)
+
+    page = client.get("/console/acme/credentials")
+    assert page.status_code == 200, page.text
+    assert client_id in page.text
