@@ -114,12 +114,15 @@ def _key_for(header: dict[str, Any], keys: tuple[ClientKey, ...]) -> ClientKey:
 def _checked(claims: dict[str, Any], client_id: str) -> Verified:
     if claims["sub"] != client_id:
         raise AssertionRejectedError("subject_mismatch")
-    if not isinstance(claims["exp"], int) or claims["exp"] > time.time() + MAX_AHEAD + LEEWAY:
+    exp = claims["exp"]  # PyJWT takes a string of digits too: a NumericDate is a number
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise AssertionRejectedError("bad_exp")
+    if exp > time.time() + MAX_AHEAD + LEEWAY:
         raise AssertionRejectedError("exp_too_far")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI or not is_plain(jti):
         raise AssertionRejectedError("bad_jti")
-    return Verified(jti, claims["exp"])
+    return Verified(jti, int(exp))
 
 
 async def authenticate(

@@ -135,6 +135,7 @@ BAD: dict[str, Callable[[KeyPair, str], str]] = {
     ),
     "exp too far ahead": lambda k, c: k.sign(c, TOKEN_URL, exp=int(time.time()) + 7200),
     "no exp": lambda k, c: k.sign(c, TOKEN_URL, exp=None),
+    "exp a string": lambda k, c: k.sign(c, TOKEN_URL, exp=str(int(time.time()) + 60)),
     "no jti": lambda k, c: k.sign(c, TOKEN_URL, jti=None),
     "not yet valid": lambda k, c: k.sign(c, TOKEN_URL, nbf=int(time.time()) + 600),
     "unknown kid": lambda k, c: k.sign(c, TOKEN_URL, headers={"kid": "not-a-key"}),
