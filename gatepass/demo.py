@@ -79,4 +79,6 @@ def create_demo(
         groups=["emea"],
     )
     client, secret = clients.create_client(session, tenant, spec, actor=actor, hasher=hasher)
+    if secret is None:  # never: only a client given public keys is made without a secret
+        raise RuntimeError("the demo client was made without a secret")
     return DemoSetup(ADMIN_EMAIL, password, client.client_id, secret)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from gatepass import credential_secrets as cs
 from gatepass import provisioning
@@ -88,7 +89,9 @@ class Factory:
         token_lifetime: int | None = None,
         name: str = "integration",
         allowed_ips: tuple[str, ...] = (),
+        jwks: dict[str, Any] | None = None,
     ) -> Credential:
+        """A client and its secret; given ``jwks``, a client with keys, and no secret ("")."""
         spec = clients.NewClient(
             name=name,
             scopes=list(scopes),
@@ -97,13 +100,14 @@ class Factory:
             expires_at=expires_at,
             token_lifetime=token_lifetime,
             allowed_ips=list(allowed_ips),
+            jwks=jwks,
         )
         with self.db.transaction() as session:
             t = tenants.get_tenant(session, tenant)
             client, secret = clients.create_client(
                 session, t, spec, actor=ACTOR, hasher=self.hasher
             )
-            return Credential(tenant, client.client_id, secret.reveal())
+            return Credential(tenant, client.client_id, secret.reveal() if secret else "")
 
     def user(
         self,

@@ -51,7 +51,7 @@ def client_status(status: Status = None) -> str | None:
 
 
 def _issued_client(
-    request: Request, tenant: Tenant, client: OAuthClient, secret: str
+    request: Request, tenant: Tenant, client: OAuthClient, secret: str | None
 ) -> schemas.ClientIssued:
     view = schemas.ClientOut.of(client)
     return schemas.ClientIssued(
@@ -86,7 +86,9 @@ CLIENT_ROUTES = KindRoutes(
     names=("client", "clients", "rotate_client_secret"),
     docs={
         "list": "OAuth client credentials, newest first.",
-        "create": "Create a client. The answer holds its secret: shown this once, never again.",
+        "create": "Create a client. The answer holds its secret: shown this once, never again."
+        " A client created with `jwks` (its public keys) has no secret: it authenticates with"
+        " `private_key_jwt` (RFC 7523).",
         "revoke_all": "Revoke every active or suspended client of the tenant at once"
         ' (seed 004\'s "Revoke all").' + KEEP_DOC,
         "get": "One client: its permissions, groups, status, and each secret version's hint and"

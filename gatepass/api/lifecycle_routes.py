@@ -56,7 +56,8 @@ class KindRoutes:
     tag: str
     out: Any  # the credential as the API shows it: a model with ``of(row)``
     issued: type[BaseModel]  # ... with its new secret
-    issue: Callable[[Request, Tenant, Any, str], BaseModel]  # the answer holding a new secret
+    # the answer with its new secret (None: a client with public keys has none)
+    issue: Callable[[Request, Tenant, Any, Any], BaseModel]
     rotate_path: str  # "rotate-secret", "regenerate"
     # operation names: ("client", "clients", "rotate_client_secret") names list_clients,
     # create_client, revoke_all_clients, get_client, rotate_client_secret, revoke_client...
@@ -134,7 +135,7 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
             row, secret = spec.create(
                 session, tenant, new, actor=principal.actor, hasher=services(request).hasher
             )
-            return spec.issue(request, tenant, row, secret.reveal())
+            return spec.issue(request, tenant, row, secret and secret.reveal())
 
         return write(
             request, principal, work, status=201, payload=body, idempotency_key=idempotency_key

@@ -6,6 +6,7 @@ The ``of`` constructors are the one place where stored rows become what callers 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -313,6 +314,9 @@ class ClientOut(BaseModel):
     token_lifetime: int | None
     allowed_ips: list[str]
     secrets: list[SecretVersionOut]
+    jwks: dict[str, Any] | None = Field(
+        default=None, description="Its public keys, if it authenticates with private_key_jwt."
+    )
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientOut:
@@ -331,13 +335,15 @@ class ClientOut(BaseModel):
             token_lifetime=client.token_lifetime,
             allowed_ips=client.allowed_ips.split(),
             secrets=SecretVersionOut.all_of(client.secrets, now),
+            jwks=json.loads(client.jwks) if client.jwks is not None else None,
         )
 
 
 class ClientIssued(ClientOut):
-    """A client with its new secret: shown once, never again."""
+    """A client with its new secret: shown once, never again. A client with public keys
+    (``jwks``) has no secret: ``client_secret`` is null."""
 
-    client_secret: str
+    client_secret: str | None
     token_endpoint: str
 
 
@@ -353,6 +359,11 @@ class ClientIn(Input):
     expires_at: When | None = None
     token_lifetime: int | None = Field(default=None, ge=MIN_LIFETIME, le=MAX_LIFETIME)
     allowed_ips: list[IpRange] = allowed_ips_field()
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description="A JWKS of 1-5 public keys (RSA, EC P-256, Ed25519): the client then"
+        " authenticates with private_key_jwt (RFC 7523) and has no secret.",
+    )
 
 
 class CredentialPatch(Input):

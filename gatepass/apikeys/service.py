@@ -66,7 +66,7 @@ def create_key(
             "rate_period": limit.period if limit else None,
         }
 
-    return lifecycle.create(
+    key, secret = lifecycle.create(
         session,
         tenant,
         API_KEY,
@@ -76,6 +76,9 @@ def create_key(
         own=own,
         check_granted=lambda granted: _check_owner_may_hold(owner, granted),
     )
+    if secret is None:  # never: only a client with public keys is made without a secret
+        raise RuntimeError("an API key was made without a secret")
+    return key, secret
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gatepass.clients.keys import ClientKey, parse_jwks
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials import rules
 from gatepass.db import utcnow
@@ -46,6 +47,7 @@ class ClientEntry:
     token_lifetime: int | None
     secrets: tuple[SecretVersion, ...]
     networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
+    keys: tuple[ClientKey, ...] = ()  # its public keys for private_key_jwt; none: a secret
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or self.expires_at > now)
@@ -92,6 +94,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
             OAuthClient.expires_at,
             OAuthClient.token_lifetime,
             OAuthClient.allowed_ips,
+            OAuthClient.jwks,
         ).where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
     ).one_or_none()
     pk = row.id if row is not None else NO_CLIENT
@@ -129,6 +132,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         token_lifetime=row.token_lifetime,
         secrets=tuple(SecretVersion(s.id, s.digest, _ts(s.expires_at)) for s in secrets),
         networks=rules.networks(row.allowed_ips),
+        keys=parse_jwks(row.jwks),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -35,6 +37,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
         **shared.view_of(CLIENT, client, now),
         "token_lifetime": client.token_lifetime,
         "secrets": shared.versions(client, now),
+        "jwks": json.loads(client.jwks) if client.jwks is not None else None,
     }
 
 
@@ -51,9 +54,15 @@ def create(
     token_lifetime: int = typer.Option(
         None, "--token-lifetime", help="Seconds; default: tenant's."
     ),
+    jwks_file: Path = typer.Option(
+        None,
+        "--jwks-file",
+        help="A JWKS of the client's public keys: it authenticates with private_key_jwt and has"
+        " no secret.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a client; its secret is shown once."""
+    """Create a client; its secret is shown once (a client given --jwks-file has none)."""
 
     def spec() -> clients.NewClient:
         return clients.NewClient(
@@ -65,6 +74,7 @@ def create(
             expires_at=shared.expiry(expires_in),
             allowed_ips=allow_ip or [],
             token_lifetime=token_lifetime,
+            jwks=_read_jwks(jwks_file) if jwks_file is not None else None,
         )
 
     view, secret = shared.created(tenant, clients.create_client, spec, client_view)
@@ -148,19 +158,30 @@ shared.add_commands(
 )
 
 
-def _show_secret(view: dict[str, Any], secret: str, tenant: str, as_json: bool) -> None:
+def _read_jwks(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        fail(f"cannot read a JWKS from {path}: {error}")
+
+
+def _show_secret(view: dict[str, Any], secret: str | None, tenant: str, as_json: bool) -> None:
     endpoint = token_endpoint(Settings().public_url, tenant)
     if as_json:
         emit_json({**view, "client_secret": secret, "token_endpoint": endpoint})
         return
+    keyed = {"public keys": len(view["jwks"]["keys"])} if secret is None else {}
     emit_fields(
         f"Client {view['name']}",
         {
             "client ID": view["client_id"],
-            "client secret": secret,
+            **({"client secret": secret} if secret is not None else keyed),
             "token endpoint": endpoint,
             "permissions": view["scopes"],
             "groups": view["groups"],
         },
     )
-    typer.echo("The secret is shown only this once: store it in your secrets vault now.")
+    if secret is not None:
+        typer.echo("The secret is shown only this once: store it in your secrets vault now.")
+    else:
+        typer.echo("It authenticates with private_key_jwt, signed by one of its keys.")

@@ -95,15 +95,16 @@ def versions_table(shown: list[dict[str, Any]]) -> None:
 
 def created(
     tenant: str, make: Callable[..., tuple[Any, Any]], spec: Callable[[], Any], view: View
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], Any]:
     """``make(session, tenant, spec(), actor=, hasher=)`` a credential: its view and its secret
-    (in the clear, to be shown once). A refusal, reading the options included, is one line."""
+    (in the clear, to be shown once; None for a client with public keys, which has none). A
+    refusal, reading the options included, is one line."""
     rt = runtime()
     with transaction(rt) as session:
         row, secret = make(
             session, _tenant(session, tenant), spec(), actor=Actor.cli(), hasher=rt.hasher
         )
-        return view(row), secret.reveal()
+        return view(row), secret.reveal() if secret is not None else None
 
 
 def list_table(

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gatepass import credential_secrets as cs
+from gatepass.audit.service import Actor
 from gatepass.changes import feed
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials.lifecycle import Kind
+from gatepass.errors import InvalidInputError
+
+
+def _check_reveal(actor: Actor, client: OAuthClient) -> None:
+    if client.jwks is not None:
+        raise InvalidInputError(
+            f"client '{client.client_id}' authenticates with its public keys (private_key_jwt):"
+            " it has no secret"
+        )
+
+
+def _create_details(client: OAuthClient) -> dict[str, Any]:
+    return {"auth_method": "private_key_jwt"} if client.jwks is not None else {}
+
 
 CLIENT: Kind[OAuthClient] = Kind(
     label="client",
@@ -18,4 +35,6 @@ CLIENT: Kind[OAuthClient] = Kind(
     secret_kind=cs.SecretKind.CLIENT_SECRET,
     model=OAuthClient,
     ref="client_id",
+    check_reveal=_check_reveal,
+    create_details=_create_details,
 )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gatepass.credentials.columns import CredentialColumns, SecretColumns, grants
@@ -27,6 +28,9 @@ class OAuthClient(CredentialColumns, Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     client_id: Mapped[str] = mapped_column(String(100))
     token_lifetime: Mapped[int | None] = mapped_column(default=None)
+    # Its public keys as a JWKS (JSON text), for ``private_key_jwt`` (RFC 7523 §2.2): a client
+    # with keys has no secret, and one with a secret has no keys (``clients.keys``).
+    jwks: Mapped[str | None] = mapped_column(Text, default=None)
 
     permissions: Mapped[list[Permission]]
     groups: Mapped[list[ClientGroup]]
@@ -52,3 +56,16 @@ class ClientSecret(SecretColumns, Base):
     digest: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
 
     client: Mapped[OAuthClient] = relationship(back_populates="secrets")
+
+
+class UsedAssertion(Base):
+    """The ``jti`` of a client assertion already accepted, kept until the assertion expires so
+    it is refused if sent again (RFC 7523 §3, item 7), when no Redis is there to remember it."""
+
+    __tablename__ = "used_client_assertions"
+    __table_args__ = (UniqueConstraint("client_pk", "jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    jti: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
 from gatepass.audit.service import Actor
+from gatepass.clients import keys
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import editing, lifecycle
@@ -31,11 +32,15 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}\Z")
 class NewClient(lifecycle.NewCredential):
     client_id: str | None = None
     token_lifetime: int | None = None
+    # a JWKS of public keys: the client authenticates with ``private_key_jwt``, has no secret
+    jwks: dict[str, Any] | None = None
 
 
 def create_client(
     session: Session, tenant: Tenant, spec: NewClient, *, actor: Actor, hasher: cs.SecretHasher
-) -> tuple[OAuthClient, cs.Plaintext]:
+) -> tuple[OAuthClient, cs.Plaintext | None]:
+    """A new client and its secret, shown once; a client given ``jwks`` has no secret."""
+
     def own() -> dict[str, Any]:
         client_id = spec.client_id or _generate_client_id()
         if not CLIENT_ID.match(client_id):
@@ -51,9 +56,22 @@ def create_client(
             raise ConflictError(
                 f"client ID '{client_id}' is already used in tenant '{tenant.slug}'"
             )
-        return {"client_id": client_id, "token_lifetime": _lifetime(spec.token_lifetime)}
+        return {
+            "client_id": client_id,
+            "token_lifetime": _lifetime(spec.token_lifetime),
+            "jwks": None if spec.jwks is None else keys.checked_jwks(spec.jwks),
+        }
 
-    return lifecycle.create(session, tenant, CLIENT, spec, actor=actor, hasher=hasher, own=own)
+    return lifecycle.create(
+        session,
+        tenant,
+        CLIENT,
+        spec,
+        actor=actor,
+        hasher=hasher,
+        own=own,
+        with_secret=spec.jwks is None,
+    )
 
 
 @dataclass(frozen=True)

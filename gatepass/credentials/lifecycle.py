@@ -128,11 +128,13 @@ def create(
     hasher: cs.SecretHasher,
     own: Callable[[], dict[str, Any]],
     check_granted: Callable[[list[Permission]], None] = lambda granted: None,
-) -> tuple[C, cs.Plaintext]:
+    with_secret: bool = True,
+) -> tuple[C, cs.Plaintext | None]:
     """Check ``spec``, make a credential of ``kind`` with its first secret, publish and audit it.
 
     After the fields every kind shares are checked, ``own()`` checks the kind's own and returns
-    its columns; ``check_granted`` may refuse the permissions ``actor`` may grant.
+    its columns; ``check_granted`` may refuse the permissions ``actor`` may grant. Without
+    ``with_secret`` (a client with public keys) it has no secret, and none is returned.
     """
     name = rules.name(spec.name)
     description = rules.description(spec.description)
@@ -156,7 +158,7 @@ def create(
         allowed_ips=allowed_ips,
         **columns,
     )
-    secret = add_secret(kind, row, hasher)
+    secret = add_secret(kind, row, hasher) if with_secret else None
     details = {"name": name, "scopes": spec.scopes, "groups": spec.groups}
     if allowed_ips:
         details["allowed_ips"] = allowed_ips.split()

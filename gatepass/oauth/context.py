@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import anyio.to_thread
 import structlog
@@ -15,6 +15,7 @@ from gatepass import credential_secrets as cs
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
 from gatepass.credentials import rules
+from gatepass.oauth import assertion
 from gatepass.oauth.errors import (
     InvalidClientError,
     RealmNotFoundError,
@@ -72,8 +73,11 @@ class ProtocolContext:
 
         A wrong secret is counted (``oauth.throttle``); past the limit the answer is 429. A
         right secret from an address off the client's IP allowlist is ``invalid_client`` too,
-        counted as no failure (the secret was right) and as no use.
+        counted as no failure (the secret was right) and as no use. A client assertion
+        (``private_key_jwt``) goes through ``oauth.assertion``, then the same checks.
         """
+        if assertion.is_assertion(form):
+            return await assertion.authenticate(self, tenant, caller, form)
         creds = client_credentials(caller.authorization, form, realm=tenant.slug)
         client = None
         if plausible(creds.client_id, creds.secret):
@@ -83,31 +87,49 @@ class ProtocolContext:
         live = client.live_secrets(now) if client is not None and usable else ()
         index = self.hasher.matches(creds.secret, tuple(s.digest for s in live))
         if client is None or index is None:
-            verdict = await self.throttle.failed(tenant.id, creds.client_id, caller.source)
-            if not verdict.repeated:  # a flood of throttled attempts is logged once per window
-                log.info(
-                    "client authentication failed",
-                    tenant=tenant.slug,
-                    client_id=redact(creds.client_id),
-                    method=creds.method.value,
-                    reason=_reason(client, usable, creds.secret),
-                    throttled=bool(verdict.wait),
-                )
-            if verdict.wait:
-                raise ThrottledClientError(verdict.wait)
-            raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
+            reason = _reason(client, usable, creds.secret)
+            await self.refuse(tenant, caller, creds.client_id, creds.method.value, reason)
+        self.check_network(tenant, caller, client, creds.method.value)
+        self.cache.note_use(client.pk, live[index].id, now)
+        return client
+
+    async def refuse(
+        self, tenant: TenantEntry, caller: Caller, client_id: str, method: str, reason: str
+    ) -> NoReturn:
+        """Count a failed authentication and answer it: ``invalid_client``, or 429 past the
+        throttle's limit."""
+        verdict = await self.throttle.failed(tenant.id, client_id, caller.source)
+        if not verdict.repeated:  # a flood of throttled attempts is logged once per window
+            log.info(
+                "client authentication failed",
+                tenant=tenant.slug,
+                client_id=redact(client_id),
+                method=method,
+                reason=reason,
+                throttled=bool(verdict.wait),
+            )
+        if verdict.wait:
+            raise ThrottledClientError(verdict.wait)
+        raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
+
+    def check_network(
+        self, tenant: TenantEntry, caller: Caller, client: ClientEntry, method: str
+    ) -> None:
+        """``invalid_client`` for a client authenticated from off its IP allowlist."""
         if not rules.allows(client.networks, caller.source):
             log.info(
                 "client authentication failed",
                 tenant=tenant.slug,
-                client_id=redact(creds.client_id),
-                method=creds.method.value,
+                client_id=redact(client.client_id),
+                method=method,
                 reason="ip_not_allowed",
                 source=caller.source,
             )
             raise InvalidClientError(AUTH_FAILED, realm=tenant.slug)
-        self.cache.note_use(client.pk, live[index].id, now)
-        return client
+
+    async def in_thread(self, load: Callable[..., T], *args: object) -> T:
+        """``load(*args)`` on a worker thread; a database error is ``temporarily_unavailable``."""
+        return await from_db(load, *args)
 
 
 def plausible(client_id: str, secret: str) -> bool:

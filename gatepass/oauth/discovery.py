@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from gatepass.cache.entries import TenantEntry
+from gatepass.clients.keys import SUPPORTED
 from gatepass.oauth.claims import IGNORED_SCOPES
 
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+SIGNING_ALGS = list(SUPPORTED)  # of client assertions (RFC 8414 §2)
 
 
 def metadata(tenant: TenantEntry) -> bytes:
@@ -21,8 +23,11 @@ def metadata(tenant: TenantEntry) -> bytes:
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,
         "scopes_supported": sorted(tenant.available_scopes | IGNORED_SCOPES),
         "access_token_signing_alg_values_supported": [tenant.signing_alg],
         "subject_types_supported": ["public"],

@@ -138,6 +138,19 @@ class RateLimiter:
             for b, window, count in zip(buckets, windows, counts, strict=True)
         ]
 
+    async def claim(self, name: str, ttl: int) -> bool | None:
+        """Take ``name`` for ``ttl`` seconds in Redis (``SET NX EX``): True if no one held it,
+        False if someone did, None when there is no Redis to ask (the caller decides)."""
+        if self._redis is None or time.monotonic() < self._redis_down_until:
+            return None
+        try:
+            taken = await self._redis.set(f"{self._prefix}{name}", b"1", nx=True, ex=max(ttl, 1))
+        except self._redis_errors as exc:
+            log.warning("Redis unreachable for a claim: %s", type(exc).__name__)
+            self._redis_down_until = time.monotonic() + RETRY_REDIS_AFTER
+            return None
+        return bool(taken)
+
     async def _count(self, buckets: Sequence[Bucket], windows: list[int], now: float) -> list[int]:
         if self._redis is not None and time.monotonic() >= self._redis_down_until:
             try:

@@ -17,12 +17,16 @@ import pytest
 import requests
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from cryptography.hazmat.primitives import serialization
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 from oauthlib.oauth2 import BackendApplicationClient  # type: ignore[import-untyped]
 from requests_oauthlib import OAuth2Session as OAuthlibSession
 
 from gatepass.settings import Settings
 from tests.e2e.conftest import Server, assert_claims, verify
 from tests.factories import Factory
+from tests.keypairs import ALGORITHMS, KeyPair, key_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -124,6 +128,36 @@ def test_authlib_httpx_clients(factory: Factory, server: Server) -> None:
     for token in (sync_token, async_token):
         assert_claims(verify(server, "acme", token["access_token"]), cred.client_id, SCOPES)
     assert sync_token["access_token"] != async_token["access_token"]
+
+
+def joserfc_key(pair: KeyPair) -> ECKey | RSAKey | OKPKey:
+    pem = pair.private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    kind = {"ES256": ECKey, "RS256": RSAKey, "PS256": RSAKey, "EdDSA": OKPKey}[pair.alg]
+    return kind.import_key(pem, {"kid": pair.kid})
+
+
+# joserfc warns that RFC 9864 deprecates "EdDSA" for "Ed25519"; Gatepass takes "EdDSA" for now.
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_authlib_private_key_jwt(factory: Factory, server: Server, alg: str) -> None:
+    """Authlib's ``PrivateKeyJWT`` as it comes (its assertions live one hour, aud the token
+    endpoint, a new jti each time): two tokens in a row, the second with a new assertion."""
+    pair = key_pair(alg)
+    client_id = factory.client(groups_=("emea",), jwks=pair.jwks()).client_id
+    url = server.token_url("acme")
+    auth = PrivateKeyJWT(url, alg=alg, headers={"kid": pair.kid})
+
+    with OAuth2Client(
+        client_id, joserfc_key(pair), token_endpoint_auth_method=auth, scope="nql"
+    ) as http:
+        tokens = [http.fetch_token(url, grant_type="client_credentials") for _ in range(2)]
+
+    for token in tokens:
+        claims = verify(server, "acme", token["access_token"])
+        assert claims["client_id"] == client_id
+        assert claims["groups"] == ["emea"]
 
 
 def test_requests_oauthlib_backend_application(

@@ -27,7 +27,7 @@ def test_discovery_document_names_every_endpoint(
     assert document["introspection_endpoint"] == f"{base}/token/introspect"
     assert document["revocation_endpoint"] == f"{base}/revoke"
     assert document["grant_types_supported"] == ["client_credentials"]
-    methods = {"client_secret_basic", "client_secret_post"}
+    methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"}
     assert set(document["token_endpoint_auth_methods_supported"]) == methods
     assert set(document["introspection_endpoint_auth_methods_supported"]) == methods
     assert set(document["revocation_endpoint_auth_methods_supported"]) == methods

@@ -79,6 +79,7 @@ def test_the_product_registers_its_jobs() -> None:
     assert [(job.name, job.interval) for job in JOBS] == [
         ("credentials.reminders", 3600),
         ("webhooks.retention", 3600),
+        ("clients.used_assertions", 3600),
     ]
 
 

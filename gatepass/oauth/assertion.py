@@ -1,0 +1,170 @@
+"""Client authentication with a signed JWT: ``private_key_jwt`` (RFC 7523 §2.2 and §3,
+OpenID Connect Core §9), at every endpoint that authenticates a client.
+
+The client sends ``client_assertion_type`` (the JWT bearer URN) and ``client_assertion``: a JWT
+it signed with a private key whose public half it registered (``clients.keys``). The JWT names
+the client in ``iss`` and ``sub``, the authorization server in ``aud`` (the issuer or one of its
+endpoint URLs), expires soon (``exp`` at most ``MAX_AHEAD`` seconds ahead), and is used once
+(``jti``, remembered until it expires: in Redis when there is one, else in the database).
+Once the client is identified, what follows (status, IP allowlist, throttle) is what a secret
+goes through. Every failure is the one ``invalid_client`` with a fixed description.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.clients.keys import ClientKey, remember_assertion
+from gatepass.clients.service import CLIENT_ID
+from gatepass.oauth.errors import InvalidRequestError
+from gatepass.text import is_plain
+
+if TYPE_CHECKING:
+    from gatepass.oauth.context import Caller, ProtocolContext
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+METHOD = "private_key_jwt"
+# seconds: a longer-lived assertion is refused. One hour, as Okta bounds it: Authlib's
+# ``PrivateKeyJWT`` signs assertions valid for one hour, and should work as it comes.
+MAX_AHEAD = 3600
+LEEWAY = 30  # seconds of clock skew allowed on exp, nbf and iat
+MAX_JTI = 200
+OIDC = "/protocol/openid-connect"
+# ``aud`` may name the issuer or any endpoint a client authenticates at
+ENDPOINTS = ("", f"{OIDC}/token", f"{OIDC}/token/introspect", f"{OIDC}/revoke")
+
+
+class AssertionRejectedError(Exception):
+    """The assertion does not authenticate its client; ``reason`` is for the log only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    jti: str
+    expires_at: int
+
+
+def is_assertion(form: dict[str, str]) -> bool:
+    return "client_assertion" in form or "client_assertion_type" in form
+
+
+def claimed_client(authorization: str | None, form: dict[str, str]) -> tuple[str, str]:
+    """``(client_id, assertion)`` as the request claims them, not yet verified: the client ID
+    of the body if given (the assertion must then name it), else the assertion's subject."""
+    if authorization is not None or "client_secret" in form:
+        raise InvalidRequestError("use only one client authentication method")
+    token = form.get("client_assertion", "")
+    if "client_id" in form:
+        return form["client_id"], token
+    try:
+        subject = jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except jwt.PyJWTError:
+        subject = None
+    return (subject if isinstance(subject, str) else ""), token
+
+
+def verify(
+    token: str, keys: tuple[ClientKey, ...], *, client_id: str, audiences: Collection[str]
+) -> Verified:
+    """The assertion's ``jti`` and expiry if ``keys`` signed it for ``client_id``."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise AssertionRejectedError("malformed_assertion") from None
+    key = _key_for(header, keys)
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[str(header.get("alg"))],
+            audience=list(audiences),
+            issuer=client_id,
+            leeway=LEEWAY,
+            options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+        )
+    except jwt.PyJWTError as error:
+        raise AssertionRejectedError(f"assertion_{type(error).__name__}") from None
+    return _checked(claims, client_id)
+
+
+def _key_for(header: dict[str, Any], keys: tuple[ClientKey, ...]) -> ClientKey:
+    kid = header.get("kid")
+    found = [k for k in keys if k.kid == kid] if kid is not None else list(keys[:1])
+    if kid is None and len(keys) != 1:
+        raise AssertionRejectedError("kid_required")
+    if not found:
+        raise AssertionRejectedError("unknown_kid")
+    if header.get("alg") not in found[0].algorithms:  # never none, never HS*
+        raise AssertionRejectedError("algorithm_not_allowed")
+    return found[0]
+
+
+def _checked(claims: dict[str, Any], client_id: str) -> Verified:
+    if claims["sub"] != client_id:
+        raise AssertionRejectedError("subject_mismatch")
+    exp = claims["exp"]  # PyJWT takes a string of digits too: a NumericDate is a number
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise AssertionRejectedError("bad_exp")
+    if exp > time.time() + MAX_AHEAD + LEEWAY:
+        raise AssertionRejectedError("exp_too_far")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI or not is_plain(jti):
+        raise AssertionRejectedError("bad_jti")
+    return Verified(jti, int(exp))
+
+
+async def authenticate(
+    ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, form: dict[str, str]
+) -> ClientEntry:
+    """The client the request's assertion authenticates, or ``invalid_client``."""
+    if form.get("client_assertion_type") != ASSERTION_TYPE or "client_assertion" not in form:
+        raise InvalidRequestError(f"client_assertion_type must be {ASSERTION_TYPE}")
+    client_id, token = claimed_client(caller.authorization, form)
+    try:
+        client = await _keyed_client(ctx, tenant, client_id)
+        audiences = [tenant.issuer + path for path in ENDPOINTS]
+        verified = verify(token, client.keys, client_id=client_id, audiences=audiences)
+    except AssertionRejectedError as rejected:
+        await ctx.refuse(tenant, caller, client_id, METHOD, rejected.reason)
+    ctx.check_network(tenant, caller, client, METHOD)
+    if not await first_use(ctx, client, verified):
+        await ctx.refuse(tenant, caller, client_id, METHOD, "replayed_jti")
+    return client
+
+
+async def _keyed_client(ctx: ProtocolContext, tenant: TenantEntry, client_id: str) -> ClientEntry:
+    if not CLIENT_ID.match(client_id):
+        raise AssertionRejectedError("malformed_assertion")
+    client = await ctx.client(tenant.id, client_id)
+    if client is None:
+        raise AssertionRejectedError("unknown_client")
+    if not client.keys:  # a client with a secret authenticates with its secret only
+        raise AssertionRejectedError("client_has_no_keys")
+    if not client.usable(time.time()):
+        raise AssertionRejectedError("not_usable")
+    return client
+
+
+async def first_use(ctx: ProtocolContext, client: ClientEntry, verified: Verified) -> bool:
+    """Whether no process has accepted this ``jti`` from the client before (until it expires)."""
+    until = verified.expires_at + LEEWAY
+    digest = hashlib.sha256(verified.jti.encode()).hexdigest()
+    claimed = await ctx.limiter.claim(f"jti:{client.uid}:{digest}", until - int(time.time()))
+    if claimed is not None:
+        return claimed
+    expires_at = datetime.fromtimestamp(until, UTC)
+    return await ctx.in_thread(
+        remember_assertion, ctx.cache.db, client.pk, verified.jti, expires_at
+    )

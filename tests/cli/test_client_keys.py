@@ -1,0 +1,56 @@
+"""``gatepass client create --jwks-file``: a client with public keys (``private_key_jwt``) and no
+secret; a bad file is a one-line error and stores nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from gatepass.settings import Settings
+from tests.cli.harness import Cli, dump_tables
+from tests.http.support import BASE
+from tests.keypairs import assertion_form, key_pair
+
+TOKEN_PATH = "/realms/acme/protocol/openid-connect/token"
+
+
+def test_create_with_a_jwks_file_makes_a_client_without_a_secret(
+    cli: Cli, acme: str, tmp_path: Path, client: TestClient
+) -> None:
+    pair = key_pair("EdDSA")
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(pair.jwks()))
+
+    created = cli.json(
+        "client", "create", "--tenant", "acme", "--name", "Signed", "--scope", "nql",
+        "--jwks-file", str(path),
+    )  # fmt: skip
+
+    assert created["client_secret"] is None
+    assert created["jwks"] == pair.jwks()
+    assert created["secrets"] == []
+    human = cli.ok("client", "show", "--tenant", "acme", created["client_id"])
+    assert created["client_id"] in human
+    assertion = pair.sign(created["client_id"], BASE + TOKEN_PATH)
+    response = client.post(TOKEN_PATH, data=assertion_form(assertion))
+    assert response.status_code == 200, response.text
+
+
+def test_create_with_a_bad_jwks_file_fails_and_stores_nothing(
+    cli: Cli, acme: str, tmp_path: Path, settings: Settings
+) -> None:
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [key_pair("ES256").private_jwk()]}))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    before = dump_tables(settings.database_url)
+
+    for path in (private, broken, tmp_path / "missing.json"):
+        message = cli.fails(
+            "client", "create", "--tenant", "acme", "--name", "Signed", "--jwks-file", str(path)
+        )
+        assert "jwks" in message.lower() or "JWKS" in message
+
+    assert dump_tables(settings.database_url) == before
