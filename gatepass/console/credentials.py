@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -62,6 +62,7 @@ class FormPage:
     rate_limit: bool = False
     personal: bool = False  # a personal key: never emailed
     editing: bool = False  # an existing credential: no secret is made, so none is emailed
+    public_keys: bool = False  # offers public keys (private_key_jwt) instead of a secret
 
 
 def revealer(viewer: Viewer) -> Callable[[list[str]], bool]:
@@ -135,6 +136,7 @@ def client_form(viewer: Viewer) -> FormPage:
         submit="Save and generate credentials",
         back=base,
         active="credentials",
+        public_keys=True,
     )
 
 
@@ -204,6 +206,8 @@ async def create_from_form(
     hasher = services(request).hasher
     try:
         spec = spec_of(values, viewer)
+        if getattr(spec, "jwks", None) is not None:
+            return await create_keyed(request, viewer, spec, make, values, then=page.back)
         recipient = None if page.personal else check_email_to(request, values.email_to)
 
         def work(session: Session, found: Tenant) -> Issued:
@@ -212,7 +216,33 @@ async def create_from_form(
 
         return await issue(request, viewer, work, email_to=recipient, then=page.back)
     except DomainError as exc:
-        return await form_page(request, viewer, page, values, str(exc), status=refusal_status(exc))
+        # Pasted keys are never shown again: a private key pasted by mistake stays out of the page.
+        kept = replace(values, jwks="")
+        return await form_page(request, viewer, page, kept, str(exc), status=refusal_status(exc))
+
+
+async def create_keyed(
+    request: Request,
+    viewer: Viewer,
+    spec: Any,
+    make: Callable[..., tuple[Any, Any]],
+    values: forms.CredentialForm,
+    *,
+    then: str,
+) -> Response:
+    """A client with public keys: nothing secret is made, so nothing is shown or emailed; the
+    new client is in the list, its client ID ready to copy."""
+    if values.email_to:
+        raise InvalidInputError("a client with public keys has no secret to email")
+    actor, hasher = actor_of(request, viewer), services(request).hasher
+
+    def work() -> None:
+        with services(request).db.transaction() as session:
+            found = tenants.get_tenant(session, viewer.tenant_slug)
+            make(session, found, spec, actor=actor, hasher=hasher)
+
+    await threaded(work)
+    return redirect(then)
 
 
 @router.get("/{tenant}/credentials/new")
@@ -226,7 +256,7 @@ async def create_credential(request: Request, tenant: str) -> Response:
         request,
         tenant,
         client_form,
-        lambda values, viewer: clients.NewClient(**values.shared()),
+        lambda values, viewer: clients.NewClient(**values.shared(), jwks=values.public_keys()),
         clients.create_client,
         lambda client, secret: client_issued(client.client_id, client.name, secret),
     )

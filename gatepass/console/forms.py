@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,8 @@ class CredentialForm:
     rate_requests: str = ""
     rate_period: str = "minute"
     allowed_ips: str = ""  # one address or CIDR range per line (or space- or comma-separated)
+    jwks: str = ""  # a client's public keys (JWKS JSON): private_key_jwt, no secret
+    keys_given: bool = False  # keys were pasted (kept open when they come back refused)
     empty_ok: bool = False  # created with no permission after the warning said what that means
 
     @classmethod
@@ -106,6 +109,8 @@ class CredentialForm:
             rate_requests=form_field(form, "rate_requests").strip(),
             rate_period=form_field(form, "rate_period") or "minute",
             allowed_ips=form_field(form, "allowed_ips"),
+            jwks=form_field(form, "jwks").strip(),
+            keys_given=bool(form_field(form, "jwks").strip()),
             empty_ok=form_field(form, "empty_ok") == "yes",
         )
 
@@ -119,6 +124,19 @@ class CredentialForm:
             "expires_at": end_of_day(self.expires_on),
             "allowed_ips": self.allowed_ips.replace(",", " ").split(),
         }
+
+    def public_keys(self) -> dict[str, Any] | None:
+        """The JWKS pasted into the form (none: the client gets a secret). Its keys are checked
+        by the clients service; here only that it is a JSON object."""
+        if not self.jwks:
+            return None
+        try:
+            parsed = json.loads(self.jwks)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InvalidInputError('public keys must be a JWKS: a JSON object {"keys": [...]}')
+        return parsed
 
     def rate_limit(self) -> RateLimit | None:
         return read_rate(self.rate_requests, self.rate_period)
