@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
 from gatepass.settings import Settings
+from gatepass.webhooks.models import WebhookAttempt
 from tests import conftest as suite
 from tests.console import conftest as browser_tests
 from tests.console.conftest import Console, Mailbox, with_mail
@@ -43,6 +45,11 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
+def attempts_logged(factory: Factory) -> int:
+    with factory.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(WebhookAttempt)) or 0)
+
+
 def test_an_admin_adds_an_endpoint_tests_it_and_reads_the_delivery_log(
     console: Console, factory: Factory, receiver: Receiver
 ) -> None:
@@ -72,6 +79,8 @@ def test_an_admin_adds_an_endpoint_tests_it_and_reads_the_delivery_log(
     expect(page.get_by_role("heading", name=f"Deliveries to {receiver.url}")).to_be_visible()
     poll(lambda: list(receiver.received), bool, timeout=30)
     assert receiver.received[0].verify(secret)["type"] == "webhook.test"
+    # The attempt is logged once the receiver's answer is read, just after it received it.
+    poll(lambda: attempts_logged(factory), bool, timeout=30)
     page.reload()
     expect(page.get_by_role("row").filter(has_text="webhook.test")).to_contain_text("200")
     console.screenshot("webhook-deliveries")
