@@ -24,16 +24,22 @@ def open_dialog(console: Console, name: str, action: str, title: str) -> None:
     expect(page.get_by_role("dialog", name=title)).to_be_visible()
 
 
+def rotate_with_grace(console: Console, name: str, grace: str) -> None:
+    """Rotate the client's secret from its row menu, keeping the old one ``grace``."""
+    title = f"Rotate the secret of “{name}”?"
+    open_dialog(console, name, "Rotate secret", title)
+    dialog = console.page.get_by_role("dialog", name=title)
+    dialog.get_by_label("The current secret keeps working").select_option(label=grace)
+    dialog.get_by_role("button", name="Rotate secret").click()
+
+
 def test_a_rotated_client_secret_keeps_working_for_the_grace_chosen(
     console: Console, factory: Factory
 ) -> None:
     page = console.page
     billing = factory.client(console.tenant, name="Billing sync")
     console.sign_in_as_admin(factory)
-    open_dialog(console, "Billing sync", "Rotate secret", "Rotate the secret of “Billing sync”?")
-    dialog = page.get_by_role("dialog", name="Rotate the secret of “Billing sync”?")
-    dialog.get_by_label("The current secret keeps working").select_option(label="for 24 hours")
-    dialog.get_by_role("button", name="Rotate secret").click()
+    rotate_with_grace(console, "Billing sync", "for 24 hours")
 
     shown = reveal_dialog(page, "Billing sync")
     rotated = shown.get_by_label("Secret key", exact=True).input_value()
@@ -66,10 +72,7 @@ def test_the_edit_page_lists_each_version_and_retires_unused_older_ones(
     page = console.page
     billing = factory.client(console.tenant, name="Billing sync")
     console.sign_in_as_admin(factory)
-    open_dialog(console, "Billing sync", "Rotate secret", "Rotate the secret of “Billing sync”?")
-    dialog = page.get_by_role("dialog", name="Rotate the secret of “Billing sync”?")
-    dialog.get_by_label("The current secret keeps working").select_option(label="for 7 days")
-    dialog.get_by_role("button", name="Rotate secret").click()
+    rotate_with_grace(console, "Billing sync", "for 7 days")
     reveal_dialog(page, "Billing sync").get_by_role("button", name="Done").click()
 
     page.goto(console.tenant_url(f"credentials/{billing.client_id}/edit"))
