@@ -19,6 +19,7 @@ from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
 from gatepass.deliveries.service import DeliveryKeys
+from gatepass.destinations import Rules
 from gatepass.jobs.runner import JobRunner
 from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
@@ -26,6 +27,7 @@ from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
 from gatepass.ops.logging import configure as configure_logging
+from gatepass.publickeys.remote import RemoteKeySets
 from gatepass.schedule import JOBS
 from gatepass.services import build_services
 from gatepass.sessions.service import SessionKeys
@@ -88,6 +90,7 @@ def create_app(
         metrics=services.metrics,
         limiter=services.limiter,
         throttle=ClientThrottle(services.limiter, services.metrics.registry),
+        remote_keys=RemoteKeySets(Rules.for_keys(settings)),
     )
     api.state.services = services
     api.state.protocol = ctx

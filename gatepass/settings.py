@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=120)
-    # Webhooks (gatepass.webhooks.destinations): plain http:// to a loopback host, and endpoints
+    # Webhooks (gatepass.destinations): plain http:// to a loopback host, and endpoints
     # on private addresses, are refused unless allowed here. The server sends due webhooks
     # every ``webhook_interval`` seconds (0: it does not; ``deliver_due`` is called elsewhere).
     webhook_allow_http: bool = False
@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     webhook_interval: float = Field(default=1.0, ge=0, le=60)
     # Delivered and given-up webhook messages, and their delivery log, are kept this long.
     webhook_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Public keys fetched from a URL (a client's ``jwks_uri``, a trusted issuer's discovery
+    # document): the same address rules as webhooks (gatepass.destinations), allowed apart.
+    jwks_allow_http: bool = False
+    jwks_allow_private: bool = False
     # Background jobs (reminders, ...) in a thread of each server process; off: run them with
     # ``gatepass jobs run-once`` from cron. A lease in the database keeps them from running twice.
     jobs_enabled: bool = True

@@ -23,9 +23,9 @@ from gatepass.api.common import (
 )
 from gatepass.api.problems import responses
 from gatepass.api.schemas import Page
+from gatepass.destinations import Rules
 from gatepass.tenants.models import Tenant
 from gatepass.webhooks import service
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.signing import SecretBox
 
 router = APIRouter(tags=["Webhooks"])

@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gatepass.clients.keys import ClientKey, parse_jwks
+from gatepass.clients.keys import parse_jwks
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials import rules
 from gatepass.db import utcnow
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
+from gatepass.publickeys.jwk import PublicKey
 from gatepass.signing_keys import service as signing_keys
 from gatepass.signing_keys.material import KeyCipher, public_key_from_jwk, published
 from gatepass.tenants.models import Tenant
@@ -47,7 +48,7 @@ class ClientEntry:
     token_lifetime: int | None
     secrets: tuple[SecretVersion, ...]
     networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
-    keys: tuple[ClientKey, ...] = ()  # its public keys for private_key_jwt; none: a secret
+    keys: tuple[PublicKey, ...] = ()  # its public keys for private_key_jwt; none: a secret
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or self.expires_at > now)

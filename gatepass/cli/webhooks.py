@@ -19,11 +19,11 @@ from gatepass.cli.common import (
     runtime,
     transaction,
 )
+from gatepass.destinations import Rules
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.webhooks import delivery, service
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.signing import SecretBox
 
 webhook_app = typer.Typer(help="Webhook endpoints: signed notices of credential changes.")

@@ -11,11 +11,8 @@ for processes without Redis: each insert purges its client's expired ones, and a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -24,26 +21,11 @@ from gatepass.clients.models import UsedAssertion
 from gatepass.db import Database, utcnow
 from gatepass.errors import InvalidInputError
 from gatepass.jobs.runner import JobContext
+from gatepass.publickeys.jwk import MIN_RSA_BITS, PRIVATE_MEMBERS, SUPPORTED, PublicKey, parse_key
 
 MAX_KEYS = 5
-MIN_RSA_BITS = 2048
-PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-# What each kind of key may sign with: (kty, crv) -> algorithms
-ALGORITHMS: dict[tuple[str, str | None], tuple[str, ...]] = {
-    ("RSA", None): ("RS256", "PS256"),
-    ("EC", "P-256"): ("ES256",),
-    ("OKP", "Ed25519"): ("EdDSA",),
-}
-SUPPORTED = ("ES256", "RS256", "PS256", "EdDSA")
 PURGE_JOB = "clients.used_assertions"
 PURGE_INTERVAL = 3600
-
-
-@dataclass(frozen=True, slots=True)
-class ClientKey:
-    kid: str | None
-    algorithms: tuple[str, ...]
-    key: Any  # a public key of ``cryptography``
 
 
 def checked_jwks(value: object) -> str:
@@ -67,25 +49,15 @@ def _check_key(jwk: object) -> None:
     if not isinstance(jwk.get("kid", ""), str):
         raise InvalidInputError("a key's kid must be a string")
     try:
-        key = parse_key(jwk)
+        parse_key(jwk)
     except (PyJWTError, ValueError, TypeError, KeyError):
         raise InvalidInputError(
-            "a key in jwks is not a usable public key: RSA (2048 bits or more), EC P-256 or"
-            f" Ed25519, for {', '.join(SUPPORTED)}"
+            f"a key in jwks is not a usable public key: RSA ({MIN_RSA_BITS} bits or more), EC"
+            f" P-256 or Ed25519, for {', '.join(SUPPORTED)}"
         ) from None
-    if jwk["kty"] == "RSA" and key.key.key_size < MIN_RSA_BITS:
-        raise InvalidInputError(f"an RSA key must have at least {MIN_RSA_BITS} bits")
 
 
-def parse_key(jwk: dict[str, Any]) -> ClientKey:
-    allowed = ALGORITHMS.get((jwk["kty"], jwk.get("crv") if jwk["kty"] != "RSA" else None))
-    alg = jwk.get("alg")
-    if allowed is None or (alg is not None and alg not in allowed):
-        raise ValueError("unsupported key type or algorithm")
-    return ClientKey(jwk.get("kid"), (alg,) if alg else allowed, PyJWK(jwk).key)
-
-
-def parse_jwks(text: str | None) -> tuple[ClientKey, ...]:
+def parse_jwks(text: str | None) -> tuple[PublicKey, ...]:
     """The stored keys (checked when stored), ready to verify with."""
     return tuple(parse_key(jwk) for jwk in json.loads(text)["keys"]) if text else ()
 

@@ -25,12 +25,12 @@ from gatepass.console.web import (
     signed_in,
     take_reveal,
 )
+from gatepass.destinations import Rules
 from gatepass.errors import DomainError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.webhooks import service
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.events import EVENT_TYPES
 from gatepass.webhooks.signing import SecretBox
 

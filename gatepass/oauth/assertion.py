@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.clients.keys import ClientKey, remember_assertion
+from gatepass.clients.keys import remember_assertion
 from gatepass.clients.service import CLIENT_ID
 from gatepass.oauth.errors import InvalidRequestError
+from gatepass.publickeys.jwk import PublicKey
 from gatepass.text import is_plain
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def claimed_client(authorization: str | None, form: dict[str, str]) -> tuple[str
 
 
 def verify(
-    token: str, keys: tuple[ClientKey, ...], *, client_id: str, audiences: Collection[str]
+    token: str, keys: tuple[PublicKey, ...], *, client_id: str, audiences: Collection[str]
 ) -> Verified:
     """The assertion's ``jti`` and expiry if ``keys`` signed it for ``client_id``."""
     try:
@@ -99,7 +100,7 @@ def verify(
     return _checked(claims, client_id)
 
 
-def _key_for(header: dict[str, Any], keys: tuple[ClientKey, ...]) -> ClientKey:
+def _key_for(header: dict[str, Any], keys: tuple[PublicKey, ...]) -> PublicKey:
     kid = header.get("kid")
     found = [k for k in keys if k.kid == kid] if kid is not None else list(keys[:1])
     if kid is None and len(keys) != 1:

@@ -27,6 +27,7 @@ from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops.logging import redact
 from gatepass.ops.metrics import Metrics
 from gatepass.ops.ratelimit import RateLimiter
+from gatepass.publickeys.remote import RemoteKeySets
 
 log = structlog.get_logger("gatepass.oauth")
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class ProtocolContext:
     metrics: Metrics
     limiter: RateLimiter
     throttle: ClientThrottle
+    remote_keys: RemoteKeySets  # JWKS URLs of clients and trusted issuers, fetched on demand
 
     async def tenant(self, slug: str) -> TenantEntry:
         hit, entry = self.cache.cached_tenant(slug)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from gatepass.cache.entries import TenantEntry
-from gatepass.clients.keys import SUPPORTED
 from gatepass.oauth.claims import IGNORED_SCOPES
+from gatepass.publickeys.jwk import SUPPORTED
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 SIGNING_ALGS = list(SUPPORTED)  # of client assertions (RFC 8414 §2)

@@ -29,10 +29,11 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gatepass import destinations
 from gatepass.credential_secrets import Plaintext
 from gatepass.db import Database, utcnow
 from gatepass.settings import Settings
-from gatepass.webhooks import destinations, signing
+from gatepass.webhooks import signing
 from gatepass.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from gatepass.webhooks.outbox import payload
 
@@ -164,11 +165,8 @@ async def _post(
 ) -> int:
     """The receiver's status: connected to the address checked, named by its host name.
     ``signed``: the message's ``message_id`` and ``secret``."""
-    address = await asyncio.to_thread(rules.check_resolved, url)
-    headers = signing.headers(signed["secret"], signed["message_id"], int(time.time()), body)
-    headers["Host"] = url.netloc.decode("ascii")
-    pinned = url.copy_with(host=address)
-    sni = {"sni_hostname": url.raw_host.decode("ascii")}
+    pinned, headers, sni = await asyncio.to_thread(rules.pinned, url)
+    headers.update(signing.headers(signed["secret"], signed["message_id"], int(time.time()), body))
     async with client.stream(
         "POST", pinned, content=body, headers=headers, extensions=sni
     ) as response:

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from gatepass.audit.service import Actor, record_change
 from gatepass.credential_secrets import Plaintext
 from gatepass.db import utcnow
+from gatepass.destinations import Rules
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.tenants.models import Tenant
 from gatepass.text import check_plain
 from gatepass.webhooks import delivery, outbox
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.events import EVENT_TYPES
 from gatepass.webhooks.models import (
     ALL_EVENTS,

@@ -18,13 +18,13 @@ from starlette.testclient import TestClient
 
 from gatepass.apikeys import service as apikeys
 from gatepass.audit.models import AuditEvent
+from gatepass.destinations import Rules
 from gatepass.models import Base
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.users.models import User
 from gatepass.users.roles import Capability
 from gatepass.webhooks import service as webhooks
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.signing import SecretBox
 from tests.api.support import PASSWORD, Caller
 from tests.factories import ACTOR, Factory

@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gatepass.destinations import Rules
 from gatepass.settings import Settings
 from gatepass.tenants import service as tenants
 from gatepass.tenants.models import Tenant
 from gatepass.webhooks import delivery, service
-from gatepass.webhooks.destinations import Rules
 from gatepass.webhooks.models import WebhookAttempt, WebhookMessage
 from gatepass.webhooks.signing import SecretBox
 from tests.factories import ACTOR, Factory

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gatepass.destinations import RefusedDestination, Rules
 from gatepass.errors import InvalidInputError
-from gatepass.webhooks.destinations import RefusedDestination, Rules
 
 STRICT = Rules()
 LOCAL = Rules(allow_http=True, allow_private=True)

@@ -1,4 +1,5 @@
-"""Where webhooks may go: the checks against server-side request forgery.
+"""Where Gatepass may send a request a tenant chose: the checks against server-side request
+forgery, for webhooks and for fetching public keys (``gatepass.publickeys.remote``).
 
 A tenant administrator chooses the URL, so Gatepass refuses, unless the operator allows them,
 URLs that are not ``https`` and hosts that are or resolve to an address that is not public
@@ -38,7 +39,13 @@ class Rules:
 
     @classmethod
     def of(cls, settings: Settings) -> Rules:
+        """The rules for webhooks."""
         return cls(settings.webhook_allow_http, settings.webhook_allow_private)
+
+    @classmethod
+    def for_keys(cls, settings: Settings) -> Rules:
+        """The rules for fetching public keys (``GATEPASS_JWKS_ALLOW_*``)."""
+        return cls(settings.jwks_allow_http, settings.jwks_allow_private)
 
     def check_url(self, url: str) -> str:
         """``url`` stripped, or ``InvalidInputError`` saying what is wrong with it."""
@@ -81,6 +88,17 @@ class Rules:
         if not allowed or len(allowed) < len(addresses):
             raise RefusedDestination("host resolves to a private or reserved address")
         return str(min(allowed, key=lambda a: a.version))  # IPv4 first: more often reachable
+
+    def pinned(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+        """What to send for ``url``: the URL with its host replaced by the address checked, the
+        ``Host`` header and the TLS server name (the host name, checked in the certificate)."""
+        address = self.check_resolved(url)
+        host = url.raw_host.decode("ascii")
+        return (
+            url.copy_with(host=address),
+            {"Host": url.netloc.decode("ascii")},
+            {"sni_hostname": host},
+        )
 
     def _allowed(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return self.allow_private or (address.is_global and not address.is_multicast)
