@@ -121,17 +121,20 @@ class _UseLog:
         self.pending: dict[int, tuple[int, float]] = {}
         self.recorded: dict[int, float] = {}
 
-    def note(self, owner_pk: int, secret_id: int, now: float) -> None:
-        if now - self.recorded.get(secret_id, 0.0) >= LAST_USED_RESOLUTION:
-            self.recorded[secret_id] = now
-            self.pending[secret_id] = (owner_pk, now)
+    def note(self, owner_pk: int, secret_id: int | None, now: float) -> None:
+        """``secret_id`` None: the owner authenticated without a secret (a client's keys)."""
+        slot = secret_id if secret_id is not None else -owner_pk  # row ids are positive
+        if now - self.recorded.get(slot, 0.0) >= LAST_USED_RESOLUTION:
+            self.recorded[slot] = now
+            self.pending[slot] = (owner_pk, now)
 
     def write(self, session: Any) -> None:
         pending, self.pending = self.pending, {}
-        for secret_id, (owner_pk, at) in pending.items():
+        for slot, (owner_pk, at) in pending.items():
             when = datetime.fromtimestamp(at, tz=UTC)
             secret, owner = self.secret_model, self.owner_model
-            session.execute(update(secret).where(secret.id == secret_id).values(last_used_at=when))
+            if slot > 0:
+                session.execute(update(secret).where(secret.id == slot).values(last_used_at=when))
             session.execute(update(owner).where(owner.id == owner_pk).values(last_used_at=when))
 
 
@@ -259,8 +262,9 @@ class CredentialCache:
     def mark_revoked(self, jti: str, expires_at: float) -> None:
         self.revoked_jtis[jti] = expires_at
 
-    def note_use(self, client_pk: int, secret_id: int, now: float) -> None:
-        """Remember a use; written to the database in batches, at most once a minute per secret."""
+    def note_use(self, client_pk: int, secret_id: int | None, now: float) -> None:
+        """Remember a use; written to the database in batches, at most once a minute per secret
+        (``secret_id`` None: per client, for a client authenticated with its keys)."""
         self._client_uses.note(client_pk, secret_id, now)
 
     # -- the background thread -----------------------------------------------------------

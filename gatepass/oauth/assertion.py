@@ -142,6 +142,7 @@ async def authenticate(
     ctx.check_network(tenant, caller, client, METHOD)
     if not await first_use(ctx, client, verified):
         await ctx.refuse(tenant, caller, client_id, METHOD, "replayed_jti")
+    ctx.cache.note_use(client.pk, None, time.time())  # dormancy reads it as for a secret
     return client
 
 

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from gatepass.app import create_app
 from gatepass.clients.kind import CLIENT
-from gatepass.clients.models import UsedAssertion
+from gatepass.clients.models import OAuthClient, UsedAssertion
 from gatepass.credentials import lifecycle
 from gatepass.settings import Settings
 from gatepass.tenants import service as tenants
@@ -269,3 +269,22 @@ def test_discovery_lists_private_key_jwt(acme: Factory, client: TestClient) -> N
     assert "private_key_jwt" in document["token_endpoint_auth_methods_supported"]
     assert "private_key_jwt" in document["introspection_endpoint_auth_methods_supported"]
     assert document["token_endpoint_auth_signing_alg_values_supported"] == list(ALGORITHMS)
+
+
+def test_a_keyed_client_s_use_is_recorded_for_dormancy(
+    acme: Factory, client: TestClient, keys: tuple[KeyPair, str]
+) -> None:
+    """A client with keys has no secret row: its last use is recorded on the client itself, so
+    the dormancy report and auto-suspend do not take a busy keyed client for an idle one."""
+    pair, client_id = keys
+    assert last_used(acme, client_id) is None
+    assert send(client, assertion_form(pair.sign(client_id, TOKEN_URL))).status_code == 200
+    client.app.services.cache.flush_uses()  # type: ignore[attr-defined]
+    assert last_used(acme, client_id) is not None
+
+
+def last_used(factory: Factory, client_id: str) -> object:
+    with factory.db.read() as session:
+        return session.scalar(
+            select(OAuthClient.last_used_at).where(OAuthClient.client_id == client_id)
+        )
