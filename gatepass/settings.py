@@ -145,6 +145,11 @@ class Settings(BaseSettings):
             )
         if not self.public_url.startswith("https://"):
             raise ValueError("GATEPASS_PUBLIC_URL must use https:// in production")
+        # plain http to a loopback port a tenant admin chooses: for development and tests only
+        if self.webhook_allow_http or self.jwks_allow_http:
+            raise ValueError(
+                "GATEPASS_WEBHOOK_ALLOW_HTTP and GATEPASS_JWKS_ALLOW_HTTP are refused in production"
+            )
         floor_time, floor_memory = PASSWORD_FLOOR
         if self.password_time_cost < floor_time or self.password_memory_kib < floor_memory:
             raise ValueError(

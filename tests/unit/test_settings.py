@@ -47,6 +47,21 @@ def test_production_refuses_an_http_public_url() -> None:
         production(secret_key=GOOD_KEY, public_url="http://gp.example.com")
 
 
+@pytest.mark.parametrize("allowed", ["webhook_allow_http", "jwks_allow_http"])
+def test_production_refuses_plain_http_to_tenant_chosen_urls(allowed: str) -> None:
+    """Plain http to a loopback port a tenant admin chose would let that admin reach the
+    node's local services: a development setting only."""
+    with pytest.raises(ValidationError, match="refused in production"):
+        Settings(
+            env="production",
+            public_url="https://gp.example.com",
+            secret_key=GOOD_KEY,
+            _env_file=None,
+            **{allowed: True},
+        )
+    assert getattr(Settings(**{allowed: True}, _env_file=None), allowed)
+
+
 def test_production_reads_its_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
