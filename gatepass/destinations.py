@@ -104,6 +104,13 @@ class Rules:
         return self.allow_private or (address.is_global and not address.is_multicast)
 
 
+def origin(url: str) -> str:
+    """What an audit record shows of a URL a tenant chose: its path and query often hold a
+    token (``https://hooks.example.com/T0/B0/SECRET?token=x`` -> ``https://hooks.example.com``)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.split("%", maxsplit=1)[0])

@@ -12,6 +12,7 @@ from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
 from gatepass.db import Database
+from gatepass.destinations import Rules
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
 from gatepass.settings import Settings
@@ -34,6 +35,9 @@ class Credential:
     def basic(self) -> str:
         raw = f"{self.client_id}:{self.secret}".encode()
         return "Basic " + base64.b64encode(raw).decode()
+
+
+LOCAL_KEYS = Rules(allow_http=True, allow_private=True)
 
 
 class Factory:
@@ -90,8 +94,10 @@ class Factory:
         name: str = "integration",
         allowed_ips: tuple[str, ...] = (),
         jwks: dict[str, Any] | None = None,
+        jwks_uri: str | None = None,
     ) -> Credential:
-        """A client and its secret; given ``jwks``, a client with keys, and no secret ("")."""
+        """A client and its secret; given ``jwks`` or ``jwks_uri``, a client with keys, and no
+        secret (""). A ``jwks_uri`` may be on loopback over http here (the test's key server)."""
         spec = clients.NewClient(
             name=name,
             scopes=list(scopes),
@@ -101,11 +107,12 @@ class Factory:
             token_lifetime=token_lifetime,
             allowed_ips=list(allowed_ips),
             jwks=jwks,
+            jwks_uri=jwks_uri,
         )
         with self.db.transaction() as session:
             t = tenants.get_tenant(session, tenant)
             client, secret = clients.create_client(
-                session, t, spec, actor=ACTOR, hasher=self.hasher
+                session, t, spec, actor=ACTOR, hasher=self.hasher, key_rules=LOCAL_KEYS
             )
             return Credential(tenant, client.client_id, secret.reveal() if secret else "")
 

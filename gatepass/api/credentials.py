@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import ColumnElement
 
 from gatepass.api import schemas
-from gatepass.api.common import Filter
+from gatepass.api.common import Filter, services
 from gatepass.api.lifecycle_routes import KindRoutes, add_routes
 from gatepass.apikeys import service as apikeys
 from gatepass.apikeys.kind import API_KEY
@@ -20,6 +20,7 @@ from gatepass.apikeys.models import ApiKey
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
+from gatepass.destinations import Rules
 from gatepass.settings import Settings
 from gatepass.tenants.models import Tenant
 
@@ -73,7 +74,10 @@ CLIENT_ROUTES = KindRoutes(
         **body.shared(),
         token_lifetime=body.token_lifetime,
         clear_token_lifetime=body.cleared("token_lifetime"),
+        jwks=body.jwks,
+        jwks_uri=body.jwks_uri,
     ),
+    settings_of=lambda request: {"key_rules": Rules.for_keys(services(request).settings)},
     status=client_status,
     own_filters=lambda: (),
     ref="client_id",
@@ -87,14 +91,15 @@ CLIENT_ROUTES = KindRoutes(
     docs={
         "list": "OAuth client credentials, newest first.",
         "create": "Create a client. The answer holds its secret: shown this once, never again."
-        " A client created with `jwks` (its public keys) has no secret: it authenticates with"
-        " `private_key_jwt` (RFC 7523).",
+        " A client created with `jwks` (its public keys) or `jwks_uri` (where it publishes them)"
+        " has no secret: it authenticates with `private_key_jwt` (RFC 7523).",
         "revoke_all": "Revoke every active or suspended client of the tenant at once"
         ' (seed 004\'s "Revoke all").' + KEEP_DOC,
         "get": "One client: its permissions, groups, status, and each secret version's hint and"
         " last use.",
         "edit": "Edit a client: fields left out stay as they are. A permission it gains must be"
-        " yours to grant.\nThe change reaches every process like a revocation.",
+        " yours to grant.\nA client with keys may be given new `jwks` or a new `jwks_uri`."
+        "\nThe change reaches every process like a revocation.",
         "rotate": "Issue a new secret (shown once); older secrets stop now or after"
         " `grace_seconds`.",
         "retire": "End now the older secrets still in a grace period that have not been used for"

@@ -63,6 +63,8 @@ class KindRoutes:
     # create_client, revoke_all_clients, get_client, rotate_client_secret, revoke_client...
     names: tuple[str, str, str]
     docs: dict[str, str]  # their descriptions
+    # more keyword arguments of ``create`` and ``edit``, from the server's settings
+    settings_of: Callable[[Request], dict[str, Any]] = lambda request: {}
 
     def operation(self, action: str) -> str:
         one, many, rotate = self.names
@@ -133,7 +135,12 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
 
         def work(session: Session, tenant: Tenant) -> BaseModel:
             row, secret = spec.create(
-                session, tenant, new, actor=principal.actor, hasher=services(request).hasher
+                session,
+                tenant,
+                new,
+                actor=principal.actor,
+                hasher=services(request).hasher,
+                **spec.settings_of(request),
             )
             return spec.issue(request, tenant, row, secret and secret.reveal())
 
@@ -174,10 +181,11 @@ def add_routes(router: APIRouter, spec: KindRoutes) -> None:
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         changes = spec.changes_of(body)
+        more = spec.settings_of(request)
         return write(
             request,
             principal,
-            lambda s, t: spec.out.of(spec.edit(s, t, ref, changes, actor=principal.actor)),
+            lambda s, t: spec.out.of(spec.edit(s, t, ref, changes, actor=principal.actor, **more)),
             payload=body,
             idempotency_key=idempotency_key,
         )

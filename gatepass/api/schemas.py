@@ -317,6 +317,9 @@ class ClientOut(BaseModel):
     jwks: dict[str, Any] | None = Field(
         default=None, description="Its public keys, if it authenticates with private_key_jwt."
     )
+    jwks_uri: str | None = Field(
+        default=None, description="Where it publishes its public keys, if it does."
+    )
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientOut:
@@ -336,6 +339,7 @@ class ClientOut(BaseModel):
             allowed_ips=client.allowed_ips.split(),
             secrets=SecretVersionOut.all_of(client.secrets, now),
             jwks=json.loads(client.jwks) if client.jwks is not None else None,
+            jwks_uri=client.jwks_uri,
         )
 
 
@@ -347,6 +351,7 @@ class ClientIssued(ClientOut):
     token_endpoint: str
 
 
+JwksUri = Annotated[str, StringConstraints(max_length=2000)]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}$")]
 
 
@@ -363,6 +368,11 @@ class ClientIn(Input):
         default=None,
         description="A JWKS of 1-5 public keys (RSA, EC P-256, Ed25519): the client then"
         " authenticates with private_key_jwt (RFC 7523) and has no secret.",
+    )
+    jwks_uri: JwksUri | None = Field(
+        default=None,
+        description="Instead of `jwks`: the https URL where the client publishes its public"
+        " keys, fetched when needed and cached.",
     )
 
 
@@ -399,6 +409,12 @@ class ClientPatch(CredentialPatch):
         ge=MIN_LIFETIME,
         le=MAX_LIFETIME,
         description="`null`: the tenant's token lifetime.",
+    )
+    jwks: dict[str, Any] | None = Field(
+        default=None, description="New public keys for a client that has keys (not a secret)."
+    )
+    jwks_uri: JwksUri | None = Field(
+        default=None, description="A new URL of its public keys, for a client that has keys."
     )
 
 

@@ -49,6 +49,7 @@ class ClientEntry:
     secrets: tuple[SecretVersion, ...]
     networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
     keys: tuple[PublicKey, ...] = ()  # its public keys for private_key_jwt; none: a secret
+    jwks_uri: str | None = None  # ... or where it publishes them
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or self.expires_at > now)
@@ -96,6 +97,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
             OAuthClient.token_lifetime,
             OAuthClient.allowed_ips,
             OAuthClient.jwks,
+            OAuthClient.jwks_uri,
         ).where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
     ).one_or_none()
     pk = row.id if row is not None else NO_CLIENT
@@ -134,6 +136,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         secrets=tuple(SecretVersion(s.id, s.digest, _ts(s.expires_at)) for s in secrets),
         networks=rules.networks(row.allowed_ips),
         keys=parse_jwks(row.jwks),
+        jwks_uri=row.jwks_uri,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
@@ -21,8 +23,10 @@ from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.db import utcnow
+from gatepass.destinations import Rules
 from gatepass.settings import Settings
 
+T = TypeVar("T")
 client_app = typer.Typer(help="OAuth client credentials (client ID and secret).")
 
 
@@ -38,6 +42,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
         "token_lifetime": client.token_lifetime,
         "secrets": shared.versions(client, now),
         "jwks": json.loads(client.jwks) if client.jwks is not None else None,
+        "jwks_uri": client.jwks_uri,
     }
 
 
@@ -60,9 +65,12 @@ def create(
         help="A JWKS of the client's public keys: it authenticates with private_key_jwt and has"
         " no secret.",
     ),
+    jwks_uri: str = typer.Option(
+        None, "--jwks-uri", help="Instead of --jwks-file: the https URL of its public keys."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create a client; its secret is shown once (a client given --jwks-file has none)."""
+    """Create a client; its secret is shown once (a client given keys has none)."""
 
     def spec() -> clients.NewClient:
         return clients.NewClient(
@@ -75,9 +83,10 @@ def create(
             allowed_ips=allow_ip or [],
             token_lifetime=token_lifetime,
             jwks=_read_jwks(jwks_file) if jwks_file is not None else None,
+            jwks_uri=jwks_uri,
         )
 
-    view, secret = shared.created(tenant, clients.create_client, spec, client_view)
+    view, secret = shared.created(tenant, _with_key_rules(clients.create_client), spec, client_view)
     _show_secret(view, secret, tenant, as_json)
 
 
@@ -85,16 +94,26 @@ def _client_changes(shared: dict[str, Any], own: dict[str, Any]) -> clients.Clie
     token_lifetime, tenant_lifetime = own["token_lifetime"], own["tenant_lifetime"]
     if token_lifetime is not None and tenant_lifetime:
         fail("--token-lifetime and --tenant-lifetime cannot be given together")
+    jwks_file = own["jwks_file"]
     return clients.ClientChanges(
-        **shared, token_lifetime=token_lifetime, clear_token_lifetime=tenant_lifetime
+        **shared,
+        token_lifetime=token_lifetime,
+        clear_token_lifetime=tenant_lifetime,
+        jwks=_read_jwks(jwks_file) if jwks_file is not None else None,
+        jwks_uri=own["jwks_uri"],
     )
+
+
+def _with_key_rules(action: Callable[..., T]) -> Callable[..., T]:
+    """``action`` with where a JWKS URL may point, as the server's settings say."""
+    return functools.partial(action, key_rules=Rules.for_keys(Settings()))
 
 
 editing.add_update(
     client_app,
     ref="client_id",
     title="Client",
-    edit=clients.edit_client,
+    edit=_with_key_rules(clients.edit_client),
     view=client_view,
     own=[
         editing.option(
@@ -105,9 +124,20 @@ editing.add_update(
             bool,
             typer.Option(False, "--tenant-lifetime", help="Use the tenant's token lifetime again."),
         ),
+        editing.option(
+            "jwks_file",
+            Path | None,
+            typer.Option(None, "--jwks-file", help="New public keys (a client with keys only)."),
+        ),
+        editing.option(
+            "jwks_uri",
+            str | None,
+            typer.Option(None, "--jwks-uri", help="A new URL of its public keys (likewise)."),
+        ),
     ],
     spec=_client_changes,
-    doc="Edit a client: options left out leave their field as it is. No secret changes.",
+    doc="Edit a client: options left out leave their field as it is. No secret changes; a"
+    " client with keys may be given new ones.",
 )
 
 
@@ -170,7 +200,11 @@ def _show_secret(view: dict[str, Any], secret: str | None, tenant: str, as_json:
     if as_json:
         emit_json({**view, "client_secret": secret, "token_endpoint": endpoint})
         return
-    keyed = {"public keys": len(view["jwks"]["keys"])} if secret is None else {}
+    keyed = {}
+    if view["jwks"] is not None:
+        keyed = {"public keys": len(view["jwks"]["keys"])}
+    elif view["jwks_uri"] is not None:
+        keyed = {"public keys at": view["jwks_uri"]}
     emit_fields(
         f"Client {view['name']}",
         {

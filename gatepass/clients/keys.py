@@ -57,6 +57,11 @@ def _check_key(jwk: object) -> None:
         ) from None
 
 
+def key_ids(text: str | None) -> list[str]:
+    """The key IDs of a stored JWKS, for an audit record (a key without one shows as ``-``)."""
+    return [str(jwk.get("kid", "-")) for jwk in json.loads(text)["keys"]] if text else []
+
+
 def parse_jwks(text: str | None) -> tuple[PublicKey, ...]:
     """The stored keys (checked when stored), ready to verify with."""
     return tuple(parse_key(jwk) for jwk in json.loads(text)["keys"]) if text else ()

@@ -13,7 +13,7 @@ from gatepass.errors import InvalidInputError
 
 
 def _check_reveal(actor: Actor, client: OAuthClient) -> None:
-    if client.jwks is not None:
+    if client.keyed:
         raise InvalidInputError(
             f"client '{client.client_id}' authenticates with its public keys (private_key_jwt):"
             " it has no secret"
@@ -21,7 +21,7 @@ def _check_reveal(actor: Actor, client: OAuthClient) -> None:
 
 
 def _create_details(client: OAuthClient) -> dict[str, Any]:
-    return {"auth_method": "private_key_jwt"} if client.jwks is not None else {}
+    return {"auth_method": "private_key_jwt"} if client.keyed else {}
 
 
 CLIENT: Kind[OAuthClient] = Kind(

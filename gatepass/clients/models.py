@@ -31,6 +31,13 @@ class OAuthClient(CredentialColumns, Base):
     # Its public keys as a JWKS (JSON text), for ``private_key_jwt`` (RFC 7523 §2.2): a client
     # with keys has no secret, and one with a secret has no keys (``clients.keys``).
     jwks: Mapped[str | None] = mapped_column(Text, default=None)
+    # ... or the URL where it publishes them (RFC 7591 §2), fetched by ``publickeys.remote``
+    jwks_uri: Mapped[str | None] = mapped_column(String(2000), default=None)
+
+    @property
+    def keyed(self) -> bool:
+        """Whether it authenticates with keys (``private_key_jwt``) rather than a secret."""
+        return self.jwks is not None or self.jwks_uri is not None
 
     permissions: Mapped[list[Permission]]
     groups: Mapped[list[ClientGroup]]

@@ -20,10 +20,12 @@ from gatepass.clients import keys
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import editing, lifecycle
+from gatepass.destinations import Rules, origin
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
 
+STRICT = Rules()  # https to public addresses only
 # No ':' (it separates id and secret in HTTP Basic) and nothing that needs quoting in a URL.
 CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}\Z")
 
@@ -32,14 +34,24 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{2,99}\Z")
 class NewClient(lifecycle.NewCredential):
     client_id: str | None = None
     token_lifetime: int | None = None
-    # a JWKS of public keys: the client authenticates with ``private_key_jwt``, has no secret
+    # a JWKS of public keys, or the URL that publishes them: the client authenticates with
+    # ``private_key_jwt`` and has no secret
     jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
 
 
 def create_client(
-    session: Session, tenant: Tenant, spec: NewClient, *, actor: Actor, hasher: cs.SecretHasher
+    session: Session,
+    tenant: Tenant,
+    spec: NewClient,
+    *,
+    actor: Actor,
+    hasher: cs.SecretHasher,
+    key_rules: Rules = STRICT,
 ) -> tuple[OAuthClient, cs.Plaintext | None]:
-    """A new client and its secret, shown once; a client given ``jwks`` has no secret."""
+    """A new client and its secret, shown once; a client given ``jwks`` or ``jwks_uri`` has no
+    secret. ``key_rules``: where a JWKS URL may point (``Rules.for_keys`` of the settings)."""
+    source = _key_source(spec.jwks, spec.jwks_uri, key_rules)
 
     def own() -> dict[str, Any]:
         client_id = spec.client_id or _generate_client_id()
@@ -59,7 +71,7 @@ def create_client(
         return {
             "client_id": client_id,
             "token_lifetime": _lifetime(spec.token_lifetime),
-            "jwks": None if spec.jwks is None else keys.checked_jwks(spec.jwks),
+            **(source or {}),
         }
 
     return lifecycle.create(
@@ -70,7 +82,7 @@ def create_client(
         actor=actor,
         hasher=hasher,
         own=own,
-        with_secret=spec.jwks is None,
+        with_secret=source is None,
     )
 
 
@@ -78,23 +90,64 @@ def create_client(
 class ClientChanges(editing.CredentialChanges):
     token_lifetime: int | None = None
     clear_token_lifetime: bool = False  # back to the tenant's lifetime
+    # new public keys for a client that has keys: a JWKS or the URL that publishes them
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
 
 
 def edit_client(
-    session: Session, tenant: Tenant, client_id: str, changes: ClientChanges, *, actor: Actor
+    session: Session,
+    tenant: Tenant,
+    client_id: str,
+    changes: ClientChanges,
+    *,
+    actor: Actor,
+    key_rules: Rules = STRICT,
 ) -> OAuthClient:
-    """Edit a client (``credentials.editing``), its token lifetime included."""
+    """Edit a client (``credentials.editing``), its token lifetime and public keys included."""
+    source = _key_source(changes.jwks, changes.jwks_uri, key_rules)
 
     def own(client: OAuthClient) -> dict[str, Any]:
+        changed = _new_keys(client, source) if source is not None else {}
         if changes.token_lifetime is None and not changes.clear_token_lifetime:
-            return {}
+            return changed
         lifetime = None if changes.clear_token_lifetime else _lifetime(changes.token_lifetime)
-        if lifetime == client.token_lifetime:
-            return {}
-        client.token_lifetime = lifetime
-        return {"token_lifetime": lifetime}
+        if lifetime != client.token_lifetime:
+            client.token_lifetime = lifetime
+            changed["token_lifetime"] = lifetime
+        return changed
 
     return editing.edit(session, tenant, CLIENT, client_id, changes, actor=actor, own=own)
+
+
+def _key_source(
+    jwks: dict[str, Any] | None, jwks_uri: str | None, rules: Rules
+) -> dict[str, str | None] | None:
+    """The columns of a client's key source (``jwks`` or ``jwks_uri``), checked; None if
+    neither is given (a client with a secret)."""
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidInputError("give jwks or jwks_uri, not both")
+    if jwks is not None:
+        return {"jwks": keys.checked_jwks(jwks), "jwks_uri": None}
+    if jwks_uri is not None:
+        return {"jwks": None, "jwks_uri": rules.check_url(jwks_uri)}
+    return None
+
+
+def _new_keys(client: OAuthClient, source: dict[str, str | None]) -> dict[str, Any]:
+    """Replace a keyed client's key source; what the audit record shows of the change (key
+    IDs and the URL's origin: never a whole key, never a URL's path or query)."""
+    if not client.keyed:
+        raise InvalidInputError(
+            f"client '{client.client_id}' authenticates with a secret: it cannot be given keys"
+            " (create a new client with keys instead)"
+        )
+    if (client.jwks, client.jwks_uri) == (source["jwks"], source["jwks_uri"]):
+        return {}
+    client.jwks, client.jwks_uri = source["jwks"], source["jwks_uri"]
+    if source["jwks_uri"] is not None:
+        return {"jwks_uri": origin(source["jwks_uri"]), "keys_changed": True}
+    return {"public_keys": keys.key_ids(source["jwks"]), "keys_changed": True}
 
 
 def _lifetime(seconds: int | None) -> int | None:

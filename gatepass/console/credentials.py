@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -33,6 +34,7 @@ from gatepass.console.web import (
 )
 from gatepass.credentials import lifecycle, revoking
 from gatepass.deliveries import mail
+from gatepass.destinations import Rules
 from gatepass.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import PageRequest
 from gatepass.tenants import service as tenants
@@ -206,7 +208,7 @@ async def create_from_form(
     hasher = services(request).hasher
     try:
         spec = spec_of(values, viewer)
-        if getattr(spec, "jwks", None) is not None:
+        if getattr(spec, "jwks", None) is not None or getattr(spec, "jwks_uri", None):
             return await create_keyed(request, viewer, spec, make, values, then=page.back)
         recipient = None if page.personal else check_email_to(request, values.email_to)
 
@@ -256,8 +258,12 @@ async def create_credential(request: Request, tenant: str) -> Response:
         request,
         tenant,
         client_form,
-        lambda values, viewer: clients.NewClient(**values.shared(), jwks=values.public_keys()),
-        clients.create_client,
+        lambda values, viewer: clients.NewClient(
+            **values.shared(), jwks=values.public_keys(), jwks_uri=values.jwks_uri or None
+        ),
+        functools.partial(
+            clients.create_client, key_rules=Rules.for_keys(services(request).settings)
+        ),
         lambda client, secret: client_issued(client.client_id, client.name, secret),
     )
 

@@ -68,6 +68,7 @@ class CredentialForm:
     rate_period: str = "minute"
     allowed_ips: str = ""  # one address or CIDR range per line (or space- or comma-separated)
     jwks: str = ""  # a client's public keys (JWKS JSON): private_key_jwt, no secret
+    jwks_uri: str = ""  # ... or the URL that publishes them
     keys_given: bool = False  # keys were pasted (kept open when they come back refused)
     empty_ok: bool = False  # created with no permission after the warning said what that means
 
@@ -110,7 +111,10 @@ class CredentialForm:
             rate_period=form_field(form, "rate_period") or "minute",
             allowed_ips=form_field(form, "allowed_ips"),
             jwks=form_field(form, "jwks").strip(),
-            keys_given=bool(form_field(form, "jwks").strip()),
+            jwks_uri=form_field(form, "jwks_uri").strip(),
+            keys_given=bool(
+                form_field(form, "jwks").strip() or form_field(form, "jwks_uri").strip()
+            ),
             empty_ok=form_field(form, "empty_ok") == "yes",
         )
 

@@ -2,7 +2,8 @@
 OpenID Connect Core §9), at every endpoint that authenticates a client.
 
 The client sends ``client_assertion_type`` (the JWT bearer URN) and ``client_assertion``: a JWT
-it signed with a private key whose public half it registered (``clients.keys``). The JWT names
+it signed with a private key whose public half it registered (``clients.keys``), or publishes at
+its ``jwks_uri`` (fetched and cached by ``publickeys.remote``). The JWT names
 the client in ``iss`` and ``sub``, the authorization server in ``aud`` (the issuer or one of its
 endpoint URLs), expires soon (``exp`` at most ``MAX_AHEAD`` seconds ahead), and is used once
 (``jti``, remembered until it expires: in Redis when there is one, else in the database).
@@ -76,14 +77,18 @@ def claimed_client(authorization: str | None, form: dict[str, str]) -> tuple[str
     return (subject if isinstance(subject, str) else ""), token
 
 
+def header_of(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise AssertionRejectedError("malformed_assertion") from None
+
+
 def verify(
     token: str, keys: tuple[PublicKey, ...], *, client_id: str, audiences: Collection[str]
 ) -> Verified:
     """The assertion's ``jti`` and expiry if ``keys`` signed it for ``client_id``."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise AssertionRejectedError("malformed_assertion") from None
+    header = header_of(token)
     key = _key_for(header, keys)
     try:
         claims = jwt.decode(
@@ -135,8 +140,9 @@ async def authenticate(
     client_id, token = claimed_client(caller.authorization, form)
     try:
         client = await _keyed_client(ctx, tenant, client_id)
+        keys = await _keys_of(ctx, client, header_of(token).get("kid"))
         audiences = [tenant.issuer + path for path in ENDPOINTS]
-        verified = verify(token, client.keys, client_id=client_id, audiences=audiences)
+        verified = verify(token, keys, client_id=client_id, audiences=audiences)
     except AssertionRejectedError as rejected:
         await ctx.refuse(tenant, caller, client_id, METHOD, rejected.reason)
     ctx.check_network(tenant, caller, client, METHOD)
@@ -152,11 +158,22 @@ async def _keyed_client(ctx: ProtocolContext, tenant: TenantEntry, client_id: st
     client = await ctx.client(tenant.id, client_id)
     if client is None:
         raise AssertionRejectedError("unknown_client")
-    if not client.keys:  # a client with a secret authenticates with its secret only
+    if not client.keys and client.jwks_uri is None:  # a secret client: its secret only
         raise AssertionRejectedError("client_has_no_keys")
     if not client.usable(time.time()):
         raise AssertionRejectedError("not_usable")
     return client
+
+
+async def _keys_of(ctx: ProtocolContext, client: ClientEntry, kid: object) -> tuple[PublicKey, ...]:
+    """The client's keys: stored, or fetched from its JWKS URL (cached; an unknown ``kid``
+    refetches at most once a minute, see ``publickeys.remote``)."""
+    if client.jwks_uri is None:
+        return client.keys
+    keys = await ctx.remote_keys.keys(client.jwks_uri, kid if isinstance(kid, str) else None)
+    if not keys:
+        raise AssertionRejectedError("jwks_uri_unavailable")
+    return keys
 
 
 async def first_use(ctx: ProtocolContext, client: ClientEntry, verified: Verified) -> bool:

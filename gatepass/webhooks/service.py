@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 from gatepass.audit.service import Actor, record_change
 from gatepass.credential_secrets import Plaintext
 from gatepass.db import utcnow
-from gatepass.destinations import Rules
+from gatepass.destinations import Rules, origin
 from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from gatepass.pagination import Page, PageRequest, fetch
 from gatepass.tenants.models import Tenant
@@ -217,12 +216,6 @@ def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "events": endpoint.event_types,
         "enabled": endpoint.enabled,
     }
-
-
-def origin(url: str) -> str:
-    """``https://hooks.example.com/T0/B0/SECRET?token=x`` -> ``https://hooks.example.com``."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _audit(

@@ -113,3 +113,99 @@ def test_the_console_lists_a_client_with_keys(factory: Factory, client: TestClie
     page = client.get("/console/acme/credentials")
     assert page.status_code == 200, page.text
     assert client_id in page.text
+
+
+NEW = key_pair("EdDSA", kid="k3")
+
+
+def keyed_client(http: TestClient, admin: Caller) -> str:
+    body = {"name": "signed sync", "scopes": ["nql"], "jwks": PAIR.jwks()}
+    created = admin.request(http, "POST", api("acme", "/clients"), json=body)
+    assert created.status_code == 201, created.text
+    return str(created.json()["client_id"])
+
+
+def gets_token(http: TestClient, pair: Any, client_id: str) -> bool:
+    assertion = pair.sign(client_id, BASE + token_path())
+    return http.post(token_path(), data=assertion_form(assertion)).status_code == 200
+
+
+def test_a_keyed_client_s_keys_are_replaced_and_the_old_key_stops_at_once(
+    client: TestClient, admin: Caller, factory: Factory
+) -> None:
+    client_id = keyed_client(client, admin)
+    assert gets_token(client, PAIR, client_id)
+
+    path = api("acme", f"/clients/{client_id}")
+    response = admin.request(client, "PATCH", path, json={"jwks": NEW.jwks()})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["jwks"] == NEW.jwks()
+    assert gets_token(client, NEW, client_id)
+    assert not gets_token(client, PAIR, client_id)
+    audit = admin.request(
+        client, "GET", api("acme", "/audit-events"), params={"action": "client.update"}
+    )
+    details = [e["details"] for e in audit.json()["items"]]
+    assert {"public_keys": ["k3"], "keys_changed": True} in details
+    assert "kty" not in audit.text  # key IDs, never key material
+
+
+def test_a_keyed_client_can_move_its_keys_to_a_url(client: TestClient, admin: Caller) -> None:
+    client_id = keyed_client(client, admin)
+    url = "https://keys.example.com/.well-known/jwks.json?token=abc"
+    path = api("acme", f"/clients/{client_id}")
+
+    response = admin.request(client, "PATCH", path, json={"jwks_uri": url})
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["jwks"], response.json()["jwks_uri"]) == (None, url)
+    audit = admin.request(
+        client, "GET", api("acme", "/audit-events"), params={"action": "client.update"}
+    )
+    details = [e["details"] for e in audit.json()["items"]]
+    assert {"jwks_uri": "https://keys.example.com", "keys_changed": True} in details
+    assert "token=abc" not in audit.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"jwks": PAIR.jwks()},  # to a client with a secret
+        {"jwks_uri": "https://keys.example.com/jwks"},
+    ],
+)
+def test_a_client_with_a_secret_cannot_be_given_keys(
+    client: TestClient, admin: Caller, factory: Factory, change: dict[str, Any]
+) -> None:
+    secret_client = factory.client()
+    path = api("acme", f"/clients/{secret_client.client_id}")
+
+    response = admin.request(client, "PATCH", path, json=change)
+
+    assert "secret" in assert_problem(response, 422, "invalid_input")["detail"]
+    shown = admin.request(client, "GET", path).json()
+    assert (shown["jwks"], shown["jwks_uri"], len(shown["secrets"])) == (None, None, 1)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"jwks_uri": "https://10.1.2.3/jwks"},
+        {"jwks_uri": "http://keys.example.com/jwks"},
+        {"jwks": {"keys": [PAIR.private_jwk()]}},
+        {"jwks": NEW.jwks(), "jwks_uri": "https://keys.example.com/jwks"},
+    ],
+)
+def test_bad_new_keys_are_refused_and_the_old_ones_kept(
+    client: TestClient, admin: Caller, change: dict[str, Any]
+) -> None:
+    client_id = keyed_client(client, admin)
+    path = api("acme", f"/clients/{client_id}")
+
+    response = admin.request(client, "PATCH", path, json=change)
+
+    assert_problem(response, 422, "invalid_input")
+    assert '"d"' not in response.text  # a private key sent by mistake is not echoed
+    assert admin.request(client, "GET", path).json()["jwks"] == PAIR.jwks()
+    assert gets_token(client, PAIR, client_id)

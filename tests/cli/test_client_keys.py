@@ -54,3 +54,48 @@ def test_create_with_a_bad_jwks_file_fails_and_stores_nothing(
         assert "jwks" in message.lower() or "JWKS" in message
 
     assert dump_tables(settings.database_url) == before
+
+
+def test_create_with_a_jwks_uri_and_replace_keys_with_update(
+    cli: Cli, acme: str, tmp_path: Path, settings: Settings
+) -> None:
+    created = cli.json(
+        "client", "create", "--tenant", "acme", "--name", "Published",
+        "--jwks-uri", "https://keys.example.com/jwks.json",
+    )  # fmt: skip
+    assert (created["client_secret"], created["jwks_uri"]) == (
+        None,
+        "https://keys.example.com/jwks.json",
+    )
+    assert "https://keys.example.com/jwks.json" in cli.ok(
+        "client", "create", "--tenant", "acme", "--name", "Shown",
+        "--jwks-uri", "https://keys.example.com/jwks.json",
+    )  # fmt: skip
+
+    pair = key_pair("ES256")
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(pair.jwks()))
+    updated = cli.json(
+        "client", "update", created["client_id"], "--tenant", "acme", "--jwks-file", str(path)
+    )
+    assert (updated["jwks"], updated["jwks_uri"]) == (pair.jwks(), None)
+
+
+def test_a_jwks_uri_the_rules_refuse_fails_and_stores_nothing(
+    cli: Cli, acme: str, settings: Settings
+) -> None:
+    secret_client = cli.json("client", "create", "--tenant", "acme", "--name", "Secret")
+    before = dump_tables(settings.database_url)
+
+    for url in ("http://keys.example.com/jwks", "https://192.168.1.5/jwks"):
+        message = cli.fails(
+            "client", "create", "--tenant", "acme", "--name", "Bad", "--jwks-uri", url
+        )
+        assert "url must" in message
+    message = cli.fails(
+        "client", "update", secret_client["client_id"], "--tenant", "acme",
+        "--jwks-uri", "https://keys.example.com/jwks",
+    )  # fmt: skip
+    assert "secret" in message
+
+    assert dump_tables(settings.database_url) == before

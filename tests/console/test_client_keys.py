@@ -15,6 +15,7 @@ from gatepass.tenants import service as tenants
 from tests.console.conftest import Console
 from tests.console.pages import row
 from tests.factories import Factory
+from tests.key_server import key_server
 from tests.keypairs import assertion_form, key_pair
 
 pytestmark = pytest.mark.e2e
@@ -73,3 +74,30 @@ def test_keys_that_are_not_a_public_jwks_come_back_with_the_form(
 
     assert clients_named(factory, console.tenant, "Leaky bot") == []
     assert pair.private_jwk()["d"] not in page.content()
+
+
+def test_a_client_made_with_a_jwks_url_gets_tokens_with_keys_fetched_from_it(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    pair = key_pair("RS256")
+    console.sign_in_as_admin(factory)
+    with key_server() as keys_at:
+        keys_at.serve("/jwks.json", pair.jwks())
+        page.get_by_role("link", name="New OAuth client credentials").click()
+        page.get_by_label("Name").fill("Published bot")
+        page.get_by_text("Authenticate with public keys instead of a secret").click()
+        page.get_by_label("Or the URL of its public keys (optional)").fill(
+            keys_at.url("/jwks.json")
+        )
+        page.get_by_role("button", name="Save and generate credentials").click()
+
+        expect(row(page, "Published bot")).to_have_count(1)
+        expect(page.get_by_role("dialog")).to_have_count(0)  # no secret to show
+        [client_id] = clients_named(factory, console.tenant, "Published bot")
+        token_url = console.server.token_url(console.tenant)
+        answer = requests.post(
+            token_url, data=assertion_form(pair.sign(client_id, token_url)), timeout=5
+        )
+        assert answer.status_code == 200, answer.text
+        assert keys_at.hits["/jwks.json"] == 1

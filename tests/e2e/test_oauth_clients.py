@@ -26,6 +26,7 @@ from requests_oauthlib import OAuth2Session as OAuthlibSession
 from gatepass.settings import Settings
 from tests.e2e.conftest import Server, assert_claims, verify
 from tests.factories import Factory
+from tests.key_server import key_server
 from tests.keypairs import ALGORITHMS, KeyPair, key_pair
 
 pytestmark = pytest.mark.e2e
@@ -158,6 +159,25 @@ def test_authlib_private_key_jwt(factory: Factory, server: Server, alg: str) -> 
         claims = verify(server, "acme", token["access_token"])
         assert claims["client_id"] == client_id
         assert claims["groups"] == ["emea"]
+
+
+def test_authlib_private_key_jwt_with_keys_published_at_a_url(
+    factory: Factory, server: Server
+) -> None:
+    """The client's keys are fetched by the served process from the URL where the client
+    publishes them (the test's key server), once for both tokens."""
+    pair = key_pair("ES256")
+    with key_server() as keys_at:
+        keys_at.serve("/jwks.json", pair.jwks())
+        client_id = factory.client(jwks_uri=keys_at.url("/jwks.json")).client_id
+        url = server.token_url("acme")
+        auth = PrivateKeyJWT(url, alg="ES256", headers={"kid": pair.kid})
+        with OAuth2Client(client_id, joserfc_key(pair), token_endpoint_auth_method=auth) as http:
+            tokens = [http.fetch_token(url, grant_type="client_credentials") for _ in range(2)]
+        assert keys_at.hits["/jwks.json"] == 1
+
+    for token in tokens:
+        assert verify(server, "acme", token["access_token"])["client_id"] == client_id
 
 
 def test_requests_oauthlib_backend_application(
