@@ -70,6 +70,33 @@ class KeyPair:
         return jwt.encode(body, self.private, algorithm=self.alg, headers=header)
 
 
+def dpop_proof(
+    pair: KeyPair,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    """A DPoP proof (RFC 9449 §4.2) signed with ``pair``, its public key in the header;
+    ``claims`` and ``headers`` override (``None`` removes one)."""
+    payload = {
+        "jti": secrets.token_urlsafe(16),
+        "htm": method,
+        "htu": url,
+        "iat": int(time.time()),
+        **claims,
+    }
+    jwk = {k: v for k, v in pair.public_jwk().items() if k != "kid"}
+    header = {"typ": "dpop+jwt", "jwk": jwk, **(headers or {})}
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None},
+        pair.private,
+        algorithm=pair.alg,
+        headers={k: v for k, v in header.items() if v is not None},
+    )
+
+
 def key_pair(alg: str, kid: str | None = None) -> KeyPair:
     private: PrivateKey
     if alg == "ES256":

@@ -40,7 +40,9 @@ POST_ENDPOINTS = {
 GET_ENDPOINTS = {OIDC + "certs": "jwks", ".well-known/openid-configuration": "discovery"}
 RFC8414_PREFIX = "/.well-known/oauth-authorization-server/realms/"
 NO_STORE = ((b"cache-control", b"no-store"),)
-READ_HEADERS = {name.encode(): name for name in ("authorization", "content-type", "content-length")}
+READ_HEADERS = {
+    name.encode(): name for name in ("authorization", "content-type", "content-length", "dpop")
+}
 PUBLIC_CACHE = ((b"content-type", b"application/json"), (b"cache-control", b"public, max-age=60"))
 
 
@@ -94,7 +96,7 @@ class ProtocolApp:
             check_content_type(headers.get("content-type"))
         raw = await _read_body(receive, headers)
         tenant = await self.ctx.tenant(slug)
-        caller = Caller(headers.get("authorization"), _source(scope))
+        caller = Caller(headers.get("authorization"), _source(scope), headers.get("dpop"))
         if endpoint == "verify":
             return 200, JSON_HEADERS, await verify_endpoint.verify(self.ctx, tenant, caller, raw)
         form, multi = parse_form(raw)

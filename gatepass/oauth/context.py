@@ -43,6 +43,7 @@ class Caller:
 
     authorization: str | None
     source: str = ""
+    dpop: str | None = None  # its DPoP proof (RFC 9449), if it sent one
 
 
 @dataclass(frozen=True)

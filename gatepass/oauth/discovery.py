@@ -43,6 +43,7 @@ def metadata(tenant: TenantEntry) -> bytes:
             "scope",
             "groups",
         ],
+        "dpop_signing_alg_values_supported": SIGNING_ALGS,  # RFC 9449 §5.1
         "api_keys_verify_endpoint": f"{tenant.issuer}/api-keys/verify",
     }
     return json.dumps(document).encode()

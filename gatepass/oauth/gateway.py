@@ -21,6 +21,11 @@ bare ``Bearer`` challenge when there is no credential, 401 ``invalid_token`` whe
 good, 403 ``insufficient_scope``, 400 ``invalid_request`` for two credentials, 429 with
 ``Retry-After`` when an API key's rate limit is spent. Failures say nothing of why a credential
 is not good; the metric's outcome label does.
+
+A token bound to a key (DPoP, RFC 9449) is refused here, sent as ``Bearer`` (§7.1: a stolen
+token must not work without its key) and sent as ``DPoP`` alike: checking its proof needs the
+original request's exact method and URL, which the gateways above do not all pass reliably.
+Protect routes taking DPoP-bound tokens with the SDK, which checks the proof in the API itself.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from gatepass.oauth.errors import (
     InvalidRequestError,
     OAuthError,
 )
-from gatepass.oauth.introspection import active_token
+from gatepass.oauth.introspection import active_token, bound
 from gatepass.oauth.verify import check_key
 
 PATH = "gateway/check"
@@ -173,7 +178,7 @@ async def check(
         identity = await _api_key(ctx, tenant, credential.value, request.needs, source)
     elif credential.kind == "bearer":
         identity = await _token(ctx, tenant, credential.value, request.needs)
-    else:  # DPoP-bound tokens are not issued by Gatepass: none can be good
+    else:  # the original request's proof is not checked here: see the module's docstring
         raise _invalid(tenant, "dpop")
     missing = [p for p in request.needs.permissions if p not in identity.scopes]
     if missing:
@@ -200,6 +205,8 @@ async def _token(ctx: ProtocolContext, tenant: TenantEntry, token: str, needs: N
     if active is None:
         raise _invalid(tenant, "token_inactive")
     claims, client = active
+    if bound(claims):  # a DPoP-bound token sent as a bearer token (RFC 9449 §7.1)
+        raise _invalid(tenant, "token_bound")
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     # A token made for Gatepass itself (its management API) is never good for an API.

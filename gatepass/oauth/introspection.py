@@ -32,9 +32,16 @@ async def introspect(
     if active is None:
         return INACTIVE
     claims, _ = active
+    kind = "DPoP" if bound(claims) else "Bearer"  # cnf, among the claims, names the key
     return json.dumps(
-        {"active": True, "token_type": "Bearer", **claims}, separators=(",", ":")
+        {"active": True, "token_type": kind, **claims}, separators=(",", ":")
     ).encode()
+
+
+def bound(claims: dict[str, Any]) -> bool:
+    """Whether the token is bound to a key (RFC 9449 §6): only a DPoP proof presents it."""
+    cnf = claims.get("cnf")
+    return isinstance(cnf, dict) and "jkt" in cnf
 
 
 async def active_token(

@@ -5,10 +5,14 @@ The response has Keycloak's shape, so scripts written for Keycloak work unchange
 
 from __future__ import annotations
 
+import hashlib
 import time
+from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as json_string
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
+from gatepass.clients.keys import remember_assertion
+from gatepass.oauth import dpop
 from gatepass.oauth.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
 from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
@@ -16,6 +20,7 @@ from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
 
 GRANT_TYPE = "client_credentials"
+PATH = "/protocol/openid-connect/token"
 
 
 async def token(
@@ -28,6 +33,13 @@ async def token(
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise InvalidRequestError("grant_type is required")
+    # A DPoP proof is checked before the client (no database is read for a bad one), and its
+    # jti is spent after (an anonymous caller cannot fill the store of used ones).
+    proof = (
+        None
+        if caller.dpop is None
+        else dpop.verify(caller.dpop, method="POST", url=tenant.issuer + PATH)
+    )
     client = await ctx.authenticate(tenant, caller, form)
     if grant_type != GRANT_TYPE:
         raise UnsupportedGrantTypeError(f"only {GRANT_TYPE} is supported")
@@ -40,16 +52,37 @@ async def token(
         groups=client.groups,
         now=int(time.time()),
     )
-    return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"])
+    if proof is None:
+        return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"])
+    await spend_proof(ctx, client, proof)
+    claims["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
+    return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"], kind="DPoP")
 
 
-def answer(access_token: str, lifetime: int, scope: str) -> bytes:
+async def spend_proof(ctx: ProtocolContext, client: ClientEntry, proof: dpop.Proof) -> None:
+    """Refuse a proof whose ``jti`` this client has used before, while it could be accepted."""
+    until = proof.iat + dpop.MAX_AGE + dpop.AHEAD
+    digest = hashlib.sha256(proof.jti.encode()).hexdigest()
+    claimed = await ctx.limiter.claim(
+        f"dpop:{client.uid}:{digest}", max(1, until - int(time.time()))
+    )
+    if claimed is None:
+        expires_at = datetime.fromtimestamp(until, UTC)
+        claimed = await ctx.in_thread(
+            remember_assertion, ctx.cache.db, client.pk, "dpop:" + proof.jti, expires_at
+        )
+    if not claimed:
+        raise dpop.InvalidDPoPProofError("the DPoP proof has been used before")
+
+
+def answer(access_token: str, lifetime: int, scope: str, *, kind: str = "Bearer") -> bytes:
     """Keycloak's answer as compact JSON, written out rather than encoded (the encoder's dict
     walk was ~3 % of the endpoint's own work): the token is base64url and dots and the
-    lifetime an int, and the scope is escaped as ``json.dumps`` escapes any string."""
+    lifetime an int, and the scope is escaped as ``json.dumps`` escapes any string. ``kind``:
+    ``Bearer``, or ``DPoP`` for a token bound to a key (RFC 9449 §5)."""
     return (
         f'{{"access_token":"{access_token}","expires_in":{lifetime:d},"refresh_expires_in":0,'
-        f'"token_type":"Bearer","not-before-policy":0,"scope":{json_string(scope)}}}'
+        f'"token_type":"{kind}","not-before-policy":0,"scope":{json_string(scope)}}}'
     ).encode()
 
 
