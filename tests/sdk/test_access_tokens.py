@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gatepass_sdk.errors import InvalidTokenError, UnavailableError
 from tests.e2e.conftest import Server, free_port
 from tests.factories import Credential, Factory
+from tests.keypairs import dpop_proof, key_pair
 from tests.sdk.realm import Counter, Realm
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -230,3 +232,19 @@ async def test_an_unreachable_gatepass_is_unavailable_not_invalid(realm: Realm) 
     async with realm.verifier(jwks_url=nowhere) as verifier:
         with pytest.raises(UnavailableError):
             await verifier.verify_token(token)
+
+
+async def test_a_dpop_bound_token_sent_as_a_bearer_token_is_refused(realm: Realm) -> None:
+    """A token bound to a key (RFC 9449 §7.1) proves nothing without a proof of that key."""
+    client = realm.client()
+    url = realm.server.token_url(realm.slug)
+    response = httpx.post(
+        url,
+        data={"grant_type": "client_credentials"},
+        headers={"DPoP": dpop_proof(key_pair("ES256"), "POST", url)},
+        auth=(client.client_id, client.secret),
+        timeout=10,
+    )
+    assert response.json()["token_type"] == "DPoP", response.text
+
+    assert await refused(realm, response.json()["access_token"]) == "cnf"
