@@ -25,8 +25,7 @@ is not good; the metric's outcome label does.
 A token bound to a key (DPoP, RFC 9449) is refused here, sent as ``Bearer`` (§7.1: a stolen
 token must not work without its key) and sent as ``DPoP`` alike: checking its proof needs the
 original request's exact method and URL, which the gateways above do not all pass reliably.
-The SDKs refuse a bound token sent as ``Bearer`` too; checking proofs at the resource is for a
-later version: until then a bound token is good at introspection, which says it is bound.
+Protect routes taking bound tokens with the Python SDK, which checks the proof in the API.
 """
 
 from __future__ import annotations

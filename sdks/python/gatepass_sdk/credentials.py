@@ -1,8 +1,10 @@
 """Where a request carries its credential (seeds 002 and 003, RFC 6750 §2).
 
-A Bearer token in ``Authorization`` (RFC 6750 §2.1), or an API key in ``Authorization-PSK``,
-``X-API-Key`` or the ``apikey`` query parameter. RFC 6750 §2 lets a request use one method only;
-two credentials are ``invalid_request``. Other ``Authorization`` schemes are left alone.
+A Bearer token in ``Authorization`` (RFC 6750 §2.1), a DPoP-bound one as
+``Authorization: DPoP`` (RFC 9449 §7.1, its proof in the ``DPoP`` header: ``proofs``), or an API
+key in ``Authorization-PSK``, ``X-API-Key`` or the ``apikey`` query parameter. RFC 6750 §2 lets
+a request use one method only; two credentials are ``invalid_request``. Other ``Authorization``
+schemes are left alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _QUERY_MARK = QUERY_PARAMETER.encode() + b"="
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    kind: Literal["bearer", "api_key"]
+    kind: Literal["bearer", "dpop", "api_key"]  # dpop: a token sent as ``Authorization: DPoP``
     value: str = field(repr=False)
 
 
@@ -47,7 +49,9 @@ def _in_header(name: bytes, value: Any) -> Credential | None:
         return None
     if name == b"authorization":
         scheme, _, token = value.strip().partition(" ")
-        return Credential("bearer", token.strip()) if scheme.lower() == "bearer" else None
+        if scheme.lower() in ("bearer", "dpop"):
+            return Credential("dpop" if scheme.lower() == "dpop" else "bearer", token.strip())
+        return None
     if name in KEY_HEADERS:
         return Credential("api_key", value.strip())
     return None
@@ -75,6 +79,11 @@ def split_query(query: bytes) -> tuple[list[Credential], bytes]:
         else:
             kept.append(pair)
     return keys, b"&".join(kept)
+
+
+def proofs(headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """The ``DPoP`` headers among ASGI headers (RFC 9449 §4.1: there must be one)."""
+    return [value.decode("latin-1") for name, value in headers if name == b"dpop"]
 
 
 def one(found: list[Credential]) -> Credential | None:

@@ -29,7 +29,8 @@ class AuthError(Exception):
     status = 401
     error: str | None = "invalid_token"
     description = "the access token or API key is not valid"
-    challenge = True  # answer with a ``WWW-Authenticate: Bearer`` challenge
+    challenge = True  # answer with a ``WWW-Authenticate`` challenge of ``scheme``
+    scheme = "Bearer"
     retry_after: int | None = None  # seconds, for a ``Retry-After`` header
 
     def __init__(self, reason: str = "") -> None:
@@ -43,7 +44,8 @@ class AuthError(Exception):
         """The ``WWW-Authenticate`` challenge for ``realm``, if this answer carries one."""
         if not self.challenge:
             return None
-        return "Bearer " + ", ".join([f'realm="{_quoted(realm)}"', *self.challenge_params()])
+        params = [f'realm="{_quoted(realm)}"', *self.challenge_params()]
+        return f"{self.scheme} " + ", ".join(params)
 
     def document(self) -> dict[str, str]:
         """The JSON body: ``error`` and ``error_description`` (RFC 6749 §5.2's shape)."""
@@ -61,6 +63,14 @@ class AuthError(Exception):
 
 class InvalidTokenError(AuthError):
     """RFC 6750 §3.1 ``invalid_token``: expired, revoked, malformed, or not from this issuer."""
+
+
+class InvalidDPoPProofError(AuthError):
+    """RFC 9449 §7.1: a DPoP-bound token came without a good proof of its key."""
+
+    error = "invalid_dpop_proof"
+    description = "the DPoP proof is missing or not valid for this request and token"
+    scheme = "DPoP"
 
 
 class CredentialsRequiredError(AuthError):

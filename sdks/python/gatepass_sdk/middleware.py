@@ -20,7 +20,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatepass_sdk import credentials
+from gatepass_sdk import credentials, dpop
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.errors import AuthError
 from gatepass_sdk.redaction import install_log_filter
@@ -65,6 +65,8 @@ class GatepassMiddleware:
             return None, query
         if found.kind == "bearer":
             return await self.verifier.verify_token(found.value), query
+        if found.kind == "dpop":
+            return await self.verifier.verify_token(found.value, presentation(scope)), query
         client = scope.get("client")
         ip = str(client[0]) if client else None
         return await self.verifier.verify_api_key(found.value, ip=ip), query
@@ -90,3 +92,17 @@ class GatepassMiddleware:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def presentation(scope: Scope) -> dpop.Presentation:
+    """The request's DPoP proofs, method and URL as the client addressed it (scheme and
+    ``Host`` as the server received them: behind a proxy, run the server so that it reports
+    the client's scheme, e.g. uvicorn's ``--proxy-headers``)."""
+    headers = scope["headers"]
+    host = next((v.decode("latin-1") for k, v in headers if k == b"host"), None)
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+    path = scope.get("root_path", "") + scope["path"]
+    url = f"{scope.get('scheme', 'http')}://{host}{path}"
+    return dpop.Presentation(tuple(credentials.proofs(headers)), scope["method"], url)

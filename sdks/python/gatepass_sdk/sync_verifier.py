@@ -13,11 +13,13 @@ from typing import Unpack
 
 import httpx
 
-from gatepass_sdk import access_tokens, api_keys
+from gatepass_sdk import access_tokens, api_keys, dpop
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.credentials import Credential
 from gatepass_sdk.jwks import SyncKeySet
 from gatepass_sdk.verifier import HTTP_TIMEOUT, Options, Verification, caller_of
+
+NO_PROOF = dpop.Presentation((), "", "")  # a DPoP token with nothing to prove it
 
 
 class SyncGatepassVerifier(Verification):
@@ -30,10 +32,12 @@ class SyncGatepassVerifier(Verification):
         self._http = http or httpx.Client(timeout=HTTP_TIMEOUT)
         self._keys = SyncKeySet(self.jwks_url, self._http, **self.jwks_timing)
 
-    def verify_token(self, token: str) -> Caller:
-        """The caller behind a JWT access token; ``InvalidTokenError`` if it is not valid."""
+    def verify_token(self, token: str, presentation: dpop.Presentation | None = None) -> Caller:
+        """The caller behind a JWT access token; ``InvalidTokenError`` if it is not valid
+        (``presentation``: as for ``GatepassVerifier.verify_token``)."""
         jws = access_tokens.parse(token)
-        return self._token_caller(jws, self._keys.cached(jws.kid) or self._keys.get(jws.kid))
+        key = self._keys.cached(jws.kid) or self._keys.get(jws.kid)
+        return self._token_caller(jws, key, token, presentation)
 
     def verify_api_key(self, key: str, *, ip: str | None = None) -> Caller:
         """The caller behind an API key sent from ``ip`` (needed for a key with an IP
@@ -44,10 +48,19 @@ class SyncGatepassVerifier(Verification):
             outcome = self._remember(digest, answer)
         return caller_of(outcome)
 
-    def verify(self, credential: Credential, *, ip: str | None = None) -> Caller:
-        """The caller behind a credential found in a request."""
+    def verify(
+        self,
+        credential: Credential,
+        *,
+        ip: str | None = None,
+        presentation: dpop.Presentation | None = None,
+    ) -> Caller:
+        """The caller behind a credential found in a request (``presentation``: its DPoP
+        proof, method and URL, used for a token sent as ``DPoP``)."""
         if credential.kind == "bearer":
             return self.verify_token(credential.value)
+        if credential.kind == "dpop":
+            return self.verify_token(credential.value, presentation or NO_PROOF)
         return self.verify_api_key(credential.value, ip=ip)
 
     def close(self) -> None:

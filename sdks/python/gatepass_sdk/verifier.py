@@ -20,11 +20,11 @@ from typing import Any, Required, TypedDict, Unpack
 
 import httpx
 
-from gatepass_sdk import access_tokens, api_keys
+from gatepass_sdk import access_tokens, api_keys, dpop
 from gatepass_sdk.cache import TtlCache
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.client_credentials import basic_authorization
-from gatepass_sdk.errors import InvalidTokenError
+from gatepass_sdk.errors import InvalidDPoPProofError, InvalidTokenError
 from gatepass_sdk.jwks import KeySet
 from gatepass_sdk.verification_keys import VerificationKey
 
@@ -79,13 +79,36 @@ class Verification:
         self._ttls = (key_ttl, negative_ttl)
         self._answers: TtlCache[bytes, Outcome] = TtlCache(cache_size)
         self._clock = clock
+        self._proofs = dpop.ProofChecker(clock=clock)
 
-    def _token_caller(self, jws: access_tokens.Jws, key: VerificationKey | None) -> Caller:
+    def _token_caller(
+        self,
+        jws: access_tokens.Jws,
+        key: VerificationKey | None,
+        token: str,
+        presentation: dpop.Presentation | None,
+    ) -> Caller:
         if key is None:
             raise InvalidTokenError("unknown kid")
         claims = access_tokens.verified_claims(jws, key)
         access_tokens.check_claims(claims, self.expected, self._clock())
+        self._check_binding(claims, token, presentation)
         return access_tokens.caller(claims)
+
+    def _check_binding(
+        self, claims: dict[str, Any], token: str, presentation: dpop.Presentation | None
+    ) -> None:
+        """A token bound to a key (``cnf``) needs a proof of it (RFC 9449 §7.1); a token sent
+        as ``DPoP`` must be bound. ``presentation``: None for a ``Bearer`` token."""
+        cnf = claims.get("cnf")
+        if presentation is None:
+            if cnf is not None:  # a bound token is never good as a bearer token
+                raise InvalidTokenError("cnf")
+            return
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if jkt is None:
+            raise InvalidDPoPProofError("not bound")
+        self._proofs.check(presentation, token, jkt)
 
     def _known(self, key: str) -> tuple[bytes, Outcome | None]:
         """The key's digest, and the answer about it still cached, if any: one hash, one
@@ -141,10 +164,15 @@ class GatepassVerifier(Verification):
         self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         self._keys = KeySet(self.jwks_url, self._http, **self.jwks_timing)
 
-    async def verify_token(self, token: str) -> Caller:
-        """The caller behind a JWT access token; ``InvalidTokenError`` if it is not valid."""
+    async def verify_token(
+        self, token: str, presentation: dpop.Presentation | None = None
+    ) -> Caller:
+        """The caller behind a JWT access token; ``InvalidTokenError`` if it is not valid.
+        ``presentation``: the request's DPoP proof, method and URL, for a token sent as
+        ``Authorization: DPoP`` (a token bound to a key needs one)."""
         jws = access_tokens.parse(token)
-        return self._token_caller(jws, self._keys.cached(jws.kid) or await self._keys.get(jws.kid))
+        key = self._keys.cached(jws.kid) or await self._keys.get(jws.kid)
+        return self._token_caller(jws, key, token, presentation)
 
     async def verify_api_key(self, key: str, *, ip: str | None = None) -> Caller:
         """The caller behind an API key sent from ``ip`` (needed for a key with an IP

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
+from wsgiref.util import request_uri
 
-from gatepass_sdk import credentials
+from gatepass_sdk import credentials, dpop
 from gatepass_sdk.caller import Caller
 from gatepass_sdk.errors import AuthError
 from gatepass_sdk.redaction import redact
@@ -50,7 +51,19 @@ def authenticate(verifier: SyncGatepassVerifier, environ: Environ) -> Caller | N
     found = credentials.one([*credentials.from_environ(environ), *keys])
     if found is None:
         return None
-    return verifier.verify(found, ip=environ.get("REMOTE_ADDR") or None)
+    ip = environ.get("REMOTE_ADDR") or None
+    if found.kind != "dpop":
+        return verifier.verify(found, ip=ip)
+    return verifier.verify(found, ip=ip, presentation=presentation(environ))
+
+
+def presentation(environ: Environ) -> dpop.Presentation:
+    """The request's DPoP proof, method and URL (PEP 3333's reconstruction). A server joins
+    repeated headers with commas, which a proof never holds: two proofs are refused."""
+    sent = environ.get("HTTP_DPOP")
+    proofs = tuple(sent.split(",")) if isinstance(sent, str) else ()
+    url = request_uri(dict(environ), include_query=False)
+    return dpop.Presentation(proofs, str(environ.get("REQUEST_METHOD", "")), url)
 
 
 @dataclass(frozen=True, slots=True)
