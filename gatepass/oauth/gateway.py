@@ -25,7 +25,7 @@ is not good; the metric's outcome label does.
 A token bound to a key (DPoP, RFC 9449) is refused here, sent as ``Bearer`` (§7.1: a stolen
 token must not work without its key) and sent as ``DPoP`` alike: checking its proof needs the
 original request's exact method and URL, which the gateways above do not all pass reliably.
-Protect routes taking bound tokens with the Python SDK, which checks the proof in the API.
+Protect routes taking bound tokens with an SDK, which checks the proof in the API itself.
 """
 
 from __future__ import annotations

@@ -81,10 +81,6 @@ export async function verifiedClaims(token, key, header, expected, now) {
         throw new InvalidTokenError(name);
       }
     }
-    if ('cnf' in payload) {
-      // bound to a key (DPoP, RFC 9449 §7.1): never good as a bearer token
-      throw new InvalidTokenError('cnf');
-    }
     return payload;
   } catch (error) {
     throw error instanceof errors.JOSEError ? new InvalidTokenError(reasonOf(error)) : error;

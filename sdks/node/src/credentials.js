@@ -1,7 +1,8 @@
 /**
  * Where a request carries its credential (RFC 6750 §2).
  *
- * A Bearer token in `Authorization` (RFC 6750 §2.1), or an API key in `Authorization-PSK`,
+ * A Bearer token in `Authorization` (RFC 6750 §2.1), a DPoP-bound one as `Authorization: DPoP`
+ * (RFC 9449 §7.1, its proof in the `DPoP` header), or an API key in `Authorization-PSK`,
  * `X-API-Key` or the `apikey` query parameter. RFC 6750 §2 lets a request use one method only;
  * two credentials (two headers, a header and the query, the query twice) are `invalid_request`.
  * Other `Authorization` schemes are left alone.
@@ -17,7 +18,7 @@ const KEY_HEADERS = new Set(['authorization-psk', 'x-api-key']);
 
 /**
  * @typedef {object} Credential
- * @property {'bearer' | 'api_key'} kind
+ * @property {'bearer' | 'dpop' | 'api_key'} kind `dpop`: a token sent as `Authorization: DPoP`
  * @property {string} value
  */
 
@@ -35,14 +36,30 @@ export function fromRawHeaders(rawHeaders) {
     if (name === 'authorization') {
       const space = value.indexOf(' ');
       const scheme = space === -1 ? value : value.slice(0, space);
-      if (scheme.toLowerCase() === 'bearer') {
-        found.push({ kind: 'bearer', value: space === -1 ? '' : value.slice(space + 1).trim() });
+      const kind = scheme.toLowerCase();
+      if (kind === 'bearer' || kind === 'dpop') {
+        found.push({ kind, value: space === -1 ? '' : value.slice(space + 1).trim() });
       }
     } else if (KEY_HEADERS.has(name)) {
       found.push({ kind: 'api_key', value });
     }
   }
   return found;
+}
+
+/**
+ * The `DPoP` headers of a request (RFC 9449 §4.1: there must be one), as `rawHeaders` lists them.
+ * @param {readonly string[]} rawHeaders
+ * @returns {string[]}
+ */
+export function proofsOf(rawHeaders) {
+  const proofs = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'dpop') {
+      proofs.push(rawHeaders[i + 1].trim());
+    }
+  }
+  return proofs;
 }
 
 /**

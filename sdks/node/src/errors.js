@@ -21,8 +21,9 @@ export class AuthError extends Error {
   error = 'invalid_token';
   /** @type {string} */
   description = 'the access token or API key is not valid';
-  /** Whether the answer carries a `WWW-Authenticate: Bearer` challenge. */
+  /** Whether the answer carries a `WWW-Authenticate` challenge, of `scheme`. */
   challenge = true;
+  scheme = 'Bearer';
 
   /** @param {string} [reason] what failed, for the API's logs (never the credential) */
   constructor(reason = '') {
@@ -54,7 +55,7 @@ export class AuthError extends Error {
     };
     if (this.challenge) {
       const params = [`realm="${quoted(realm)}"`, ...this.challengeParams()].join(', ');
-      headers['www-authenticate'] = `Bearer ${params}`;
+      headers['www-authenticate'] = `${this.scheme} ${params}`;
     }
     const body = { error: this.error ?? 'unauthorized', error_description: this.description };
     return { status: this.status, headers, body: JSON.stringify(body) };
@@ -63,6 +64,13 @@ export class AuthError extends Error {
 
 /** RFC 6750 §3.1 `invalid_token`: expired, revoked, malformed, or not from this issuer. */
 export class InvalidTokenError extends AuthError {}
+
+/** RFC 9449 §7.1: a DPoP-bound token came without a good proof of its key. */
+export class InvalidDPoPProofError extends AuthError {
+  error = 'invalid_dpop_proof';
+  description = 'the DPoP proof is missing or not valid for this request and token';
+  scheme = 'DPoP';
+}
 
 /** No credential at all: 401 with a bare challenge, no error code (RFC 6750 §3.1). */
 export class CredentialsRequiredError extends AuthError {

@@ -24,7 +24,7 @@ import * as guard from './guard.js';
 
 /**
  * The parts of Express's request the SDK uses: an Express request fits it.
- * @typedef {import('node:http').IncomingMessage & { url: string, originalUrl?: string, query?: unknown, ip?: string, caller?: Caller | null }} Request
+ * @typedef {import('node:http').IncomingMessage & { url: string, originalUrl?: string, query?: unknown, ip?: string, protocol?: string, caller?: Caller | null }} Request
  */
 /** @typedef {import('node:http').ServerResponse} Response */
 /** @typedef {(error?: unknown) => void} Next */
@@ -94,7 +94,15 @@ async function settle(verifier, req) {
     return req.caller ?? null;
   }
   const ip = req.ip ?? req.socket?.remoteAddress; // Express's req.ip follows its 'trust proxy'
-  const { caller, url } = await guard.authenticate(verifier, { rawHeaders: req.rawHeaders, url: req.url, ip });
+  const { caller, url } = await guard.authenticate(verifier, {
+    rawHeaders: req.rawHeaders,
+    url: req.url,
+    ip,
+    method: req.method,
+    // as Express reads them: its 'trust proxy' setting decides whether X-Forwarded-* count
+    origin: `${req.protocol ?? 'http'}://${req.headers.host ?? ''}`,
+    target: req.originalUrl ?? req.url,
+  });
   if (url !== req.url) {
     stripApiKey(req, url);
   }

@@ -113,6 +113,9 @@ async function settle(verifier, request) {
     rawHeaders: raw.rawHeaders,
     url: raw.url ?? '/',
     ip: request.ip,
+    method: request.method,
+    // as Fastify reads them: its trustProxy option decides whether X-Forwarded-* count
+    origin: `${request.protocol}://${request.host}`,
   });
   if (url !== raw.url) {
     stripApiKey(request, url);

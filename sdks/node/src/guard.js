@@ -16,20 +16,25 @@ import { CredentialsRequiredError, InsufficientScopeError } from './errors.js';
 
 /**
  * The caller of a request (`null` without a credential), and its target without `apikey`.
+ * `origin` (scheme and host as the client addressed them) and `method` are for DPoP proofs.
  * @param {GatepassVerifier} verifier
- * @param {{ rawHeaders: readonly string[], url: string, ip?: string }} request
+ * `target`: the path the client called, where a router sees only its own part in `url`.
+ * @param {{ rawHeaders: readonly string[], url: string, ip?: string, method?: string, origin?: string, target?: string }} request
  * @returns {Promise<{ caller: Caller | null, url: string }>}
  */
-export async function authenticate(verifier, { rawHeaders, url, ip }) {
+export async function authenticate(verifier, { rawHeaders, url, ip, method = '', origin = '', target = url }) {
   const { keys, url: kept } = credentials.splitUrl(url);
   const found = credentials.one([...credentials.fromRawHeaders(rawHeaders), ...keys]);
   if (found === null) {
     return { caller: null, url: kept };
   }
-  const caller = found.kind === 'bearer'
-    ? await verifier.verifyToken(found.value)
-    : await verifier.verifyApiKey(found.value, { ip });
-  return { caller, url: kept };
+  if (found.kind === 'api_key') {
+    return { caller: await verifier.verifyApiKey(found.value, { ip }), url: kept };
+  }
+  const presentation = found.kind === 'dpop'
+    ? { proofs: credentials.proofsOf(rawHeaders), method, url: origin + target }
+    : null;
+  return { caller: await verifier.verifyToken(found.value, presentation), url: kept };
 }
 
 /**

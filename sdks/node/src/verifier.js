@@ -14,7 +14,8 @@ import * as accessTokens from './access-tokens.js';
 import * as apiKeys from './api-keys.js';
 import { TtlCache } from './cache.js';
 import { Caller } from './caller.js';
-import { InvalidTokenError, UnavailableError } from './errors.js';
+import { ProofChecker } from './dpop.js';
+import { InvalidDPoPProofError, InvalidTokenError, UnavailableError } from './errors.js';
 import { KeySet } from './jwks.js';
 
 /** @typedef {import('./jwks.js').Logger} Logger */
@@ -55,6 +56,7 @@ export class GatepassVerifier {
   /** @type {TtlCache<Caller | apiKeys.Rejection>} */
   #answers;
   #clock;
+  #proofs;
   #closing = new AbortController();
   #http;
 
@@ -98,14 +100,18 @@ export class GatepassVerifier {
     this.#ttls = { positiveTtl: keyTtl, negativeTtl };
     this.#answers = new TtlCache(cacheSize);
     this.#clock = clock;
+    this.#proofs = new ProofChecker({ clock });
   }
 
   /**
    * The caller behind a JWT access token; `InvalidTokenError` if it is not valid.
+   * `presentation`: the request's DPoP proofs, method and URL, for a token sent as
+   * `Authorization: DPoP` (a token bound to a key needs one; `null` for a `Bearer` token).
    * @param {string} token
+   * @param {import('./dpop.js').Presentation | null} [presentation]
    * @returns {Promise<Caller>}
    */
-  async verifyToken(token) {
+  async verifyToken(token, presentation = null) {
     this.#open();
     const header = accessTokens.screen(token);
     const key = this.#keys.cached(header.kid) ?? (await this.#keys.get(header.kid));
@@ -113,7 +119,28 @@ export class GatepassVerifier {
       throw new InvalidTokenError('unknown kid');
     }
     const claims = await accessTokens.verifiedClaims(token, key, header, this.expected, this.#clock());
+    await this.#checkBinding(claims, token, presentation);
     return accessTokens.callerOf(claims);
+  }
+
+  /**
+   * A token bound to a key (`cnf`) needs a proof of it; a token sent as `DPoP` must be bound.
+   * @param {Record<string, unknown>} claims
+   * @param {string} token
+   * @param {import('./dpop.js').Presentation | null} presentation
+   */
+  async #checkBinding(claims, token, presentation) {
+    const cnf = /** @type {{ jkt?: unknown } | undefined} */ (claims.cnf);
+    if (presentation === null) {
+      if (cnf !== undefined) {
+        throw new InvalidTokenError('cnf'); // a bound token is never good as a bearer token
+      }
+      return;
+    }
+    if (typeof cnf !== 'object' || cnf === null || cnf.jkt === undefined) {
+      throw new InvalidDPoPProofError('not bound');
+    }
+    await this.#proofs.check(presentation, token, cnf.jkt);
   }
 
   /**

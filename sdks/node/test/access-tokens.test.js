@@ -69,30 +69,3 @@ test('scope and groups of the wrong type are refused', () => {
   assert.throws(() => callerOf({ client_id: 'c', exp: 1, groups: [1] }), InvalidTokenError);
 });
 
-test('a token bound to a key (DPoP cnf) is refused as a bearer token', async () => {
-  const { generateKeyPair, SignJWT } = await import('jose');
-  const { verifiedClaims } = await import('../src/access-tokens.js');
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: 'c', client_id: 'c', jti: 'j', aud: 'api://x', cnf: { jkt: 'thumb' } };
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
-    .setIssuer('https://gp.example/realms/x')
-    .setIssuedAt(now)
-    .setExpirationTime(now + 60)
-    .sign(privateKey);
-  const expected = { issuer: 'https://gp.example/realms/x', audiences: new Set(['api://x']), leeway: 5 };
-  const key = { alg: 'ES256', key: publicKey };
-  await assert.rejects(
-    verifiedClaims(token, key, { alg: 'ES256', kid: 'k1' }, expected, now),
-    (error) => error instanceof InvalidTokenError && error.reason === 'cnf',
-  );
-  const { cnf: _bound, ...unbound } = claims;
-  const plain = await new SignJWT(unbound)
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
-    .setIssuer('https://gp.example/realms/x')
-    .setIssuedAt(now)
-    .setExpirationTime(now + 60)
-    .sign(privateKey);
-  assert.equal((await verifiedClaims(plain, key, { alg: 'ES256', kid: 'k1' }, expected, now)).sub, 'c');
-});

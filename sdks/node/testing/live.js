@@ -2,7 +2,9 @@
 // it: a tenant, its credentials and a few refused ones, in GATEPASS_SDK_TEST_* variables.
 // Without any of them (node --test run on its own), the live suites are skipped; with only
 // some, they fail: a half-prepared run must not pass by skipping.
-import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
+
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 import { GatepassVerifier } from '../src/index.js';
 
@@ -125,4 +127,43 @@ export async function refusal(verification, kind) {
     return /** @type {{ reason: string }} */ (error).reason;
   }
   throw new Error('accepted');
+}
+
+/**
+ * @typedef {{ privateKey: CryptoKey, jwk: import('jose').JWK }} ProofKey
+ */
+
+/**
+ * A DPoP proof (RFC 9449 §4.2) signed with `key`, for `token` if given; `claims` override.
+ * @param {ProofKey} key
+ * @param {string} method
+ * @param {string} url
+ * @param {string | null} [token]
+ * @param {Record<string, unknown>} [claims]
+ */
+export async function dpopProof(key, method, url, token = null, claims = {}) {
+  const ath = token === null ? {} : { ath: createHash('sha256').update(token).digest('base64url') };
+  return new SignJWT({ htm: method, htu: url, jti: randomUUID(), ...ath, ...claims })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
+    .setIssuedAt()
+    .sign(key.privateKey);
+}
+
+/**
+ * A token the live Gatepass bound to a new key (its plain client, with a DPoP proof).
+ * @returns {Promise<{ token: string, type: string, key: ProofKey }>}
+ */
+export async function dpopToken() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const key = { privateKey, jwk: await exportJWK(publicKey) };
+  const { ISSUER, PLAIN_CLIENT_ID, PLAIN_CLIENT_SECRET } = env();
+  const url = `${ISSUER}/protocol/openid-connect/token`;
+  const basic = Buffer.from(`${PLAIN_CLIENT_ID}:${PLAIN_CLIENT_SECRET}`).toString('base64');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, dpop: await dpopProof(key, 'POST', url) },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }),
+  });
+  const body = await response.json();
+  return { token: body.access_token, type: body.token_type, key };
 }

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 
 import { gatepass } from '../../src/express.js';
-import { altered, counting, env, skip, verifier } from '../../testing/live.js';
+import { altered, counting, dpopProof, dpopToken, env, skip, verifier } from '../../testing/live.js';
 
 const REALM = 'tests';
 
@@ -106,6 +106,24 @@ describe('Express', { skip }, () => {
     assert.equal(caller.subject, env().CLIENT_ID);
     assert.deepEqual(caller.permissions, ['nql', 'workflows']);
     assert.deepEqual(caller.groups, ['emea']);
+  });
+
+  test('a DPoP-bound token needs a proof of its key for this request, used once', async () => {
+    const { token, type, key } = await dpopToken();
+    assert.equal(type, 'DPoP');
+    const url = `${api.base}/me`;
+    const proof = await dpopProof(key, 'GET', url, token);
+    const good = await get('/me', { authorization: `DPoP ${token}`, dpop: proof });
+    assert.equal(good.status, 200, await good.clone().text());
+    const replayed = await get('/me', { authorization: `DPoP ${token}`, dpop: proof });
+    assert.equal(replayed.status, 401);
+    assert.match(String(replayed.headers.get('www-authenticate')), /^DPoP .*error="invalid_dpop_proof"/);
+    const elsewhere = await dpopProof(key, 'GET', `${api.base}/nql`, token);
+    assert.equal((await get('/me', { authorization: `DPoP ${token}`, dpop: elsewhere })).status, 401);
+    assert.equal((await get('/me', bearer(token))).status, 401);
+    const mounted = await dpopProof(key, 'GET', `${api.base}/api/reports`, token);
+    const routed = await get('/api/reports', { authorization: `DPoP ${token}`, dpop: mounted });
+    assert.notEqual(routed.status, 401); // the proof names the URL the client called, router or not
   });
 
   test('a token of another tenant is 401', async () => {

@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 
 import { redactApiKey } from '../../src/index.js';
 import { gatepass } from '../../src/fastify.js';
-import { altered, env, skip, verifier } from '../../testing/live.js';
+import { altered, dpopProof, dpopToken, env, skip, verifier } from '../../testing/live.js';
 
 const REALM = 'tests';
 
@@ -42,6 +42,19 @@ describe('Fastify', { skip }, () => {
     assert.equal(response.statusCode, 200);
     const caller = response.json();
     assert.deepEqual([caller.subject, caller.kind, caller.groups], [env().CLIENT_ID, 'oauth_client', ['emea']]);
+  });
+
+  test('a DPoP-bound token needs a proof of its key for this request', async () => {
+    const { app } = await protectedApp();
+    const { token, key } = await dpopToken();
+    const url = 'http://localhost:80/open'; // what Fastify's injection addresses
+    const good = await app.inject({ url: '/open', headers: { authorization: `DPoP ${token}`, dpop: await dpopProof(key, 'GET', url, token) } });
+    assert.equal(good.statusCode, 200, good.body);
+    assert.equal(good.json().caller.kind, 'oauth_client');
+    const wrongMethod = await app.inject({ url: '/open', headers: { authorization: `DPoP ${token}`, dpop: await dpopProof(key, 'POST', url, token) } });
+    assert.equal(wrongMethod.statusCode, 401);
+    assert.match(String(wrongMethod.headers['www-authenticate']), /^DPoP .*invalid_dpop_proof/);
+    assert.equal((await app.inject({ url: '/open', headers: bearer(token) })).statusCode, 401);
   });
 
   test('no credential is 401 with a bare challenge; an open route lets it through', async () => {
