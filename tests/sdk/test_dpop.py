@@ -4,6 +4,8 @@ used once; through the verifier, the ASGI middleware and Flask (WSGI)."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -136,3 +138,24 @@ def test_a_bearer_presentation_is_refused_by_the_sync_verifier(realm: Realm) -> 
     with realm.sync_verifier() as verifier, pytest.raises(InvalidTokenError) as refused:
         verifier.verify_token(token)
     assert refused.value.reason == "cnf"
+
+
+def test_one_proof_sent_by_many_threads_at_once_is_accepted_once(realm: Realm) -> None:
+    """WSGI servers share one verifier between threads: a captured proof replayed in
+    parallel must still be accepted once."""
+    token = bound_token(realm)
+    sent = Presentation((proof(token),), "GET", URL)
+    start = threading.Barrier(8)
+
+    def attempt(verifier: Any) -> bool:
+        start.wait()
+        try:
+            verifier.verify_token(token, sent)
+        except InvalidDPoPProofError:
+            return False
+        return True
+
+    with realm.sync_verifier() as verifier, ThreadPoolExecutor(8) as pool:
+        verifier.verify_token(realm.token(realm.client()))  # the keys fetched beforehand
+        accepted = list(pool.map(lambda _: attempt(verifier), range(8)))
+    assert accepted.count(True) == 1

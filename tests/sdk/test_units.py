@@ -38,6 +38,17 @@ def test_an_entry_lives_for_its_ttl() -> None:
     assert len(cache) == 0
 
 
+def test_add_keeps_a_live_entry_and_replaces_an_expired_one() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(10, clock=clock)
+    assert cache.add("jti", 1, ttl=5)
+    assert not cache.add("jti", 2, ttl=5)
+    assert cache.get("jti") == 1
+    clock.now += 5
+    assert cache.add("jti", 3, ttl=5)
+    assert cache.get("jti") == 3
+
+
 def test_a_ttl_of_zero_stores_nothing_and_drops_what_was_there() -> None:
     cache: TtlCache[str, int] = TtlCache(10)
     cache.put("a", 1, ttl=60)

@@ -42,13 +42,26 @@ class TtlCache(Generic[K, V]):
     def put(self, key: K, value: V, ttl: float) -> None:
         """Keep ``value`` for ``ttl`` seconds; a TTL of zero or less stores nothing."""
         with self._lock:
-            if ttl <= 0:
-                self._entries.pop(key, None)
-                return
-            self._entries[key] = (self._clock() + ttl, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_size:
-                self._entries.popitem(last=False)
+            self._store(key, value, ttl)
+
+    def _store(self, key: K, value: V, ttl: float) -> None:
+        if ttl <= 0:
+            self._entries.pop(key, None)
+            return
+        self._entries[key] = (self._clock() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_size:
+            self._entries.popitem(last=False)
+
+    def add(self, key: K, value: V, ttl: float) -> bool:
+        """Keep ``value`` for ``ttl`` seconds unless ``key`` holds a live one: whether it was
+        added. One step under the lock, so two threads never both add the same key."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > self._clock():
+                return False
+            self._store(key, value, ttl)
+            return True
 
     def clear(self) -> None:
         with self._lock:

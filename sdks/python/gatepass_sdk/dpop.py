@@ -109,9 +109,8 @@ class ProofChecker:
         if not isinstance(jti, str) or not 0 < len(jti) <= 200:
             raise InvalidDPoPProofError("jti")
         key = hashlib.sha256(f"{claims['htu']}\n{jti}".encode()).hexdigest()
-        if self._seen.get(key):
+        if not self._seen.add(key, True, self.max_age + self.ahead):  # one step: threads race
             raise InvalidDPoPProofError("replayed")
-        self._seen.put(key, True, self.max_age + self.ahead)
 
 
 def normalized(url: str) -> str:
