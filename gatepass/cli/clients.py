@@ -105,8 +105,14 @@ def _client_changes(shared: dict[str, Any], own: dict[str, Any]) -> clients.Clie
 
 
 def _with_key_rules(action: Callable[..., T]) -> Callable[..., T]:
-    """``action`` with where a JWKS URL may point, as the server's settings say."""
-    return functools.partial(action, key_rules=Rules.for_keys(Settings()))
+    """``action`` with where a JWKS URL may point, as the settings say when it runs (not when
+    this module is imported: a bad setting then stops only the command that needs it)."""
+
+    @functools.wraps(action)
+    def bound(*args: Any, **kwargs: Any) -> T:
+        return action(*args, key_rules=Rules.for_keys(Settings()), **kwargs)
+
+    return bound
 
 
 editing.add_update(

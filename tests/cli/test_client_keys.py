@@ -4,6 +4,9 @@ secret; a bad file is a one-line error and stores nothing."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -99,3 +102,18 @@ def test_a_jwks_uri_the_rules_refuse_fails_and_stores_nothing(
     assert "secret" in message
 
     assert dump_tables(settings.database_url) == before
+
+
+def test_a_bad_setting_stops_no_command_at_import() -> None:
+    """The CLI's client commands read the key-URL rules when they run: importing them under
+    settings production refuses (no secret key) must not fail every command with a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
+    env["GATEPASS_ENV"] = "production"
+    imported = subprocess.run(
+        [sys.executable, "-c", "import gatepass.cli.clients"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr

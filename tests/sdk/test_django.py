@@ -15,12 +15,15 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import django
+import httpx
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from gatepass_sdk import ApiKeyLogFilter
+from gatepass_sdk.dpop import token_hash
+from tests.keypairs import dpop_proof, key_pair
 from tests.sdk.realm import Realm
 from tests.sdk.wsgi_cases import CASES, IDS, REALM, Case
 
@@ -198,3 +201,46 @@ def test_the_example_answers_rfc_6750(example: Client, realm: Realm) -> None:
     assert devices.status_code == 403
     assert devices.headers["WWW-Authenticate"].endswith('scope="data_management"')
     assert example.get("/me").headers["WWW-Authenticate"] == 'Bearer realm="platform-api"'
+
+
+@pytest.mark.parametrize(("prefix", "middleware"), STACKS, ids=STACK_IDS)
+def test_a_dpop_bound_token_is_checked_against_the_url_django_builds(
+    project: Project, realm: Realm, prefix: str, middleware: bool
+) -> None:
+    """Behind a proxy that terminates TLS, the client signed the https URL: Django's
+    ``SECURE_PROXY_SSL_HEADER`` makes the URL the SDK compares with the proof's ``htu``."""
+    pair = key_pair("ES256")
+    token = dpop_bound_token(realm, pair)
+    url = f"https://testserver/{prefix}/nql"
+    behind_proxy = {"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}
+
+    def send(proof_url: str) -> Any:
+        proof = dpop_proof(pair, "GET", proof_url, ath=token_hash(token))
+        headers = {
+            "Authorization": f"DPoP {token}",
+            "DPoP": proof,
+            "Host": "testserver",  # as a proxy passes it: no port
+            "X-Forwarded-Proto": "https",
+        }
+        with project(middleware=middleware), override_settings(**behind_proxy):
+            return Client().get(f"/{prefix}/nql", headers=headers)
+
+    good = send(url)
+    assert good.status_code == 200, (good.content, good.headers.get("WWW-Authenticate"))
+    refused = send(url.replace("https://", "http://"))
+    assert refused.status_code == 401
+    assert "invalid_dpop_proof" in refused.headers["WWW-Authenticate"]
+
+
+def dpop_bound_token(realm: Realm, pair: Any) -> str:
+    client = realm.client()
+    token_url = realm.server.token_url(realm.slug)
+    response = httpx.post(
+        token_url,
+        data={"grant_type": "client_credentials"},
+        headers={"DPoP": dpop_proof(pair, "POST", token_url)},
+        auth=(client.client_id, client.secret),
+        timeout=10,
+    )
+    assert response.json()["token_type"] == "DPoP", response.text
+    return str(response.json()["access_token"])

@@ -13,7 +13,7 @@ dict, Flask's ``GATEPASS_*`` config).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
@@ -38,9 +38,16 @@ OPTIONS = frozenset(Options.__annotations__)
 Environ = MutableMapping[str, Any]
 
 
-def authenticate(verifier: SyncGatepassVerifier, environ: Environ) -> Caller | None:
+def authenticate(
+    verifier: SyncGatepassVerifier,
+    environ: Environ,
+    *,
+    url_of: Callable[[], str] | None = None,
+) -> Caller | None:
     """The caller behind the request's one credential, ``None`` without any; ``AuthError``
-    if it is not valid. Safe to call twice on one request (the second finds no query key)."""
+    if it is not valid. Safe to call twice on one request (the second finds no query key).
+    ``url_of``: the request's URL as the framework knows it (its proxy settings applied), for
+    a DPoP proof; without it, PEP 3333's reconstruction from ``environ``."""
     query = str(environ.get("QUERY_STRING", ""))
     keys, kept = credentials.split_query(query.encode("latin-1"))
     if keys:
@@ -54,15 +61,19 @@ def authenticate(verifier: SyncGatepassVerifier, environ: Environ) -> Caller | N
     ip = environ.get("REMOTE_ADDR") or None
     if found.kind != "dpop":
         return verifier.verify(found, ip=ip)
-    return verifier.verify(found, ip=ip, presentation=presentation(environ))
+    return verifier.verify(found, ip=ip, presentation=presentation(environ, url_of))
 
 
-def presentation(environ: Environ) -> dpop.Presentation:
-    """The request's DPoP proof, method and URL (PEP 3333's reconstruction). A server joins
-    repeated headers with commas, which a proof never holds: two proofs are refused."""
+def presentation(environ: Environ, url_of: Callable[[], str] | None = None) -> dpop.Presentation:
+    """The request's DPoP proof, method and URL. A server joins repeated headers with commas,
+    which a proof never holds: two proofs are refused."""
     sent = environ.get("HTTP_DPOP")
     proofs = tuple(sent.split(",")) if isinstance(sent, str) else ()
-    url = request_uri(dict(environ), include_query=False)
+    if url_of is not None:
+        url = url_of()
+    else:  # a mapping that is not a whole WSGI environ (Django's META under ASGI) lacks some
+        defaults = {"wsgi.url_scheme": "http", "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+        url = request_uri({**defaults, **environ}, include_query=False)
     return dpop.Presentation(proofs, str(environ.get("REQUEST_METHOD", "")), url)
 
 

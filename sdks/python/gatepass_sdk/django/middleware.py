@@ -52,7 +52,9 @@ def request_caller(request: HttpRequest) -> Caller | None:
     is not valid); also ``request.gatepass_caller``."""
     if CALLER_KEY not in request.META:
         query = request.META.get("QUERY_STRING", "")
-        caller = authenticate(gatepass().verifier, request.META)
+        # the URL as Django builds it: SECURE_PROXY_SSL_HEADER and USE_X_FORWARDED_HOST apply
+        url_of = lambda: request.build_absolute_uri(request.path)  # noqa: E731
+        caller = authenticate(gatepass().verifier, request.META, url_of=url_of)
         if request.META.get("QUERY_STRING", "") != query:
             # ``?apikey=`` was removed; ``request.GET`` may have been read already (DRF's
             # content negotiation does, before authentication): it must not keep the key.
