@@ -21,9 +21,10 @@ from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import editing, lifecycle
 from gatepass.destinations import Rules, origin
-from gatepass.errors import ConflictError, InvalidInputError
+from gatepass.errors import ConflictError, ForbiddenError, InvalidInputError
 from gatepass.tenants.models import Tenant
 from gatepass.tenants.service import MAX_LIFETIME, MIN_LIFETIME
+from gatepass.users.roles import ungrantable
 
 STRICT = Rules()  # https to public addresses only
 # No ':' (it separates id and secret in HTTP Basic) and nothing that needs quoting in a URL.
@@ -108,7 +109,7 @@ def edit_client(
     source = _key_source(changes.jwks, changes.jwks_uri, key_rules)
 
     def own(client: OAuthClient) -> dict[str, Any]:
-        changed = _new_keys(client, source) if source is not None else {}
+        changed = _new_keys(client, source, actor) if source is not None else {}
         if changes.token_lifetime is None and not changes.clear_token_lifetime:
             return changed
         lifetime = None if changes.clear_token_lifetime else _lifetime(changes.token_lifetime)
@@ -134,7 +135,7 @@ def _key_source(
     return None
 
 
-def _new_keys(client: OAuthClient, source: dict[str, str | None]) -> dict[str, Any]:
+def _new_keys(client: OAuthClient, source: dict[str, str | None], actor: Actor) -> dict[str, Any]:
     """Replace a keyed client's key source; what the audit record shows of the change (key
     IDs and the URL's origin: never a whole key, never a URL's path or query)."""
     if not client.keyed:
@@ -144,10 +145,26 @@ def _new_keys(client: OAuthClient, source: dict[str, str | None]) -> dict[str, A
         )
     if (client.jwks, client.jwks_uri) == (source["jwks"], source["jwks_uri"]):
         return {}
+    check_may_take_over(actor, client)
     client.jwks, client.jwks_uri = source["jwks"], source["jwks_uri"]
     if source["jwks_uri"] is not None:
         return {"jwks_uri": origin(source["jwks_uri"]), "keys_changed": True}
     return {"public_keys": keys.key_ids(source["jwks"]), "keys_changed": True}
+
+
+def check_may_take_over(actor: Actor, client: OAuthClient) -> None:
+    """Refuse to let ``actor`` change what a client authenticates with (its keys, or the
+    external identities it trusts) unless their role could grant every permission it holds.
+
+    Whoever chooses a client's key holds the client, as whoever sees its secret does: the rule
+    is the one for rotating a secret (``permissions.service.check_may_reveal``).
+    """
+    refused = ungrantable(actor.role, (p.name for p in client.permissions))
+    if refused:
+        raise ForbiddenError(
+            f"a {actor.role} cannot grant permission '{cs.mask(refused[0])}', so may not change"
+            f" what client '{client.client_id}' authenticates with"
+        )
 
 
 def _lifetime(seconds: int | None) -> int | None:

@@ -35,6 +35,7 @@ from tests.api.routes import audit_after, audit_mark, snapshot
 from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.factories import ACTOR, Factory
 from tests.http.support import tenant_session
+from tests.keypairs import key_pair
 
 ROLES = ("admin", "credentials_manager", "viewer")
 WAYS = ("token", "session")
@@ -419,3 +420,53 @@ def test_an_oauth_client_never_creates_a_personal_key_at_the_service(factory: Fa
         pytest.raises(ForbiddenError, match="owner only"),
     ):
         apikeys.create_key(session, tenant, spec, actor=robot, hasher=factory.hasher)
+
+
+# --- choosing a client's key -----------------------------------------------------------------
+
+# Choosing the key a client signs with holds the client as seeing its secret does: the same rule.
+OLD_KEY, NEW_KEY = key_pair("ES256", kid="old"), key_pair("ES256", kid="new")
+KEY_CHANGES = {
+    "jwks": {"jwks": NEW_KEY.jwks()},
+    "jwks_uri": {"jwks_uri": "https://keys.example.com/jwks.json"},
+}
+
+
+def make_keyed_target(factory: Factory, scopes: tuple[str, ...]) -> str:
+    spec = clients.NewClient(name="keyed target", scopes=list(scopes), jwks=OLD_KEY.jwks())
+    with tenant_session(factory, "acme") as (session, tenant):
+        made, _ = clients.create_client(session, tenant, spec, actor=ACTOR, hasher=factory.hasher)
+        return made.client_id
+
+
+def stored_keys(factory: Factory, client_id: str) -> tuple[str | None, str | None]:
+    with factory.db.read() as session:
+        tenant = tenants.get_tenant(session, "acme")
+        found = lifecycle.get(session, tenant, CLIENT, client_id)
+        return found.jwks, found.jwks_uri
+
+
+@pytest.mark.parametrize("change", list(KEY_CHANGES))
+@pytest.mark.parametrize("case", cells(("client",), ROLES, WAYS))
+def test_changing_a_client_s_keys(
+    client: TestClient, factory: Factory, case: Case, change: str
+) -> None:
+    role, way, held = case.role, case.way, case.held
+    factory.tenant()
+    caller = caller_of(client, factory, role, way)
+    target = make_keyed_target(factory, HELD[held])
+    before, mark = snapshot(factory, "acme"), audit_mark(factory)
+    keys_before = stored_keys(factory, target)
+
+    path = api("acme", f"/clients/{target}")
+    response = caller.request(client, "PATCH", path, json=KEY_CHANGES[change])
+
+    if held in MAY_SEE[role]:
+        assert response.status_code == 200, response.text
+        assert stored_keys(factory, target) != keys_before
+        assert [e.action for e in audit_after(factory, mark)] == ["client.update"]
+        return
+    assert_refused(response, role, held)
+    assert stored_keys(factory, target) == keys_before
+    assert snapshot(factory, "acme") == before
+    assert "client.update" not in [e.action for e in audit_after(factory, mark)]
