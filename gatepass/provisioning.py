@@ -8,13 +8,17 @@ which commits the change, its change-feed rows and its audit record together.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from gatepass import federation
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
 from gatepass.credentials.policy import CredentialPolicy
+from gatepass.destinations import Rules
 from gatepass.errors import ConflictError, InvalidInputError
 from gatepass.permissions.models import Permission
 from gatepass.sessions.models import ConsoleSession
@@ -84,10 +88,25 @@ def create_tenant(
     return tenant
 
 
+STRICT_KEYS = Rules()  # https to public addresses only
+
+
 def update_settings(
-    session: Session, tenant: Tenant, changes: TenantSettings, *, actor: Actor, cipher: KeyCipher
+    session: Session,
+    tenant: Tenant,
+    changes: TenantSettings,
+    *,
+    actor: Actor,
+    cipher: KeyCipher,
+    key_rules: Rules = STRICT_KEYS,
 ) -> Tenant:
+    """Apply new settings; ``key_rules``: where a trusted issuer's keys may be fetched from
+    (``Rules.for_keys`` of the settings)."""
     tenants.apply_settings(tenant, changes)
+    details: dict[str, Any] = {}
+    if changes.trusted_issuers is not None:
+        tenant.trusted_issuers = federation.checked_issuers(changes.trusted_issuers, key_rules)
+        details["trusted_issuers"] = federation.issuers_summary(tenant.trusted_issuers)
     if changes.credential_policy is not None:
         policy = CredentialPolicy.of(changes.credential_policy).checked()
         tenant.credential_policy = policy.stored()
@@ -104,6 +123,7 @@ def update_settings(
         tenant.slug,
         details={
             **{k: v for k, v in vars(changes).items() if v is not None},
+            **details,
             **(
                 {"credential_policy": tenant.credential_policy} if changes.credential_policy else {}
             ),

@@ -67,7 +67,9 @@ CLIENT_ROUTES = KindRoutes(
     path="/clients",
     body=schemas.ClientIn,
     create=clients.create_client,
-    spec_of=lambda body: clients.NewClient(**dict(body)),
+    spec_of=lambda body: clients.NewClient(
+        **{**dict(body), "federation": schemas.dumped(body.federation)}
+    ),
     patch=schemas.ClientPatch,
     edit=clients.edit_client,
     changes_of=lambda body: clients.ClientChanges(
@@ -76,6 +78,7 @@ CLIENT_ROUTES = KindRoutes(
         clear_token_lifetime=body.cleared("token_lifetime"),
         jwks=body.jwks,
         jwks_uri=body.jwks_uri,
+        federation=schemas.dumped(body.federation),
     ),
     settings_of=lambda request: {"key_rules": Rules.for_keys(services(request).settings)},
     status=client_status,
@@ -92,7 +95,9 @@ CLIENT_ROUTES = KindRoutes(
         "list": "OAuth client credentials, newest first.",
         "create": "Create a client. The answer holds its secret: shown this once, never again."
         " A client created with `jwks` (its public keys) or `jwks_uri` (where it publishes them)"
-        " has no secret: it authenticates with `private_key_jwt` (RFC 7523).",
+        " has no secret: it authenticates with `private_key_jwt` (RFC 7523). So does one given"
+        " `federation` rules: tokens of the tenant's trusted issuers (a GitHub Actions job, a"
+        " Kubernetes service account) sent as `client_assertion` with `client_id`.",
         "revoke_all": "Revoke every active or suspended client of the tenant at once"
         ' (seed 004\'s "Revoke all").' + KEEP_DOC,
         "get": "One client: its permissions, groups, status, and each secret version's hint and"

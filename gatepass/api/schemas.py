@@ -7,6 +7,7 @@ The ``of`` constructors are the one place where stored rows become what callers 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -30,6 +31,7 @@ from gatepass.credentials import grace, lifecycle, rules
 from gatepass.credentials import policy as policies
 from gatepass.credentials.lifecycle import MAX_GRACE
 from gatepass.db import utcnow
+from gatepass.federation import rules_summary
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant
@@ -181,6 +183,55 @@ class CredentialPolicyBody(Input):
         ).stored()
 
 
+class TrustedIssuerBody(BaseModel):
+    """An external issuer the tenant trusts (workload identity federation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: Annotated[str, StringConstraints(max_length=500)] = Field(
+        description="The `iss` of its tokens, e.g. https://token.actions.githubusercontent.com."
+    )
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+    jwks_uri: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None,
+        description="Where its public keys are; default: found through its discovery document.",
+    )
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description="Instead: its public keys, for an issuer Gatepass cannot reach (a private"
+        " Kubernetes cluster: `kubectl get --raw /openid/v1/jwks`).",
+    )
+
+
+class FederationRuleBody(BaseModel):
+    """Which tokens of a trusted issuer authenticate the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: Annotated[str, StringConstraints(max_length=500)] = Field(
+        description="One of the tenant's trusted issuers."
+    )
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="The token's exact `sub`, e.g. `repo:acme/app:environment:prod` or"
+        " `system:serviceaccount:payments:sync`."
+    )
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None,
+        description="The `aud` the token must carry; default: the tenant's issuer URL or its"
+        " token endpoint.",
+    )
+    claims: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="More claims the token must have, each one of the values listed (exact).",
+    )
+
+
+def dumped(items: Sequence[BaseModel] | None) -> list[dict[str, Any]] | None:
+    """Bodies as the services take them: plain dicts."""
+    return None if items is None else [item.model_dump() for item in items]
+
+
 class TenantOut(BaseModel):
     slug: str
     name: str
@@ -192,6 +243,11 @@ class TenantOut(BaseModel):
     signing_alg: Literal["ES256", "RS256", "EdDSA"]
     created_at: datetime
     credential_policy: CredentialPolicyBody
+    trusted_issuers: list[TrustedIssuerBody] = Field(
+        default_factory=list,
+        description="External issuers (GitHub Actions, a Kubernetes cluster, ...) whose tokens"
+        " a client's federation rules may accept.",
+    )
 
     @classmethod
     def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
@@ -207,6 +263,7 @@ class TenantOut(BaseModel):
             signing_alg=tenant.signing_alg,
             created_at=tenant.created_at,
             credential_policy=CredentialPolicyBody.of(tenant.credential_policy),
+            trusted_issuers=[TrustedIssuerBody(**item) for item in tenant.trusted_issuers],
         )
 
 
@@ -227,6 +284,12 @@ class TenantPatch(Input):
     )
     credential_policy: CredentialPolicyBody | None = Field(
         default=None, description="Replaces the credential policy (`{}`: none)."
+    )
+    trusted_issuers: list[TrustedIssuerBody] | None = Field(
+        default=None,
+        max_length=20,
+        description="Replaces the trusted issuers (`[]`: none). A client's federation rules"
+        " naming an issuer removed here stop matching at once.",
     )
 
 
@@ -320,6 +383,10 @@ class ClientOut(BaseModel):
     jwks_uri: str | None = Field(
         default=None, description="Where it publishes its public keys, if it does."
     )
+    federation: list[FederationRuleBody] = Field(
+        default_factory=list,
+        description="The tokens of trusted issuers that authenticate it, if any.",
+    )
 
     @classmethod
     def of(cls, client: OAuthClient) -> ClientOut:
@@ -340,6 +407,7 @@ class ClientOut(BaseModel):
             secrets=SecretVersionOut.all_of(client.secrets, now),
             jwks=json.loads(client.jwks) if client.jwks is not None else None,
             jwks_uri=client.jwks_uri,
+            federation=[FederationRuleBody(**r) for r in rules_summary(client.federation)],
         )
 
 
@@ -373,6 +441,12 @@ class ClientIn(Input):
         default=None,
         description="Instead of `jwks`: the https URL where the client publishes its public"
         " keys, fetched when needed and cached.",
+    )
+    federation: list[FederationRuleBody] | None = Field(
+        default=None,
+        max_length=10,
+        description="Tokens of the tenant's trusted issuers that authenticate the client"
+        " (workload identity federation): it then has no secret.",
     )
 
 
@@ -415,6 +489,11 @@ class ClientPatch(CredentialPatch):
     )
     jwks_uri: JwksUri | None = Field(
         default=None, description="A new URL of its public keys, for a client that has keys."
+    )
+    federation: list[FederationRuleBody] | None = Field(
+        default=None,
+        max_length=10,
+        description="New federation rules, replacing the old, for a client without a secret.",
     )
 
 

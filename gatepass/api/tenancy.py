@@ -25,6 +25,7 @@ from gatepass.api.common import (
 )
 from gatepass.api.problems import responses
 from gatepass.audit import service as audit
+from gatepass.destinations import Rules
 from gatepass.groups import service as groups
 from gatepass.groups.models import ClientGroup
 from gatepass.pagination import fetch
@@ -55,8 +56,8 @@ def get_tenant(request: Request, principal: Reader) -> Response:
 
 @router.patch("", response_model=schemas.TenantOut, responses=responses(), tags=["Tenant"])
 def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch) -> Response:
-    """Change token lifetime, audiences, signing algorithm (a new algorithm rotates the key) or
-    the credential policy."""
+    """Change token lifetime, audiences, signing algorithm (a new algorithm rotates the key), the
+    credential policy or the trusted issuers of workload identity federation."""
     svc = services(request)
     changes = tenants.TenantSettings(
         name=body.name,
@@ -65,11 +66,17 @@ def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch)
         allowed_audiences=tuple(body.allowed_audiences) if body.allowed_audiences else None,
         signing_alg=body.signing_alg,
         credential_policy=body.credential_policy.stored() if body.credential_policy else None,
+        trusted_issuers=schemas.dumped(body.trusted_issuers),
     )
 
     def work(session: Session, tenant: Tenant) -> schemas.TenantOut:
         provisioning.update_settings(
-            session, tenant, changes, actor=principal.actor, cipher=svc.cipher
+            session,
+            tenant,
+            changes,
+            actor=principal.actor,
+            cipher=svc.cipher,
+            key_rules=Rules.for_keys(svc.settings),
         )
         return schemas.TenantOut.of(tenant, svc.settings.public_url)
 

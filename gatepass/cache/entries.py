@@ -7,7 +7,7 @@ database work on the protocol path, and happens on a cache miss only.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from gatepass.clients.keys import parse_jwks
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials import rules
 from gatepass.db import utcnow
+from gatepass.federation import Rule, TrustedIssuer, parse_rules, trusted_issuers
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.publickeys.jwk import PublicKey
@@ -50,6 +51,7 @@ class ClientEntry:
     networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
     keys: tuple[PublicKey, ...] = ()  # its public keys for private_key_jwt; none: a secret
     jwks_uri: str | None = None  # ... or where it publishes them
+    federation: tuple[Rule, ...] = ()  # the trusted issuers' tokens that authenticate it
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or self.expires_at > now)
@@ -73,6 +75,8 @@ class TenantEntry:
     verification_keys: dict[str, VerificationKey]
     jwks_json: bytes
     next_key_expiry: float | None
+    # the external issuers its clients' federation rules may trust, by issuer URL
+    trusted_issuers: dict[str, TrustedIssuer] = field(default_factory=dict)
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -98,6 +102,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
             OAuthClient.allowed_ips,
             OAuthClient.jwks,
             OAuthClient.jwks_uri,
+            OAuthClient.federation,
         ).where(OAuthClient.tenant_id == tenant_id, OAuthClient.client_id == client_id)
     ).one_or_none()
     pk = row.id if row is not None else NO_CLIENT
@@ -137,6 +142,7 @@ def load_client(session: Session, tenant_id: int, client_id: str) -> ClientEntry
         networks=rules.networks(row.allowed_ips),
         keys=parse_jwks(row.jwks),
         jwks_uri=row.jwks_uri,
+        federation=parse_rules(row.federation),
     )
 
 
@@ -172,6 +178,7 @@ def load_tenant(
         },
         jwks_json=json.dumps({"keys": [published(k.public_jwk) for k in keys]}).encode(),
         next_key_expiry=min(expiries) if expiries else None,
+        trusted_issuers=trusted_issuers(tenant.trusted_issuers),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatepass import credential_secrets as cs
+from gatepass import federation
 from gatepass.audit.service import Actor
 from gatepass.changes import feed
 from gatepass.clients.models import OAuthClient
@@ -15,13 +16,18 @@ from gatepass.errors import InvalidInputError
 def _check_reveal(actor: Actor, client: OAuthClient) -> None:
     if client.keyed:
         raise InvalidInputError(
-            f"client '{client.client_id}' authenticates with its public keys (private_key_jwt):"
-            " it has no secret"
+            f"client '{client.client_id}' authenticates with a signed JWT (private_key_jwt or"
+            " a trusted issuer's token): it has no secret"
         )
 
 
 def _create_details(client: OAuthClient) -> dict[str, Any]:
-    return {"auth_method": "private_key_jwt"} if client.keyed else {}
+    details: dict[str, Any] = {}
+    if client.jwks is not None or client.jwks_uri is not None:
+        details["auth_method"] = "private_key_jwt"
+    if client.federation is not None:
+        details["federation"] = federation.rules_summary(client.federation)
+    return details
 
 
 CLIENT: Kind[OAuthClient] = Kind(

@@ -33,11 +33,15 @@ class OAuthClient(CredentialColumns, Base):
     jwks: Mapped[str | None] = mapped_column(Text, default=None)
     # ... or the URL where it publishes them (RFC 7591 §2), fetched by ``publickeys.remote``
     jwks_uri: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # ... and/or the external identities whose tokens authenticate it: federation rules as
+    # JSON text (``gatepass.federation``)
+    federation: Mapped[str | None] = mapped_column(Text, default=None)
 
     @property
     def keyed(self) -> bool:
-        """Whether it authenticates with keys (``private_key_jwt``) rather than a secret."""
-        return self.jwks is not None or self.jwks_uri is not None
+        """Whether it authenticates with a signed JWT (its own key's, ``private_key_jwt``, or
+        a trusted issuer's, federation) rather than a secret."""
+        return self.jwks is not None or self.jwks_uri is not None or self.federation is not None
 
     permissions: Mapped[list[Permission]]
     groups: Mapped[list[ClientGroup]]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
+from gatepass import federation
 from gatepass.audit.service import Actor
 from gatepass.clients import keys
 from gatepass.clients.kind import CLIENT
@@ -39,6 +40,8 @@ class NewClient(lifecycle.NewCredential):
     # ``private_key_jwt`` and has no secret
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
+    # tokens of trusted issuers that authenticate it (``gatepass.federation``); no secret either
+    federation: list[Any] | None = None
 
 
 def create_client(
@@ -50,9 +53,13 @@ def create_client(
     hasher: cs.SecretHasher,
     key_rules: Rules = STRICT,
 ) -> tuple[OAuthClient, cs.Plaintext | None]:
-    """A new client and its secret, shown once; a client given ``jwks`` or ``jwks_uri`` has no
-    secret. ``key_rules``: where a JWKS URL may point (``Rules.for_keys`` of the settings)."""
+    """A new client and its secret, shown once; a client given ``jwks``, ``jwks_uri`` or
+    ``federation`` rules has no secret. ``key_rules``: where a JWKS URL may point
+    (``Rules.for_keys`` of the settings)."""
     source = _key_source(spec.jwks, spec.jwks_uri, key_rules)
+    rules = _federation(tenant, spec.federation)
+    if rules is not None:
+        source = {**(source or {}), "federation": rules}
 
     def own() -> dict[str, Any]:
         client_id = spec.client_id or _generate_client_id()
@@ -94,6 +101,8 @@ class ClientChanges(editing.CredentialChanges):
     # new public keys for a client that has keys: a JWKS or the URL that publishes them
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
+    # new federation rules, replacing the old, for a client without a secret; [] removes them
+    federation: list[Any] | None = None
 
 
 def edit_client(
@@ -107,9 +116,12 @@ def edit_client(
 ) -> OAuthClient:
     """Edit a client (``credentials.editing``), its token lifetime and public keys included."""
     source = _key_source(changes.jwks, changes.jwks_uri, key_rules)
+    rules = _federation(tenant, changes.federation) if changes.federation is not None else None
 
     def own(client: OAuthClient) -> dict[str, Any]:
         changed = _new_keys(client, source, actor) if source is not None else {}
+        if changes.federation is not None:
+            changed.update(_new_rules(client, rules, actor))
         if changes.token_lifetime is None and not changes.clear_token_lifetime:
             return changed
         lifetime = None if changes.clear_token_lifetime else _lifetime(changes.token_lifetime)
@@ -150,6 +162,32 @@ def _new_keys(client: OAuthClient, source: dict[str, str | None], actor: Actor) 
     if source["jwks_uri"] is not None:
         return {"jwks_uri": origin(source["jwks_uri"]), "keys_changed": True}
     return {"public_keys": keys.key_ids(source["jwks"]), "keys_changed": True}
+
+
+def _federation(tenant: Tenant, value: list[Any] | None) -> str | None:
+    """Federation rules as stored, checked against the tenant's trusted issuers."""
+    if value is None:
+        return None
+    return federation.checked_rules(value, {i["issuer"] for i in tenant.trusted_issuers})
+
+
+def _new_rules(client: OAuthClient, rules: str | None, actor: Actor) -> dict[str, Any]:
+    """Replace a client's federation rules; the audit record shows them whole."""
+    if not client.keyed:
+        raise InvalidInputError(
+            f"client '{client.client_id}' authenticates with a secret: it cannot be given"
+            " federation rules (create a new client with them instead)"
+        )
+    if rules == client.federation:
+        return {}
+    if rules is None and client.jwks is None and client.jwks_uri is None:
+        raise InvalidInputError(
+            f"client '{client.client_id}' has no keys: removing its federation rules would"
+            " leave it no way to authenticate (revoke or delete it instead)"
+        )
+    check_may_take_over(actor, client)
+    client.federation = rules
+    return {"federation": federation.rules_summary(rules)}
 
 
 def check_may_take_over(actor: Actor, client: OAuthClient) -> None:

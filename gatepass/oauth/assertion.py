@@ -9,6 +9,15 @@ endpoint URLs), expires soon (``exp`` at most ``MAX_AHEAD`` seconds ahead), and 
 (``jti``, remembered until it expires: in Redis when there is one, else in the database).
 Once the client is identified, what follows (status, IP allowlist, throttle) is what a secret
 goes through. Every failure is the one ``invalid_client`` with a fixed description.
+
+Workload identity federation (``gatepass.federation``) uses the same parameters: the assertion
+is then a token another issuer made for the workload (its ``iss`` is not the client ID), and
+the request must name the client with ``client_id``. The issuer must be one the tenant trusts
+and the token must satisfy one of the client's rules; its keys come from the issuer (cached as
+a ``jwks_uri`` is). Such a token is reused by its workload until it expires (a Kubernetes
+service-account token for up to an hour, say), so its ``jti`` is not spent; its lifetime must
+be at most ``FEDERATED_MAX_AHEAD`` (a token without ``exp``, like Kubernetes' legacy ones, is
+refused).
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ if TYPE_CHECKING:
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 METHOD = "private_key_jwt"
+FEDERATED = "federated_jwt"  # how the log and the throttle name a trusted issuer's token
+FEDERATED_MAX_AHEAD = 86400  # seconds: a trusted issuer's token may live at most a day
 # seconds: a longer-lived assertion is refused. One hour, as Okta bounds it: Authlib's
 # ``PrivateKeyJWT`` signs assertions valid for one hour, and should work as it comes.
 MAX_AHEAD = 3600
@@ -138,18 +149,84 @@ async def authenticate(
     if form.get("client_assertion_type") != ASSERTION_TYPE or "client_assertion" not in form:
         raise InvalidRequestError(f"client_assertion_type must be {ASSERTION_TYPE}")
     client_id, token = claimed_client(caller.authorization, form)
+    method = METHOD
+    verified: Verified | None = None
     try:
         client = await _keyed_client(ctx, tenant, client_id)
-        keys = await _keys_of(ctx, client, header_of(token).get("kid"))
+        header = header_of(token)
+        issuer = unverified_issuer(token)
         audiences = [tenant.issuer + path for path in ENDPOINTS]
-        verified = verify(token, keys, client_id=client_id, audiences=audiences)
+        if client.federation and issuer != client_id:
+            method = FEDERATED
+            await verify_federated(ctx, tenant, client, token, header=header, issuer=issuer)
+        else:
+            keys = await _keys_of(ctx, client, header.get("kid"))
+            verified = verify(token, keys, client_id=client_id, audiences=audiences)
     except AssertionRejectedError as rejected:
-        await ctx.refuse(tenant, caller, client_id, METHOD, rejected.reason)
-    ctx.check_network(tenant, caller, client, METHOD)
-    if not await first_use(ctx, client, verified):
-        await ctx.refuse(tenant, caller, client_id, METHOD, "replayed_jti")
+        await ctx.refuse(tenant, caller, client_id, method, rejected.reason)
+    ctx.check_network(tenant, caller, client, method)
+    if verified is not None and not await first_use(ctx, client, verified):
+        await ctx.refuse(tenant, caller, client_id, method, "replayed_jti")
     ctx.cache.note_use(client.pk, None, time.time())  # dormancy reads it as for a secret
     return client
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The token's ``iss`` before its signature is checked: which way to check it."""
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise AssertionRejectedError("malformed_assertion") from None
+    return issuer if isinstance(issuer, str) else None
+
+
+async def verify_federated(
+    ctx: ProtocolContext,
+    tenant: TenantEntry,
+    client: ClientEntry,
+    token: str,
+    *,
+    header: dict[str, Any],
+    issuer: str | None,
+) -> None:
+    """Accept a trusted issuer's token that one of the client's rules matches, or refuse it.
+
+    Nothing is fetched for an issuer the tenant does not trust or no rule of the client names,
+    so an anonymous caller cannot make Gatepass call a URL of its choosing.
+    """
+    trusted = tenant.trusted_issuers.get(issuer) if issuer is not None else None
+    if trusted is None or all(rule.issuer != issuer for rule in client.federation):
+        raise AssertionRejectedError("untrusted_issuer")
+    kid = header.get("kid")
+    kid = kid if isinstance(kid, str) else None
+    if trusted.keys:
+        keys = trusted.keys
+    elif trusted.jwks_uri is not None:
+        keys = await ctx.remote_keys.keys(trusted.jwks_uri, kid)
+    else:
+        keys = await ctx.remote_keys.issuer_keys(trusted.issuer, kid)
+    if not keys:
+        raise AssertionRejectedError("issuer_keys_unavailable")
+    key = _key_for(header, keys)
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[str(header.get("alg"))],
+            issuer=trusted.issuer,
+            leeway=LEEWAY,
+            options={"require": ["iss", "sub", "aud", "exp"], "verify_aud": False},
+        )
+    except jwt.PyJWTError as error:
+        raise AssertionRejectedError(f"federated_{type(error).__name__}") from None
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise AssertionRejectedError("bad_exp")
+    if exp > time.time() + FEDERATED_MAX_AHEAD + LEEWAY:
+        raise AssertionRejectedError("exp_too_far")
+    audiences = frozenset(tenant.issuer + path for path in ENDPOINTS)
+    if not any(rule.matches(claims, audiences) for rule in client.federation):
+        raise AssertionRejectedError("no_rule_matches")
 
 
 async def _keyed_client(ctx: ProtocolContext, tenant: TenantEntry, client_id: str) -> ClientEntry:
@@ -158,8 +235,8 @@ async def _keyed_client(ctx: ProtocolContext, tenant: TenantEntry, client_id: st
     client = await ctx.client(tenant.id, client_id)
     if client is None:
         raise AssertionRejectedError("unknown_client")
-    if not client.keys and client.jwks_uri is None:  # a secret client: its secret only
-        raise AssertionRejectedError("client_has_no_keys")
+    if not client.keys and client.jwks_uri is None and not client.federation:
+        raise AssertionRejectedError("client_has_no_keys")  # a secret client: its secret only
     if not client.usable(time.time()):
         raise AssertionRejectedError("not_usable")
     return client
@@ -169,6 +246,8 @@ async def _keys_of(ctx: ProtocolContext, client: ClientEntry, kid: object) -> tu
     """The client's keys: stored, or fetched from its JWKS URL (cached; an unknown ``kid``
     refetches at most once a minute, see ``publickeys.remote``)."""
     if client.jwks_uri is None:
+        if not client.keys:  # a client with federation rules alone
+            raise AssertionRejectedError("client_has_no_keys")
         return client.keys
     keys = await ctx.remote_keys.keys(client.jwks_uri, kid if isinstance(kid, str) else None)
     if not keys:

@@ -12,14 +12,24 @@ from json.encoder import encode_basestring_ascii as json_string
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.clients.keys import remember_assertion
-from gatepass.oauth import dpop
+from gatepass.oauth import assertion, dpop
 from gatepass.oauth.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
 from gatepass.oauth.context import Caller, ProtocolContext
-from gatepass.oauth.errors import InvalidRequestError, UnsupportedGrantTypeError
+from gatepass.oauth.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    UnsupportedGrantTypeError,
+)
 from gatepass.oauth.requests import split_scope
 from gatepass.tokens import jwt as tokens
 
 GRANT_TYPE = "client_credentials"
+# RFC 7523 §2.1: the assertion is the grant. Gatepass takes it as the client's authentication
+# (its own key's, or a trusted issuer's token: ``oauth.assertion``) and issues what the client
+# credentials grant would; ``client_id`` names the client.
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GRANT_TYPES = (GRANT_TYPE, JWT_BEARER)
 PATH = "/protocol/openid-connect/token"
 
 
@@ -40,9 +50,12 @@ async def token(
         if caller.dpop is None
         else dpop.verify(caller.dpop, method="POST", url=tenant.issuer + PATH)
     )
-    client = await ctx.authenticate(tenant, caller, form)
-    if grant_type != GRANT_TYPE:
-        raise UnsupportedGrantTypeError(f"only {GRANT_TYPE} is supported")
+    if grant_type == JWT_BEARER:
+        client = await jwt_bearer_client(ctx, tenant, caller, form)
+    else:
+        client = await ctx.authenticate(tenant, caller, form)
+    if grant_type not in GRANT_TYPES:
+        raise UnsupportedGrantTypeError(f"only {' and '.join(GRANT_TYPES)} are supported")
     grant = decide_grant(tenant, client, form, multi)
     claims = access_token_claims(
         issuer=tenant.issuer,
@@ -57,6 +70,26 @@ async def token(
     await spend_proof(ctx, client, proof)
     claims["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
     return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"], kind="DPoP")
+
+
+async def jwt_bearer_client(
+    ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, form: dict[str, str]
+) -> ClientEntry:
+    """The client the grant's ``assertion`` authenticates; a refused one is ``invalid_grant``
+    (RFC 7523 §3.1), still counted by the throttle as a failed authentication."""
+    if "assertion" not in form:
+        raise InvalidRequestError("assertion is required")
+    if assertion.is_assertion(form):
+        raise InvalidRequestError("the jwt-bearer grant is authenticated by its assertion alone")
+    as_client = {
+        **form,
+        "client_assertion_type": assertion.ASSERTION_TYPE,
+        "client_assertion": form["assertion"],
+    }
+    try:
+        return await ctx.authenticate(tenant, caller, as_client)
+    except InvalidClientError as error:
+        raise InvalidGrantError("the assertion was not accepted") from error
 
 
 async def spend_proof(ctx: ProtocolContext, client: ClientEntry, proof: dpop.Proof) -> None:

@@ -25,4 +25,9 @@ class Tenant(Base):
     credential_policy: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict, server_default="{}"
     )
+    # The external issuers whose tokens its clients' federation rules may trust
+    # (``gatepass.federation.checked_issuers``)
+    trusted_issuers: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

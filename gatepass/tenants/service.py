@@ -30,6 +30,9 @@ class TenantSettings:
     # the new credential policy, replacing the old (``credentials.policy``; ``provisioning``
     # checks it)
     credential_policy: dict[str, Any] | None = None
+    # the external issuers to trust, replacing the list (``gatepass.federation``; checked by
+    # ``provisioning``, which knows where keys may be fetched from)
+    trusted_issuers: list[Any] | None = None
 
 
 def new_tenant(

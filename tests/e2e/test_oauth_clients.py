@@ -222,7 +222,10 @@ def test_discovery_drives_the_clients(factory: Factory, server: Server) -> None:
     assert metadata["issuer"] == issuer
     assert metadata["token_endpoint"] == f"{issuer}/protocol/openid-connect/token"
     assert metadata["jwks_uri"] == f"{issuer}/protocol/openid-connect/certs"
-    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert metadata["grant_types_supported"] == [
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]
     assert {"client_secret_basic", "client_secret_post"} <= set(
         metadata["token_endpoint_auth_methods_supported"]
     )

@@ -26,7 +26,10 @@ def test_discovery_document_names_every_endpoint(
     assert document["jwks_uri"] == f"{base}/certs"
     assert document["introspection_endpoint"] == f"{base}/token/introspect"
     assert document["revocation_endpoint"] == f"{base}/revoke"
-    assert document["grant_types_supported"] == ["client_credentials"]
+    assert document["grant_types_supported"] == [
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]
     methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"}
     assert set(document["token_endpoint_auth_methods_supported"]) == methods
     assert set(document["introspection_endpoint_auth_methods_supported"]) == methods
