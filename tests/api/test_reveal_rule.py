@@ -424,26 +424,30 @@ def test_an_oauth_client_never_creates_a_personal_key_at_the_service(factory: Fa
 
 # --- choosing a client's key -----------------------------------------------------------------
 
-# Choosing the key a client signs with holds the client as seeing its secret does: the same rule.
+# Choosing the key a client signs with, or the outside identity whose tokens it accepts, holds
+# the client as seeing its secret does: the same rule.
 OLD_KEY, NEW_KEY = key_pair("ES256", kid="old"), key_pair("ES256", kid="new")
+CLUSTER = "https://kubernetes.default.svc.cluster.local"
 KEY_CHANGES = {
     "jwks": {"jwks": NEW_KEY.jwks()},
     "jwks_uri": {"jwks_uri": "https://keys.example.com/jwks.json"},
+    "federation": {"federation": [{"issuer": CLUSTER, "subject": "system:serviceaccount:a:b"}]},
 }
 
 
 def make_keyed_target(factory: Factory, scopes: tuple[str, ...]) -> str:
     spec = clients.NewClient(name="keyed target", scopes=list(scopes), jwks=OLD_KEY.jwks())
     with tenant_session(factory, "acme") as (session, tenant):
+        tenant.trusted_issuers = [{"issuer": CLUSTER, "jwks": NEW_KEY.jwks()}]
         made, _ = clients.create_client(session, tenant, spec, actor=ACTOR, hasher=factory.hasher)
         return made.client_id
 
 
-def stored_keys(factory: Factory, client_id: str) -> tuple[str | None, str | None]:
+def stored_keys(factory: Factory, client_id: str) -> tuple[str | None, ...]:
     with factory.db.read() as session:
         tenant = tenants.get_tenant(session, "acme")
         found = lifecycle.get(session, tenant, CLIENT, client_id)
-        return found.jwks, found.jwks_uri
+        return found.jwks, found.jwks_uri, found.federation
 
 
 @pytest.mark.parametrize("change", list(KEY_CHANGES))

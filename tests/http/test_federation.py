@@ -28,7 +28,8 @@ from starlette.testclient import TestClient
 from gatepass.app import create_app
 from gatepass.audit.models import AuditEvent
 from gatepass.settings import Settings
-from tests.api.support import Caller, api, assert_problem, bearer_caller
+from gatepass.tenants import service as tenants
+from tests.api.support import Caller, api, assert_problem, bearer_caller, session_caller
 from tests.factories import Factory
 from tests.http.support import BASE, assert_oauth_error, token_path
 from tests.key_server import KeyServer, key_server
@@ -324,7 +325,7 @@ BAD = (
 @pytest.mark.parametrize("case", BAD)
 @pytest.mark.parametrize("way", ["client_assertion", "jwt-bearer grant"])
 def test_a_bad_token_is_refused_and_changes_nothing(
-    acme: Factory, app: TestClient, issuers: Issuers, federated: str, case: str, way: str
+    acme: Factory, app: TestClient, issuers: Issuers, federated: str, *, case: str, way: str
 ) -> None:
     token = _bad_github_tokens(issuers)[case]
     before = audit_count(acme)
@@ -504,6 +505,32 @@ def test_the_audit_log_names_issuers_and_rules_never_key_material(
     events = admin.request(app, "GET", api("acme", "/audit-events"), params={"limit": "50"}).json()
     text = str(events)
 
-    assert issuers.github in text and CLUSTER_SUB in text
+    assert issuers.github in text
+    assert CLUSTER_SUB in text
     assert issuers.cluster_key.public_jwk()["x"] not in text
     assert issuers.cluster_key.kid in text
+
+
+@pytest.mark.parametrize("way", ["token", "session"])
+@pytest.mark.parametrize("role", ["admin", "credentials_manager", "viewer"])
+def test_only_an_administrator_chooses_the_trusted_issuers(
+    acme: Factory, app: TestClient, issuers: Issuers, role: str, way: str
+) -> None:
+    make = bearer_caller if way == "token" else session_caller
+    caller = make(app, acme, "acme", role)
+    before = audit_count(acme)
+    body = {"trusted_issuers": [{"issuer": issuers.github}]}
+
+    response = caller.request(app, "PATCH", api("acme", ""), json=body)
+
+    with acme.db.read() as session:
+        stored = tenants.get_tenant(session, "acme").trusted_issuers
+    if role == "admin":
+        assert response.status_code == 200, response.text
+        assert [i["issuer"] for i in stored] == [issuers.github]
+        return
+    assert_problem(response, 403, "forbidden")
+    assert stored == []
+    with acme.db.read() as session:
+        actions = session.scalars(select(AuditEvent.action).offset(before)).all()
+    assert "tenant.update" not in actions
