@@ -248,6 +248,10 @@ class TenantOut(BaseModel):
         description="External issuers (GitHub Actions, a Kubernetes cluster, ...) whose tokens"
         " a client's federation rules may accept.",
     )
+    require_dpop_nonce: bool = Field(
+        default=False,
+        description="Whether a DPoP proof must carry a server nonce (RFC 9449 §8).",
+    )
 
     @classmethod
     def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
@@ -264,6 +268,7 @@ class TenantOut(BaseModel):
             created_at=tenant.created_at,
             credential_policy=CredentialPolicyBody.of(tenant.credential_policy),
             trusted_issuers=[TrustedIssuerBody(**item) for item in tenant.trusted_issuers],
+            require_dpop_nonce=tenant.require_dpop_nonce,
         )
 
 
@@ -290,6 +295,11 @@ class TenantPatch(Input):
         max_length=20,
         description="Replaces the trusted issuers (`[]`: none). A client's federation rules"
         " naming an issuer removed here stop matching at once.",
+    )
+    require_dpop_nonce: bool | None = Field(
+        default=None,
+        description="Require a server nonce in DPoP proofs: a proof without the current one is"
+        " answered `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §8).",
     )
 
 

@@ -52,6 +52,7 @@ def tenant_view(tenant: Tenant, public_url: str) -> dict[str, Any]:
         "created_at": iso(tenant.created_at),
         "credential_policy": tenant.credential_policy,
         "trusted_issuers": federation.issuers_summary(tenant.trusted_issuers),
+        "require_dpop_nonce": tenant.require_dpop_nonce,
     }
 
 
@@ -121,6 +122,11 @@ def tenant_set(
         help="The external issuers to trust for workload identity federation (a JSON list of"
         ' {"issuer", "name", "jwks_uri" or "jwks"}), replacing the list; [] trusts none.',
     ),
+    require_dpop_nonce: bool = typer.Option(
+        None,
+        "--require-dpop-nonce/--no-require-dpop-nonce",
+        help="Whether DPoP proofs must carry a server nonce (RFC 9449 §8).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Change a tenant's token settings."""
@@ -132,6 +138,7 @@ def tenant_set(
         allowed_audiences=tuple(allowed_audience) if allowed_audience else None,
         signing_alg=signing_alg,
         trusted_issuers=_read_issuers(trusted_issuers_file),
+        require_dpop_nonce=require_dpop_nonce,
     )
     with transaction(rt) as session:
         tenant = tenants.get_tenant(session, slug)

@@ -50,6 +50,8 @@ async def token(
         if caller.dpop is None
         else dpop.verify(caller.dpop, method="POST", url=tenant.issuer + PATH)
     )
+    if proof is not None and tenant.require_dpop_nonce:
+        ctx.nonces.check(proof, tenant.id)
     if grant_type == JWT_BEARER:
         client = await jwt_bearer_client(ctx, tenant, caller, form)
     else:

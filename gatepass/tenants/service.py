@@ -33,6 +33,7 @@ class TenantSettings:
     # the external issuers to trust, replacing the list (``gatepass.federation``; checked by
     # ``provisioning``, which knows where keys may be fetched from)
     trusted_issuers: list[Any] | None = None
+    require_dpop_nonce: bool | None = None  # DPoP proofs must carry a server nonce
 
 
 def new_tenant(
@@ -88,6 +89,8 @@ def apply_settings(tenant: Tenant, changes: TenantSettings) -> None:
         if not MIN_LIFETIME <= changes.token_lifetime <= MAX_LIFETIME:
             raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
         tenant.token_lifetime = changes.token_lifetime
+    if changes.require_dpop_nonce is not None:
+        tenant.require_dpop_nonce = changes.require_dpop_nonce
     _apply_audiences(tenant, changes)
 
 
