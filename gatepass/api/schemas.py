@@ -252,6 +252,11 @@ class TenantOut(BaseModel):
         default=False,
         description="Whether a DPoP proof must carry a server nonce (RFC 9449 §8).",
     )
+    token_exchange_lifetime: int | None = Field(
+        default=None,
+        description="Token exchange (RFC 8693): the longest an exchanged token lives, in"
+        " seconds; null: token exchange is off.",
+    )
 
     @classmethod
     def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
@@ -269,6 +274,7 @@ class TenantOut(BaseModel):
             credential_policy=CredentialPolicyBody.of(tenant.credential_policy),
             trusted_issuers=[TrustedIssuerBody(**item) for item in tenant.trusted_issuers],
             require_dpop_nonce=tenant.require_dpop_nonce,
+            token_exchange_lifetime=tenant.token_exchange_lifetime,
         )
 
 
@@ -300,6 +306,14 @@ class TenantPatch(Input):
         default=None,
         description="Require a server nonce in DPoP proofs: a proof without the current one is"
         " answered `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §8).",
+    )
+    token_exchange_lifetime: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="Allow token exchange (RFC 8693): an access token of this tenant is"
+        " exchanged for a narrower one living at most this many seconds (30-3600); 0 turns"
+        " it off.",
     )
 
 

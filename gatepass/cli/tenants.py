@@ -53,6 +53,7 @@ def tenant_view(tenant: Tenant, public_url: str) -> dict[str, Any]:
         "credential_policy": tenant.credential_policy,
         "trusted_issuers": federation.issuers_summary(tenant.trusted_issuers),
         "require_dpop_nonce": tenant.require_dpop_nonce,
+        "token_exchange_lifetime": tenant.token_exchange_lifetime,
     }
 
 
@@ -127,6 +128,12 @@ def tenant_set(
         "--require-dpop-nonce/--no-require-dpop-nonce",
         help="Whether DPoP proofs must carry a server nonce (RFC 9449 §8).",
     ),
+    token_exchange_lifetime: int = typer.Option(
+        None,
+        "--token-exchange-lifetime",
+        help="Allow token exchange (RFC 8693) for tokens living at most this many seconds"
+        " (30-3600); 0 turns it off.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Change a tenant's token settings."""
@@ -139,6 +146,7 @@ def tenant_set(
         signing_alg=signing_alg,
         trusted_issuers=_read_issuers(trusted_issuers_file),
         require_dpop_nonce=require_dpop_nonce,
+        token_exchange_lifetime=token_exchange_lifetime,
     )
     with transaction(rt) as session:
         tenant = tenants.get_tenant(session, slug)

@@ -32,4 +32,7 @@ class Tenant(Base):
     )
     # Whether a DPoP proof must carry a server nonce (RFC 9449 §8, ``oauth.dpop.Nonces``)
     require_dpop_nonce: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Token exchange (RFC 8693, ``oauth.exchange``): the longest an exchanged token may live, in
+    # seconds; None: exchange is off
+    token_exchange_lifetime: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
