@@ -1,9 +1,9 @@
 """Token exchange (RFC 8693): an access token of the tenant is exchanged for a narrower one.
 
 Handing an agent or a job a token that cannot outlive its task: the holder of a token sends it
-as ``subject_token`` and gets a new one with at most its scopes (``scope`` picks fewer), one of
-the tenant's audiences (``resource`` or ``audience``), and a lifetime of at most the tenant's
-``max_lifetime`` that never ends after the token it came from. The new token names who acts in
+as ``subject_token`` and gets a new one with at most its scopes (``scope`` picks fewer), at
+most its audiences (``resource`` or ``audience`` picks among them), and a lifetime of at most
+the tenant's ``token_exchange_lifetime`` that never ends after the token it came from. The new token names who acts in
 ``act`` (§4.1): the client of an ``actor_token`` if one is sent, else the client that
 authenticated the request if one did, else the subject's own client.
 It names its origin's ``jti`` in ``exchanged_from``, so revoking the origin (RFC 7009) ends it
@@ -84,10 +84,11 @@ async def exchange(
         raise InvalidGrantError("the subject_token has expired")
     held = str(subject.get("scope", "")).split()
     scopes = grant_scopes(split_scope(form.get("scope")), held, tenant.available_scopes)
+    # Only the subject's own audiences: a resource server holding a token sent to it must not
+    # turn it into a token for another server, or for Gatepass's management API.
     resources = multi.get("resource", []) + ([form["audience"]] if "audience" in form else [])
-    audience = choose_audience(
-        resources, _audience_of(subject), tenant.allowed_audiences, own=tenant.issuer
-    )
+    held_audiences = _audiences_of(subject)
+    audience = choose_audience(resources, held_audiences[0], frozenset(held_audiences))
     grant = TokenGrant(scopes=scopes, audience=audience, lifetime=lifetime)
     return Exchanged(_claims(tenant, subject, actor, grant, now), lifetime, client)
 
@@ -114,10 +115,9 @@ async def _active(
     return active
 
 
-def _audience_of(subject: dict[str, Any]) -> str:
-    """Without ``resource``: the subject's audience, or the first of its audiences."""
+def _audiences_of(subject: dict[str, Any]) -> list[str]:
     audience = subject.get("aud")
-    return str(audience[0] if isinstance(audience, list) else audience)
+    return [str(a) for a in audience] if isinstance(audience, list) else [str(audience)]
 
 
 def _claims(

@@ -81,7 +81,14 @@ def cred(acme: Factory) -> Credential:
 def test_a_token_is_exchanged_for_a_narrower_shorter_one(
     client: TestClient, cred: Credential
 ) -> None:
-    subject = token_for(client, cred)
+    subject = client.post(
+        token_path(),
+        content=f"grant_type=client_credentials&resource=api://acme&resource={REPORTS}",
+        headers={
+            "authorization": cred.basic,
+            "content-type": "application/x-www-form-urlencoded",
+        },
+    ).json()["access_token"]
 
     response = exchange(client, subject, scope="nql", resource=REPORTS)
 
@@ -210,6 +217,9 @@ def _bad_requests(client: TestClient, cred: Credential) -> dict[str, dict[str, s
         "an exchanged token": {"subject_token": exchanged},
         "a scope not held": {"scope": "workflows"},
         "an audience not allowed": {"resource": "https://evil.example.com"},
+        "another audience of the tenant": {"resource": REPORTS},
+        "gatepass's own audience": {"resource": BASE + "/realms/acme"},
+        "gatepass's own audience as audience": {"audience": BASE + "/realms/acme"},
         "an actor_token without type": {"actor_token": subject},
         "an actor_token that is not a token": {
             "actor_token": "nope",
@@ -228,6 +238,9 @@ ERRORS = {
     "an exchanged token": "invalid_grant",
     "a scope not held": "invalid_scope",
     "an audience not allowed": "invalid_target",
+    "another audience of the tenant": "invalid_target",
+    "gatepass's own audience": "invalid_target",
+    "gatepass's own audience as audience": "invalid_target",
     "an actor_token without type": "invalid_request",
     "an actor_token that is not a token": "invalid_grant",
     "an unknown requested_token_type": "invalid_request",
