@@ -3,9 +3,9 @@
 Handing an agent or a job a token that cannot outlive its task: the holder of a token sends it
 as ``subject_token`` and gets a new one with at most its scopes (``scope`` picks fewer), at
 most its audiences (``resource`` or ``audience`` picks among them), and a lifetime of at most
-the tenant's ``token_exchange_lifetime`` that never ends after the token it came from. The new token names who acts in
-``act`` (§4.1): the client of an ``actor_token`` if one is sent, else the client that
-authenticated the request if one did, else the subject's own client.
+the tenant's ``token_exchange_lifetime`` that never ends after the token it came from. The new
+token names who acts in ``act`` (§4.1): the client of an ``actor_token`` if one is sent, else
+the client that authenticated the request if one did, else the subject's own client.
 It names its origin's ``jti`` in ``exchanged_from``, so revoking the origin (RFC 7009) ends it
 at introspection and at the gateway check too, as does anything that ends the origin's client.
 
