@@ -73,33 +73,53 @@ def is_assertion(form: dict[str, str]) -> bool:
     return "client_assertion" in form or "client_assertion_type" in form
 
 
-def claimed_client(authorization: str | None, form: dict[str, str]) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """An assertion read once, before its signature is checked: its header and claims say
+    which client it claims to be and which key to check it with, nothing more."""
+
+    token: str
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+    @classmethod
+    def read(cls, token: str) -> Unverified | None:
+        try:
+            complete = jwt.decode_complete(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        return cls(token, complete["header"], complete["payload"])
+
+    def text(self, claim: str) -> str | None:
+        value = self.claims.get(claim)
+        return value if isinstance(value, str) else None
+
+
+def claimed_client(
+    authorization: str | None, form: dict[str, str]
+) -> tuple[str, Unverified | None]:
     """``(client_id, assertion)`` as the request claims them, not yet verified: the client ID
     of the body if given (the assertion must then name it), else the assertion's subject."""
     if authorization is not None or "client_secret" in form:
         raise InvalidRequestError("use only one client authentication method")
-    token = form.get("client_assertion", "")
+    read = Unverified.read(form.get("client_assertion", ""))
     if "client_id" in form:
-        return form["client_id"], token
-    try:
-        subject = jwt.decode(token, options={"verify_signature": False}).get("sub")
-    except jwt.PyJWTError:
-        subject = None
-    return (subject if isinstance(subject, str) else ""), token
-
-
-def header_of(token: str) -> dict[str, Any]:
-    try:
-        return jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise AssertionRejectedError("malformed_assertion") from None
+        return form["client_id"], read
+    return (read.text("sub") if read is not None else None) or "", read
 
 
 def verify(
-    token: str, keys: tuple[PublicKey, ...], *, client_id: str, audiences: Collection[str]
+    token: str | Unverified,
+    keys: tuple[PublicKey, ...],
+    *,
+    client_id: str,
+    audiences: Collection[str],
 ) -> Verified:
     """The assertion's ``jti`` and expiry if ``keys`` signed it for ``client_id``."""
-    header = header_of(token)
+    read = Unverified.read(token) if isinstance(token, str) else token
+    if read is None:
+        raise AssertionRejectedError("malformed_assertion")
+    header, token = read.header, read.token
     key = _key_for(header, keys)
     try:
         claims = jwt.decode(
@@ -148,20 +168,21 @@ async def authenticate(
     """The client the request's assertion authenticates, or ``invalid_client``."""
     if form.get("client_assertion_type") != ASSERTION_TYPE or "client_assertion" not in form:
         raise InvalidRequestError(f"client_assertion_type must be {ASSERTION_TYPE}")
-    client_id, token = claimed_client(caller.authorization, form)
+    client_id, read = claimed_client(caller.authorization, form)
     method = METHOD
     verified: Verified | None = None
     try:
+        if read is None:
+            raise AssertionRejectedError("malformed_assertion")
         client = await _keyed_client(ctx, tenant, client_id)
-        header = header_of(token)
-        issuer = unverified_issuer(token)
-        audiences = [tenant.issuer + path for path in ENDPOINTS]
+        issuer = read.text("iss")
         if client.federation and issuer != client_id:
             method = FEDERATED
-            await verify_federated(ctx, tenant, client, token, header=header, issuer=issuer)
+            await verify_federated(ctx, tenant, client, read)
         else:
-            keys = await _keys_of(ctx, client, header.get("kid"))
-            verified = verify(token, keys, client_id=client_id, audiences=audiences)
+            keys = await _keys_of(ctx, client, read.header.get("kid"))
+            audiences = [tenant.issuer + path for path in ENDPOINTS]
+            verified = verify(read, keys, client_id=client_id, audiences=audiences)
     except AssertionRejectedError as rejected:
         await ctx.refuse(tenant, caller, client_id, method, rejected.reason)
     ctx.check_network(tenant, caller, client, method)
@@ -171,29 +192,18 @@ async def authenticate(
     return client
 
 
-def unverified_issuer(token: str) -> str | None:
-    """The token's ``iss`` before its signature is checked: which way to check it."""
-    try:
-        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-    except jwt.PyJWTError:
-        raise AssertionRejectedError("malformed_assertion") from None
-    return issuer if isinstance(issuer, str) else None
-
-
 async def verify_federated(
     ctx: ProtocolContext,
     tenant: TenantEntry,
     client: ClientEntry,
-    token: str,
-    *,
-    header: dict[str, Any],
-    issuer: str | None,
+    read: Unverified,
 ) -> None:
     """Accept a trusted issuer's token that one of the client's rules matches, or refuse it.
 
     Nothing is fetched for an issuer the tenant does not trust or no rule of the client names,
     so an anonymous caller cannot make Gatepass call a URL of its choosing.
     """
+    issuer, header = read.text("iss"), read.header
     trusted = tenant.trusted_issuers.get(issuer) if issuer is not None else None
     if trusted is None or all(rule.issuer != issuer for rule in client.federation):
         raise AssertionRejectedError("untrusted_issuer")
@@ -210,7 +220,7 @@ async def verify_federated(
     key = _key_for(header, keys)
     try:
         claims = jwt.decode(
-            token,
+            read.token,
             key.key,
             algorithms=[str(header.get("alg"))],
             issuer=trusted.issuer,
