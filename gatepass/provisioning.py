@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gatepass import federation
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.service import Actor, record_change
 from gatepass.changes import feed
+from gatepass.clients import federation
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.destinations import Rules
 from gatepass.errors import ConflictError, InvalidInputError

@@ -25,13 +25,13 @@ from gatepass import text
 from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.audit.models import AuditEvent
+from gatepass.clients.federation import rules_summary
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import grace, lifecycle, rules
 from gatepass.credentials import policy as policies
 from gatepass.credentials.lifecycle import MAX_GRACE
 from gatepass.db import utcnow
-from gatepass.federation import rules_summary
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.tenants.models import Tenant

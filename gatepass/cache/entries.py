@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gatepass.clients.federation import Rule, TrustedIssuer, parse_rules, trusted_issuers
 from gatepass.clients.keys import parse_jwks
 from gatepass.clients.models import ClientSecret, OAuthClient
 from gatepass.credentials import rules
 from gatepass.db import utcnow
-from gatepass.federation import Rule, TrustedIssuer, parse_rules, trusted_issuers
 from gatepass.groups.models import ClientGroup
 from gatepass.permissions.models import Permission
 from gatepass.publickeys.jwk import PublicKey

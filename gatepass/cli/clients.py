@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import typer
 
-from gatepass import federation
 from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
@@ -20,6 +19,7 @@ from gatepass.cli.common import (
     emit_json,
     fail,
 )
+from gatepass.clients import federation
 from gatepass.clients import service as clients
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from gatepass import federation, provisioning
+from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.cli.apikeys import parse_rate
 from gatepass.cli.common import (
@@ -23,6 +23,7 @@ from gatepass.cli.common import (
     runtime,
     transaction,
 )
+from gatepass.clients import federation
 from gatepass.credentials.policy import CredentialPolicy
 from gatepass.destinations import Rules
 from gatepass.groups import service as groups

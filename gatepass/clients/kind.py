@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gatepass import credential_secrets as cs
-from gatepass import federation
 from gatepass.audit.service import Actor
 from gatepass.changes import feed
+from gatepass.clients import federation
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials.lifecycle import Kind
 from gatepass.errors import InvalidInputError

@@ -34,7 +34,7 @@ class OAuthClient(CredentialColumns, Base):
     # ... or the URL where it publishes them (RFC 7591 §2), fetched by ``publickeys.remote``
     jwks_uri: Mapped[str | None] = mapped_column(String(2000), default=None)
     # ... and/or the external identities whose tokens authenticate it: federation rules as
-    # JSON text (``gatepass.federation``)
+    # JSON text (``clients.federation``)
     federation: Mapped[str | None] = mapped_column(Text, default=None)
 
     @property

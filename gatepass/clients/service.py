@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
-from gatepass import federation
 from gatepass.audit.service import Actor
-from gatepass.clients import keys
+from gatepass.clients import federation, keys
 from gatepass.clients.kind import CLIENT
 from gatepass.clients.models import OAuthClient
 from gatepass.credentials import editing, lifecycle
@@ -40,7 +39,7 @@ class NewClient(lifecycle.NewCredential):
     # ``private_key_jwt`` and has no secret
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
-    # tokens of trusted issuers that authenticate it (``gatepass.federation``); no secret either
+    # tokens of trusted issuers that authenticate it (``clients.federation``); no secret either
     federation: list[Any] | None = None
 
 

@@ -2,7 +2,7 @@
 ``credentials.policy.CredentialPolicy``, saved through ``provisioning.update_settings`` as the
 management API saves it (checked, audited as ``tenant.update``), errors shown in the form.
 
-The same page holds the trusted issuers of workload identity federation (``gatepass.federation``)
+The same page holds the trusted issuers of workload identity federation (``clients.federation``)
 as JSON, saved the same way."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ endpoint URLs), expires soon (``exp`` at most ``MAX_AHEAD`` seconds ahead), and 
 Once the client is identified, what follows (status, IP allowlist, throttle) is what a secret
 goes through. Every failure is the one ``invalid_client`` with a fixed description.
 
-Workload identity federation (``gatepass.federation``) uses the same parameters: the assertion
+Workload identity federation (``clients.federation``) uses the same parameters: the assertion
 is then a token another issuer made for the workload (its ``iss`` is not the client ID), and
 the request must name the client with ``client_id``. The issuer must be one the tenant trusts
 and the token must satisfy one of the client's rules; its keys come from the issuer (cached as

@@ -26,7 +26,7 @@ class Tenant(Base):
         JSON, default=dict, server_default="{}"
     )
     # The external issuers whose tokens its clients' federation rules may trust
-    # (``gatepass.federation.checked_issuers``)
+    # (``clients.federation.checked_issuers``)
     trusted_issuers: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )

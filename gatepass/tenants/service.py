@@ -31,7 +31,7 @@ class TenantSettings:
     # the new credential policy, replacing the old (``credentials.policy``; ``provisioning``
     # checks it)
     credential_policy: dict[str, Any] | None = None
-    # the external issuers to trust, replacing the list (``gatepass.federation``; checked by
+    # the external issuers to trust, replacing the list (``clients.federation``; checked by
     # ``provisioning``, which knows where keys may be fetched from)
     trusted_issuers: list[Any] | None = None
     require_dpop_nonce: bool | None = None  # DPoP proofs must carry a server nonce

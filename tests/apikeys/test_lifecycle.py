@@ -60,7 +60,8 @@ def test_regenerate_with_grace_keeps_the_old_secret_until_the_grace_ends(
 
     assert verify(client, caller, old.secret)["code"] == "VALID"
     assert verify(client, caller, new.secret)["code"] == "VALID"
-    ended = verify_until(client, caller, old.secret, code_is("REVOKED"), timeout=10.0)
+    # the grace ends 5 s after the regeneration; a loaded machine may see it late
+    ended = verify_until(client, caller, old.secret, code_is("REVOKED"), timeout=30.0)
     assert ended == {"valid": False, "code": "REVOKED"}
     assert verify(client, caller, new.secret)["code"] == "VALID"
 
