@@ -113,4 +113,6 @@ def test_a_client_without_those_keys_is_refused(factory: Factory, server: Server
 
     outcome = get_token(server, "acme", client_id, key_pair("ES256"), dpop=False)
 
-    assert outcome["error"] == "invalid_client", outcome
+    # a 401 with a WWW-Authenticate challenge, which oauth4webapi reports as such
+    assert outcome["status"] == 401, outcome
+    assert "access_token" not in json.dumps(outcome)

@@ -5,7 +5,7 @@
 //   { "issuer": "...", "client_id": "...", "private_jwk": {...}, "kid": "...",
 //     "dpop": true, "scope": "nql" }
 //   -> { "token": {...token response}, "nonce_retries": 0, "dpop_jkt": "..." }
-//   or { "error": "...", "error_description": "..." }
+//   or { "error": "...", "error_description": "...", "status": 401 }
 import * as oauth from 'oauth4webapi'
 import { readFileSync } from 'node:fs'
 
@@ -49,5 +49,9 @@ try {
   if (dpopKeys) outcome.dpop_jkt = await options.DPoP.calculateThumbprint()
   process.stdout.write(JSON.stringify(outcome))
 } catch (err) {
-  process.stdout.write(JSON.stringify({ error: err.error ?? err.name, error_description: err.error_description ?? err.message }))
+  process.stdout.write(JSON.stringify({
+    error: err.error ?? err.name,
+    error_description: err.error_description ?? err.message,
+    status: err.status ?? err.response?.status,
+  }))
 }
