@@ -92,6 +92,28 @@ def load_entry(session: Session, tenant_id: int, digest: bytes) -> ApiKeyEntry |
     )
     if secret is None or secret.key.tenant_id != tenant_id:
         return None
+    return _entry(secret)
+
+
+def load_secret_state(
+    session: Session, tenant_id: int, key_id: str, secret_id: int
+) -> ApiKeyEntry | None:
+    """One secret of a key named by its ID, as ``load_entry`` gives it: what a token got by
+    exchanging that secret (``oauth.exchange``) checks to end with it."""
+    secret = session.scalar(
+        select(ApiKeySecret)
+        .join(ApiKeySecret.key)
+        .where(ApiKey.tenant_id == tenant_id, ApiKey.key_id == key_id, ApiKeySecret.id == secret_id)
+        .options(
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.permissions),
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.groups),
+            selectinload(ApiKeySecret.key).selectinload(ApiKey.owner),
+        )
+    )
+    return _entry(secret) if secret is not None else None
+
+
+def _entry(secret: ApiKeySecret) -> ApiKeyEntry:
     key = secret.key
     scopes = tuple(p.name for p in key.permissions)
     owner = key.owner

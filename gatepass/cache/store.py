@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import func, select, update
 
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
-from gatepass.apikeys.verification import ApiKeyEntry
+from gatepass.apikeys.verification import ApiKeyEntry, load_secret_state
 from gatepass.apikeys.verification import load_entry as load_api_key
 from gatepass.cache.barrier import MissRate, ReadBarrier
 from gatepass.cache.entries import NO_CLIENT, ClientEntry, TenantEntry, load_client, load_tenant
@@ -158,6 +158,8 @@ class CredentialCache:
         self.unknown_clients: _Slots[tuple[int, str], None] = _Slots(MAX_UNKNOWN_CLIENTS)
         self.api_keys: _Slots[tuple[int, bytes], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
         self._digests: dict[tuple[int, str], set[bytes]] = {}
+        # (tenant, key ID, secret ID) -> that secret's key: for tokens got by exchanging it
+        self.key_secrets: _Slots[tuple[int, str, int], ApiKeyEntry | None] = _Slots(MAX_CLIENTS)
         self.key_filter = KeyFilter()
         self.revoked_jtis: dict[str, float] = {}
         self.last_poll_ok = time.monotonic()
@@ -251,6 +253,18 @@ class CredentialCache:
         if entry is not None:
             self._digests.setdefault((tenant_id, entry.key_id), set()).add(digest)
         self.api_keys.put((tenant_id, digest), entry, started)
+        return entry
+
+    def cached_key_secret(
+        self, tenant_id: int, key_id: str, secret_id: int
+    ) -> tuple[bool, ApiKeyEntry | None]:
+        return self.key_secrets.get((tenant_id, key_id, secret_id), self._trusted_since())
+
+    def load_key_secret(self, tenant_id: int, key_id: str, secret_id: int) -> ApiKeyEntry | None:
+        started = self.key_secrets.counter
+        with self.db.read() as session:
+            entry = load_secret_state(session, tenant_id, key_id, secret_id)
+        self.key_secrets.put((tenant_id, key_id, secret_id), entry, started)
         return entry
 
     def note_key_use(self, key_pk: int, secret_id: int, now: float) -> None:
@@ -413,14 +427,7 @@ class CredentialCache:
             self.clients.invalidate((tenant_id, ref))
             self.unknown_clients.invalidate((tenant_id, ref))
         elif kind == feed.KIND_APIKEY:
-            # Loads still in flight were never recorded under the key id: cancel them all.
-            self.api_keys.cancel_loads()
-            named = [(tenant_id, ref)]
-            if ref == feed.EVERY:
-                named = [k for k in list(self._digests) if k[0] == tenant_id]
-            for key_id in named:
-                for digest in self._digests.pop(key_id, ()):
-                    self.api_keys.invalidate((tenant_id, digest))
+            self._invalidate_key(tenant_id, ref)
         elif kind == feed.KIND_TOKEN:
             if expires is not None:
                 self.mark_revoked(ref, expires)
@@ -428,6 +435,20 @@ class CredentialCache:
             for slug, (entry, _) in list(self.tenants.values.items()):
                 if entry is None or entry.id == tenant_id:
                     self.tenants.invalidate(slug)
+
+    def _invalidate_key(self, tenant_id: int, ref: str) -> None:
+        # Loads still in flight were never recorded under the key id: cancel them all.
+        self.api_keys.cancel_loads()
+        named = [(tenant_id, ref)]
+        if ref == feed.EVERY:
+            named = [k for k in list(self._digests) if k[0] == tenant_id]
+        for key_id in named:
+            for digest in self._digests.pop(key_id, ()):
+                self.api_keys.invalidate((tenant_id, digest))
+        self.key_secrets.cancel_loads()
+        for slot in [k for k in list(self.key_secrets.values) if k[0] == tenant_id]:
+            if ref in (feed.EVERY, slot[1]):
+                self.key_secrets.invalidate(slot)
 
     def _load_revoked(self, session: Any) -> None:
         rows = session.execute(

@@ -22,6 +22,9 @@ CLIENT_UID = "client_uid"
 # A token got by token exchange (``oauth.exchange``) names the jti of the token it came from, and
 # ends when that one is revoked.
 EXCHANGED_FROM = "exchanged_from"
+# A token got by exchanging an API key names the key and its secret (``{"key_id", "secret"}``),
+# and ends with them.
+API_KEY_CLAIM = "api_key"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,12 @@ token can do less than the old, for no longer. Two limits keep it so:
   is bound to it too: an exchange is not a way to unbind a stolen bound token;
 - an exchanged token is not exchanged again (one level of ``act``, one origin to revoke).
 
-A tenant allows exchanges in its settings (``token_exchange``); off by default.
+An API key can be the subject too (``subject_token_type`` ``API_KEY``): the exchange is a use of
+the key (its allowlist, rate limit, last use), and the token acts as the key (``sub`` and
+``client_id`` its key ID, ``api_key`` naming the key and its secret) with some of its scopes and
+one of the tenant's audiences, never Gatepass's own; it ends with the key's secret.
+
+A tenant allows exchanges in its settings (``token_exchange_lifetime``); off by default.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.oauth import dpop
 from gatepass.oauth.claims import (
+    API_KEY_CLAIM,
     CLIENT_UID,
     EXCHANGED_FROM,
     TokenGrant,
@@ -39,11 +45,13 @@ from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.errors import InvalidGrantError, InvalidRequestError, OAuthError
 from gatepass.oauth.introspection import active_token, bound
 from gatepass.oauth.requests import split_scope
+from gatepass.oauth.verify import check_key
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a type's name
 JWT = "urn:ietf:params:oauth:token-type:jwt"
 TOKEN_TYPES = (ACCESS_TOKEN, JWT)  # Gatepass's access tokens are JWTs: either name fits
+API_KEY = "urn:gatepass:params:oauth:token-type:api_key"  # RFC 8693 §3 allows other URIs
 
 
 class TokenExchangeDisabledError(OAuthError):
@@ -54,7 +62,8 @@ class TokenExchangeDisabledError(OAuthError):
 class Exchanged:
     claims: dict[str, Any]  # the new token's claims, ready to sign
     lifetime: int
-    client: ClientEntry  # the subject's client, whose token the new one stays
+    client: ClientEntry | None  # the subject's client, whose token the new one stays; None
+    # for an API key's
 
 
 async def exchange(
@@ -65,19 +74,24 @@ async def exchange(
     *,
     proof: dpop.Proof | None,
     requester: ClientEntry | None = None,
+    source: str = "",
 ) -> Exchanged:
-    """The claims of the token ``form`` asks for, or the RFC 8693 §2.2.2 error."""
+    """The claims of the token ``form`` asks for, or the RFC 8693 §2.2.2 error. ``source``:
+    the caller's address, which an API key's allowlist must hold."""
     if tenant.token_exchange_lifetime is None:
         raise TokenExchangeDisabledError("token exchange is not enabled for this realm")
     _check_types(form)
+    if form["subject_token_type"] == API_KEY:
+        return await _from_key(ctx, tenant, form, multi, proof=proof, requester=requester,
+                               source=source)  # fmt: skip
     subject, client = await _active(ctx, tenant, form["subject_token"], "subject_token")
-    if EXCHANGED_FROM in subject:
+    if EXCHANGED_FROM in subject or API_KEY_CLAIM in subject:
         raise InvalidGrantError("an exchanged token cannot be exchanged again")
     if bound(subject) and (proof is None or proof.jkt != subject["cnf"]["jkt"]):
         raise InvalidGrantError("a DPoP-bound subject_token needs a DPoP proof of its key")
     actor = requester.client_id if requester is not None else subject["client_id"]
     if "actor_token" in form:
-        actor = (await _active(ctx, tenant, form["actor_token"], "actor_token"))[1].client_id
+        actor = await _actor(ctx, tenant, form["actor_token"])
     now = int(time.time())
     lifetime = min(tenant.token_exchange_lifetime, int(subject["exp"]) - now)
     if lifetime <= 0:
@@ -93,11 +107,65 @@ async def exchange(
     return Exchanged(_claims(tenant, subject, actor, grant, now), lifetime, client)
 
 
+async def _from_key(
+    ctx: ProtocolContext,
+    tenant: TenantEntry,
+    form: dict[str, str],
+    multi: dict[str, list[str]],
+    *,
+    proof: dpop.Proof | None,
+    requester: ClientEntry | None,
+    source: str,
+) -> Exchanged:
+    """An API key exchanged for a token: a use of the key (its allowlist, rate limit and last
+    use, as at the verify endpoint), some of its scopes, one of the tenant's audiences (never
+    Gatepass's own), ending with the key's secret (``api_key`` names both)."""
+    if proof is not None:  # its jti would have no client to be remembered with
+        raise InvalidRequestError("a token exchanged from an API key cannot be DPoP-bound")
+    checked = await check_key(ctx, tenant, form["subject_token"], source or None)
+    entry = checked.entry
+    if not checked.valid or entry is None:
+        raise InvalidGrantError("the subject_token is not a usable API key of this realm")
+    actor = requester.client_id if requester is not None else entry.key_id
+    if "actor_token" in form:
+        actor = await _actor(ctx, tenant, form["actor_token"])
+    now = int(time.time())
+    ends = [e for e in (entry.expires_at, entry.secret_expires_at) if e is not None]
+    lifetime = min([tenant.token_exchange_lifetime or 0, *(int(e) - now for e in ends)])
+    if lifetime <= 0:
+        raise InvalidGrantError("the subject_token has expired")
+    scopes = grant_scopes(split_scope(form.get("scope")), entry.scopes, tenant.available_scopes)
+    resources = multi.get("resource", []) + ([form["audience"]] if "audience" in form else [])
+    audience = choose_audience(resources, tenant.audience, tenant.allowed_audiences)
+    claims = {
+        "iss": tenant.issuer,
+        "sub": entry.key_id,
+        "aud": audience,
+        "exp": now + lifetime,
+        "iat": now,
+        "nbf": now,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": entry.key_id,
+        "scope": " ".join(scopes),
+        "groups": list(entry.groups),
+        API_KEY_CLAIM: {"key_id": entry.key_id, "secret": entry.secret_id},
+        "act": {"sub": actor},
+    }
+    return Exchanged(claims, lifetime, None)
+
+
+async def _actor(ctx: ProtocolContext, tenant: TenantEntry, token: str) -> str:
+    _, client = await _active(ctx, tenant, token, "actor_token")
+    if client is None:
+        raise InvalidGrantError("the actor_token must be a client's token")
+    return client.client_id
+
+
 def _check_types(form: dict[str, str]) -> None:
     if "subject_token" not in form:
         raise InvalidRequestError("subject_token is required")
-    if form.get("subject_token_type") not in TOKEN_TYPES:
-        raise InvalidRequestError(f"subject_token_type must be {ACCESS_TOKEN}")
+    if form.get("subject_token_type") not in (*TOKEN_TYPES, API_KEY):
+        raise InvalidRequestError(f"subject_token_type must be {ACCESS_TOKEN} or {API_KEY}")
     if "actor_token" in form and form.get("actor_token_type") not in TOKEN_TYPES:
         raise InvalidRequestError(f"actor_token_type must be {ACCESS_TOKEN}")
     if "actor_token_type" in form and "actor_token" not in form:
@@ -108,7 +176,7 @@ def _check_types(form: dict[str, str]) -> None:
 
 async def _active(
     ctx: ProtocolContext, tenant: TenantEntry, token: str, name: str
-) -> tuple[dict[str, Any], ClientEntry]:
+) -> tuple[dict[str, Any], ClientEntry | None]:
     active = await active_token(ctx, tenant, token)
     if active is None:
         raise InvalidGrantError(f"the {name} is not an active token of this realm")

@@ -214,6 +214,8 @@ async def _token(ctx: ProtocolContext, tenant: TenantEntry, token: str, needs: N
         raise _invalid(tenant, "token_audience")
     scopes = tuple(str(claims.get("scope", "")).split())
     groups = tuple(str(g) for g in claims.get("groups", ()))
+    if client is None:  # a token got by exchanging an API key: it acts as that key
+        return Identity(str(claims["client_id"]), "api_key", scopes, groups)
     return Identity(client.client_id, "oauth_client", scopes, groups)
 
 

@@ -11,8 +11,9 @@ import json
 import time
 from typing import Any
 
+from gatepass.apikeys.verification import VerifyCode, evaluate
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.oauth.claims import CLIENT_UID, EXCHANGED_FROM, for_gatepass
+from gatepass.oauth.claims import API_KEY_CLAIM, CLIENT_UID, EXCHANGED_FROM, for_gatepass
 from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
@@ -46,11 +47,12 @@ def bound(claims: dict[str, Any]) -> bool:
 
 async def active_token(
     ctx: ProtocolContext, tenant: TenantEntry, token: str
-) -> tuple[dict[str, Any], ClientEntry] | None:
+) -> tuple[dict[str, Any], ClientEntry | None] | None:
     """The claims of a token of ours that is still good, and the client it was issued to.
 
     That client must be the very one the token was issued to (its uid), not a later client
-    created under the same client ID.
+    created under the same client ID. A token got by exchanging an API key has no client
+    (``None``): the key's secret it came from must still be good.
     """
     try:
         claims = tokens.verify(tenant, token)
@@ -61,10 +63,25 @@ async def active_token(
     origin = claims.get(EXCHANGED_FROM)  # a token got by token exchange ends with its origin
     if origin is not None and ctx.cache.is_revoked(str(origin)):
         return None
+    if API_KEY_CLAIM in claims:
+        return (claims, None) if await _key_good(ctx, tenant, claims[API_KEY_CLAIM]) else None
     client = await ctx.client(tenant.id, str(claims["client_id"]))
     if client is None or not client.usable(time.time()) or not issued_to(claims, client):
         return None
     return claims, client
+
+
+async def _key_good(ctx: ProtocolContext, tenant: TenantEntry, named: object) -> bool:
+    """Whether the API key secret a token was exchanged from is still good to use."""
+    if not isinstance(named, dict):
+        return False
+    key_id, secret_id = named.get("key_id"), named.get("secret")
+    if not isinstance(key_id, str) or not isinstance(secret_id, int):
+        return False
+    hit, entry = ctx.cache.cached_key_secret(tenant.id, key_id, secret_id)
+    if not hit:
+        entry = await from_db(ctx.cache.load_key_secret, tenant.id, key_id, secret_id)
+    return evaluate(entry, time.time()) is VerifyCode.VALID
 
 
 async def gatepass_token(
@@ -77,7 +94,8 @@ async def gatepass_token(
     active = await active_token(ctx, tenant, token)
     if active is None or not for_gatepass(active[0], tenant.issuer):
         return None
-    return active
+    claims, client = active
+    return None if client is None else (claims, client)
 
 
 def issued_to(claims: dict[str, Any], client: ClientEntry) -> bool:

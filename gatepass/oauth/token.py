@@ -90,9 +90,11 @@ async def exchanged(
     requester = None
     if caller.authorization is not None or "client_secret" in form or assertion.is_assertion(form):
         requester = await ctx.authenticate(tenant, caller, form)
-    done = await exchange.exchange(ctx, tenant, form, multi, proof=proof, requester=requester)
+    done = await exchange.exchange(
+        ctx, tenant, form, multi, proof=proof, requester=requester, source=caller.source
+    )
     claims, kind = done.claims, "Bearer"
-    if proof is not None:
+    if proof is not None and done.client is not None:
         await spend_proof(ctx, done.client, proof)
         claims["cnf"], kind = {"jkt": proof.jkt}, "DPoP"
     body = answer(tokens.sign(tenant, claims), done.lifetime, claims["scope"], kind=kind)

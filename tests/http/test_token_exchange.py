@@ -14,8 +14,11 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
+from gatepass.apikeys.kind import API_KEY as API_KEY_KIND
+from gatepass.credentials import lifecycle
 from tests.api.support import api, bearer_caller
-from tests.factories import Credential, Factory
+from tests.apikeys.support import create_key, regenerate, revoke
+from tests.factories import ACTOR, Credential, Factory
 from tests.http.support import (
     BASE,
     assert_oauth_error,
@@ -294,3 +297,100 @@ def test_an_administrator_turns_token_exchange_on_and_off(
         assert response.json()["token_exchange_lifetime"] == shown
     refused = admin.request(client, "PATCH", api("acme", ""), json={"token_exchange_lifetime": 10})
     assert refused.status_code == 422, refused.text
+
+
+# --- an API key as the subject ---------------------------------------------------------------
+
+API_KEY = "urn:gatepass:params:oauth:token-type:api_key"
+GATEWAY = "/realms/acme/gateway/check"
+
+
+def exchange_key(http: TestClient, key: str, **form: str) -> httpx2.Response:
+    return exchange(http, key, subject_token_type=API_KEY, **form)
+
+
+def wait_inactive(http: TestClient, cred: Credential, token: str) -> None:
+    deadline = time.monotonic() + 10
+    while active(http, cred, token):  # every process learns it at its next poll
+        assert time.monotonic() < deadline, "the exchanged token is still active"
+        time.sleep(0.05)
+
+
+def test_an_api_key_is_exchanged_for_a_short_token_that_acts_as_the_key(
+    acme: Factory, client: TestClient, cred: Credential
+) -> None:
+    key = create_key(acme, scopes=("nql", "workflows"), groups=())
+
+    response = exchange_key(client, key.secret, scope="nql")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 300)
+    new = claims_of(body["access_token"])
+    assert (new["sub"], new["client_id"], new["scope"]) == (key.key_id, key.key_id, "nql")
+    assert new["api_key"]["key_id"] == key.key_id
+    assert new["act"] == {"sub": key.key_id}
+    assert new["aud"] == "api://acme"
+    assert active(client, cred, body["access_token"])
+    checked = client.get(GATEWAY, headers={"authorization": f"Bearer {body['access_token']}"})
+    assert checked.status_code == 200, checked.text
+    assert (checked.headers["x-gatepass-subject"], checked.headers["x-gatepass-kind"]) == (
+        key.key_id,
+        "api_key",
+    )
+
+
+@pytest.mark.parametrize("ending", ["revoke", "regenerate"])
+def test_the_token_ends_with_the_key_or_its_secret(
+    acme: Factory, client: TestClient, cred: Credential, ending: str
+) -> None:
+    key = create_key(acme, scopes=("nql",))
+    token = exchange_key(client, key.secret).json()["access_token"]
+    assert active(client, cred, token)
+
+    if ending == "revoke":
+        revoke(acme, key)
+    else:
+        regenerate(acme, key)  # no grace: the old secret stops now
+
+    wait_inactive(client, cred, token)
+    assert client.get(GATEWAY, headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_key_refused_from_this_address_or_unknown_gets_no_token(
+    acme: Factory, client: TestClient, cred: Credential
+) -> None:
+    fenced = create_key(acme, name="fenced", scopes=("nql",), allowed_ips=("203.0.113.0/24",))
+    suspended = create_key(acme, name="suspended", scopes=("nql",))
+    with tenant_session(acme, "acme") as (session, tenant):
+        lifecycle.suspend(session, tenant, API_KEY_KIND, suspended.key_id, actor=ACTOR)
+
+    for secret in (fenced.secret, suspended.secret, "gpk_not_a_real_key", "x"):
+        response = exchange_key(client, secret)
+        assert_oauth_error(response, 400, "invalid_grant")
+        assert "access_token" not in response.json()
+
+
+def test_a_key_s_token_keeps_to_its_scopes_and_never_gets_gatepass_s_audience(
+    acme: Factory, client: TestClient, cred: Credential
+) -> None:
+    key = create_key(acme, scopes=("nql",))
+
+    assert_oauth_error(exchange_key(client, key.secret, scope="workflows"), 400, "invalid_scope")
+    own = exchange_key(client, key.secret, resource=BASE + "/realms/acme")
+    assert_oauth_error(own, 400, "invalid_target")
+    other = exchange_key(client, key.secret, resource=REPORTS)
+    assert other.status_code == 200, other.text
+    token = other.json()["access_token"]
+    assert_oauth_error(exchange(client, token), 400, "invalid_grant")  # not exchanged again
+    assert_oauth_error(
+        exchange_key(
+            client, key.secret, headers={"dpop": dpop_proof(key_pair("ES256"), "POST", TOKEN_URL)}
+        ),
+        400,
+        "invalid_request",
+    )
+    management = client.get(
+        "/api/v1/realms/acme/clients", headers={"authorization": f"Bearer {token}"}
+    )
+    assert management.status_code == 401, management.text
