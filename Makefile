@@ -13,9 +13,11 @@ NGINX := /usr/sbin/nginx
 NODE_SDK := sdks/node
 NODE_STAMP := $(NODE_SDK)/node_modules/.stamp-ci
 BENCH_PEERS_STAMP := bench/peers/node_modules/.stamp-ci
+NODE_CLIENTS := tests/node_clients
+NODE_CLIENTS_STAMP := $(NODE_CLIENTS)/node_modules/.stamp-ci
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format dist browser nginx node-sdk bench bench-verify bench-signed bench-sdk bench-scale wrk soak clean
+.PHONY: run test lint format dist browser nginx node-sdk node-clients bench bench-verify bench-signed bench-sdk bench-scale wrk soak clean
 
 # The SDK is a distribution of its own (sdks/python); the examples, tests and benchmarks use it.
 $(VENV)/.stamp-run: pyproject.toml sdks/python/pyproject.toml constraints.txt
@@ -57,6 +59,13 @@ $(NODE_STAMP): $(NODE_SDK)/package.json $(NODE_SDK)/package-lock.json
 	cd $(NODE_SDK) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Third-party Node.js OAuth clients the tests drive (oauth4webapi), as package-lock.json pins them.
+node-clients: $(NODE_CLIENTS_STAMP)
+
+$(NODE_CLIENTS_STAMP): $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 browser:
 	@test -x $(BROWSER) || { $(SUDO) apt-get update -q \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
@@ -68,7 +77,7 @@ nginx:
 
 # Two test processes by default (TEST_WORKERS=0 runs in one); the cluster tests share one.
 # The slow tests (soak, fault injection) run after all the others, which fail faster without them.
-test: lint browser nginx node-sdk
+test: lint browser nginx node-sdk node-clients
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m slow
 
@@ -103,4 +112,4 @@ soak: $(VENV)/.stamp-dev nginx
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info sdks/python/build sdks/python/*.egg-info .mypy_cache .ruff_cache .pytest_cache
-	rm -rf $(NODE_SDK)/node_modules $(NODE_SDK)/types bench/peers/node_modules
+	rm -rf $(NODE_SDK)/node_modules $(NODE_SDK)/types bench/peers/node_modules $(NODE_CLIENTS)/node_modules

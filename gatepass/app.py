@@ -18,12 +18,14 @@ from gatepass.body_limit import BodyLimit
 from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
+from gatepass.credential_secrets import derive_key
 from gatepass.deliveries.service import DeliveryKeys
 from gatepass.destinations import Rules
 from gatepass.jobs.runner import JobRunner
 from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
+from gatepass.oauth.dpop import Nonces
 from gatepass.oauth.throttle import ClientThrottle
 from gatepass.ops import health
 from gatepass.ops.logging import configure as configure_logging
@@ -91,6 +93,7 @@ def create_app(
         limiter=services.limiter,
         throttle=ClientThrottle(services.limiter, services.metrics.registry),
         remote_keys=RemoteKeySets(Rules.for_keys(settings)),
+        nonces=Nonces(derive_key(settings.master_key(), b"gatepass dpop nonce v1")),
     )
     api.state.services = services
     api.state.protocol = ctx

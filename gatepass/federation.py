@@ -118,7 +118,7 @@ def _checked_issuer(item: object, rules: Rules) -> dict[str, Any]:
     return {
         "issuer": issuer,
         "name": name.strip(),
-        "jwks_uri": rules.check_url(jwks_uri) if jwks_uri is not None else None,
+        "jwks_uri": _keys_url(jwks_uri, rules) if jwks_uri is not None else None,
         "jwks": json.loads(checked_jwks(jwks)) if jwks is not None else None,
     }
 
@@ -128,10 +128,20 @@ def _issuer_url(value: str, rules: Rules) -> str:
     Discovery §2), compared with a token's ``iss`` exactly as written."""
     if value != value.strip() or len(value) > MAX_TEXT:
         raise InvalidInputError(f"an issuer must be an https URL of at most {MAX_TEXT} characters")
-    rules.check_url(value)
+    try:
+        rules.check_url(value)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"issuer {value[:100]!r}: {error}") from None
     if urlsplit(value).query:
         raise InvalidInputError("an issuer URL has no query")
     return value
+
+
+def _keys_url(value: str, rules: Rules) -> str:
+    try:
+        return rules.check_url(value)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"an issuer's jwks_uri: {error}") from None
 
 
 def trusted_issuers(stored: list[dict[str, Any]] | None) -> dict[str, TrustedIssuer]:

@@ -248,6 +248,15 @@ class TenantOut(BaseModel):
         description="External issuers (GitHub Actions, a Kubernetes cluster, ...) whose tokens"
         " a client's federation rules may accept.",
     )
+    require_dpop_nonce: bool = Field(
+        default=False,
+        description="Whether a DPoP proof must carry a server nonce (RFC 9449 §8).",
+    )
+    token_exchange_lifetime: int | None = Field(
+        default=None,
+        description="Token exchange (RFC 8693): the longest an exchanged token lives, in"
+        " seconds; null: token exchange is off.",
+    )
 
     @classmethod
     def of(cls, tenant: Tenant, public_url: str) -> TenantOut:
@@ -264,6 +273,8 @@ class TenantOut(BaseModel):
             created_at=tenant.created_at,
             credential_policy=CredentialPolicyBody.of(tenant.credential_policy),
             trusted_issuers=[TrustedIssuerBody(**item) for item in tenant.trusted_issuers],
+            require_dpop_nonce=tenant.require_dpop_nonce,
+            token_exchange_lifetime=tenant.token_exchange_lifetime,
         )
 
 
@@ -290,6 +301,19 @@ class TenantPatch(Input):
         max_length=20,
         description="Replaces the trusted issuers (`[]`: none). A client's federation rules"
         " naming an issuer removed here stop matching at once.",
+    )
+    require_dpop_nonce: bool | None = Field(
+        default=None,
+        description="Require a server nonce in DPoP proofs: a proof without the current one is"
+        " answered `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §8).",
+    )
+    token_exchange_lifetime: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="Allow token exchange (RFC 8693): an access token of this tenant is"
+        " exchanged for a narrower one living at most this many seconds (30-3600); 0 turns"
+        " it off.",
     )
 
 

@@ -67,6 +67,8 @@ def update_tenant(request: Request, principal: Admin, body: schemas.TenantPatch)
         signing_alg=body.signing_alg,
         credential_policy=body.credential_policy.stored() if body.credential_policy else None,
         trusted_issuers=schemas.dumped(body.trusted_issuers),
+        require_dpop_nonce=body.require_dpop_nonce,
+        token_exchange_lifetime=body.token_exchange_lifetime,
     )
 
     def work(session: Session, tenant: Tenant) -> schemas.TenantOut:

@@ -77,6 +77,8 @@ class TenantEntry:
     next_key_expiry: float | None
     # the external issuers its clients' federation rules may trust, by issuer URL
     trusted_issuers: dict[str, TrustedIssuer] = field(default_factory=dict)
+    require_dpop_nonce: bool = False  # DPoP proofs must carry a server nonce (RFC 9449 §8)
+    token_exchange_lifetime: int | None = None  # of an exchanged token; None: exchange is off
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -179,6 +181,8 @@ def load_tenant(
         jwks_json=json.dumps({"keys": [published(k.public_jwk) for k in keys]}).encode(),
         next_key_expiry=min(expiries) if expiries else None,
         trusted_issuers=trusted_issuers(tenant.trusted_issuers),
+        require_dpop_nonce=tenant.require_dpop_nonce,
+        token_exchange_lifetime=tenant.token_exchange_lifetime,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from gatepass import federation
 from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
 from gatepass.cli.common import (
@@ -43,6 +44,7 @@ def client_view(client: OAuthClient) -> dict[str, Any]:
         "secrets": shared.versions(client, now),
         "jwks": json.loads(client.jwks) if client.jwks is not None else None,
         "jwks_uri": client.jwks_uri,
+        "federation": federation.rules_summary(client.federation),
     }
 
 
@@ -68,6 +70,12 @@ def create(
     jwks_uri: str = typer.Option(
         None, "--jwks-uri", help="Instead of --jwks-file: the https URL of its public keys."
     ),
+    federation_file: Path = typer.Option(
+        None,
+        "--federation-file",
+        help="Federation rules (a JSON list): tokens of the tenant's trusted issuers that"
+        " authenticate it; it has no secret.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a client; its secret is shown once (a client given keys has none)."""
@@ -84,6 +92,7 @@ def create(
             token_lifetime=token_lifetime,
             jwks=_read_jwks(jwks_file) if jwks_file is not None else None,
             jwks_uri=jwks_uri,
+            federation=_read_json(federation_file, "federation rules"),
         )
 
     view, secret = shared.created(tenant, _with_key_rules(clients.create_client), spec, client_view)
@@ -101,6 +110,7 @@ def _client_changes(shared: dict[str, Any], own: dict[str, Any]) -> clients.Clie
         clear_token_lifetime=tenant_lifetime,
         jwks=_read_jwks(jwks_file) if jwks_file is not None else None,
         jwks_uri=own["jwks_uri"],
+        federation=_read_json(own["federation_file"], "federation rules"),
     )
 
 
@@ -139,6 +149,15 @@ editing.add_update(
             "jwks_uri",
             str | None,
             typer.Option(None, "--jwks-uri", help="A new URL of its public keys (likewise)."),
+        ),
+        editing.option(
+            "federation_file",
+            Path | None,
+            typer.Option(
+                None,
+                "--federation-file",
+                help="New federation rules, replacing the old (likewise; [] removes them).",
+            ),
         ),
     ],
     spec=_client_changes,
@@ -195,10 +214,16 @@ shared.add_commands(
 
 
 def _read_jwks(path: Path) -> Any:
+    return _read_json(path, "a JWKS")
+
+
+def _read_json(path: Path | None, what: str) -> Any:
+    if path is None:
+        return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        fail(f"cannot read a JWKS from {path}: {error}")
+        fail(f"cannot read {what} from {path}: {error}")
 
 
 def _show_secret(view: dict[str, Any], secret: str | None, tenant: str, as_json: bool) -> None:
@@ -206,11 +231,15 @@ def _show_secret(view: dict[str, Any], secret: str | None, tenant: str, as_json:
     if as_json:
         emit_json({**view, "client_secret": secret, "token_endpoint": endpoint})
         return
-    keyed = {}
+    keyed: dict[str, Any] = {}
     if view["jwks"] is not None:
         keyed = {"public keys": len(view["jwks"]["keys"])}
     elif view["jwks_uri"] is not None:
         keyed = {"public keys at": view["jwks_uri"]}
+    if view["federation"]:
+        keyed["trusted subjects"] = [
+            f"{rule['subject']} ({rule['issuer']})" for rule in view["federation"]
+        ]
     emit_fields(
         f"Client {view['name']}",
         {
@@ -223,5 +252,7 @@ def _show_secret(view: dict[str, Any], secret: str | None, tenant: str, as_json:
     )
     if secret is not None:
         typer.echo("The secret is shown only this once: store it in your secrets vault now.")
+    elif view["federation"]:
+        typer.echo("It authenticates with a token of a trusted issuer that its rules match.")
     else:
         typer.echo("It authenticates with private_key_jwt, signed by one of its keys.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from gatepass import provisioning
+from gatepass import federation, provisioning
 from gatepass.audit.service import Actor
 from gatepass.cli.apikeys import parse_rate
 from gatepass.cli.common import (
@@ -22,6 +24,7 @@ from gatepass.cli.common import (
     transaction,
 )
 from gatepass.credentials.policy import CredentialPolicy
+from gatepass.destinations import Rules
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
 from gatepass.signing_keys import service as signing_keys
@@ -48,6 +51,9 @@ def tenant_view(tenant: Tenant, public_url: str) -> dict[str, Any]:
         "signing_alg": tenant.signing_alg,
         "created_at": iso(tenant.created_at),
         "credential_policy": tenant.credential_policy,
+        "trusted_issuers": federation.issuers_summary(tenant.trusted_issuers),
+        "require_dpop_nonce": tenant.require_dpop_nonce,
+        "token_exchange_lifetime": tenant.token_exchange_lifetime,
     }
 
 
@@ -111,6 +117,23 @@ def tenant_set(
         None, "--allowed-audience", help="Audience a token request may pick with 'resource'."
     ),
     signing_alg: str = typer.Option(None, "--signing-alg", help="Rotates to a new key."),
+    trusted_issuers_file: Path = typer.Option(
+        None,
+        "--trusted-issuers-file",
+        help="The external issuers to trust for workload identity federation (a JSON list of"
+        ' {"issuer", "name", "jwks_uri" or "jwks"}), replacing the list; [] trusts none.',
+    ),
+    require_dpop_nonce: bool = typer.Option(
+        None,
+        "--require-dpop-nonce/--no-require-dpop-nonce",
+        help="Whether DPoP proofs must carry a server nonce (RFC 9449 §8).",
+    ),
+    token_exchange_lifetime: int = typer.Option(
+        None,
+        "--token-exchange-lifetime",
+        help="Allow token exchange (RFC 8693) for tokens living at most this many seconds"
+        " (30-3600); 0 turns it off.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Change a tenant's token settings."""
@@ -121,12 +144,31 @@ def tenant_set(
         audience=audience,
         allowed_audiences=tuple(allowed_audience) if allowed_audience else None,
         signing_alg=signing_alg,
+        trusted_issuers=_read_issuers(trusted_issuers_file),
+        require_dpop_nonce=require_dpop_nonce,
+        token_exchange_lifetime=token_exchange_lifetime,
     )
     with transaction(rt) as session:
         tenant = tenants.get_tenant(session, slug)
-        provisioning.update_settings(session, tenant, changes, actor=Actor.cli(), cipher=rt.cipher)
+        provisioning.update_settings(
+            session,
+            tenant,
+            changes,
+            actor=Actor.cli(),
+            cipher=rt.cipher,
+            key_rules=Rules.for_keys(rt.settings),
+        )
         view = tenant_view(tenant, rt.settings.public_url)
     emit_json(view) if as_json else emit_fields(f"Tenant {slug} updated", view)
+
+
+def _read_issuers(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        fail(f"cannot read trusted issuers from {path}: {error}")
 
 
 @tenant_app.command("policy")

@@ -208,7 +208,7 @@ async def create_from_form(
     hasher = services(request).hasher
     try:
         spec = spec_of(values, viewer)
-        if getattr(spec, "jwks", None) is not None or getattr(spec, "jwks_uri", None):
+        if any(getattr(spec, name, None) for name in ("jwks", "jwks_uri", "federation")):
             return await create_keyed(request, viewer, spec, make, values, then=page.back)
         recipient = None if page.personal else check_email_to(request, values.email_to)
 
@@ -235,7 +235,7 @@ async def create_keyed(
     """A client with public keys: nothing secret is made, so nothing is shown or emailed; the
     new client is in the list, its client ID ready to copy."""
     if values.email_to:
-        raise InvalidInputError("a client with public keys has no secret to email")
+        raise InvalidInputError("a client without a secret has no secret to email")
     actor, hasher = actor_of(request, viewer), services(request).hasher
 
     def work() -> None:
@@ -259,7 +259,10 @@ async def create_credential(request: Request, tenant: str) -> Response:
         tenant,
         client_form,
         lambda values, viewer: clients.NewClient(
-            **values.shared(), jwks=values.public_keys(), jwks_uri=values.jwks_uri or None
+            **values.shared(),
+            jwks=values.public_keys(),
+            jwks_uri=values.jwks_uri or None,
+            federation=values.federation_rules(),
         ),
         functools.partial(
             clients.create_client, key_rules=Rules.for_keys(services(request).settings)

@@ -69,6 +69,7 @@ class CredentialForm:
     allowed_ips: str = ""  # one address or CIDR range per line (or space- or comma-separated)
     jwks: str = ""  # a client's public keys (JWKS JSON): private_key_jwt, no secret
     jwks_uri: str = ""  # ... or the URL that publishes them
+    federation: str = ""  # ... or federation rules (JSON list): trusted issuers' tokens
     keys_given: bool = False  # keys were pasted (kept open when they come back refused)
     empty_ok: bool = False  # created with no permission after the warning said what that means
 
@@ -112,8 +113,9 @@ class CredentialForm:
             allowed_ips=form_field(form, "allowed_ips"),
             jwks=form_field(form, "jwks").strip(),
             jwks_uri=form_field(form, "jwks_uri").strip(),
-            keys_given=bool(
-                form_field(form, "jwks").strip() or form_field(form, "jwks_uri").strip()
+            federation=form_field(form, "federation").strip(),
+            keys_given=any(
+                form_field(form, name).strip() for name in ("jwks", "jwks_uri", "federation")
             ),
             empty_ok=form_field(form, "empty_ok") == "yes",
         )
@@ -140,6 +142,21 @@ class CredentialForm:
             parsed = None
         if not isinstance(parsed, dict):
             raise InvalidInputError('public keys must be a JWKS: a JSON object {"keys": [...]}')
+        return parsed
+
+    def federation_rules(self) -> list[Any] | None:
+        """The federation rules typed into the form (none: not a federated client), checked by
+        the clients service; here only that they are a JSON list."""
+        if not self.federation:
+            return None
+        try:
+            parsed = json.loads(self.federation)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, list):
+            raise InvalidInputError(
+                'federation rules must be a JSON list: [{"issuer": ..., "subject": ...}]'
+            )
         return parsed
 
     def rate_limit(self) -> RateLimit | None:

@@ -1,9 +1,13 @@
 """The tenant's credential policy, as a form for administrators: every field of
 ``credentials.policy.CredentialPolicy``, saved through ``provisioning.update_settings`` as the
-management API saves it (checked, audited as ``tenant.update``), errors shown in the form."""
+management API saves it (checked, audited as ``tenant.update``), errors shown in the form.
+
+The same page holds the trusted issuers of workload identity federation (``gatepass.federation``)
+as JSON, saved the same way."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +28,7 @@ from gatepass.console.web import (
     signed_in,
 )
 from gatepass.credentials.policy import CredentialPolicy
+from gatepass.destinations import Rules
 from gatepass.errors import DomainError, InvalidInputError
 from gatepass.tenants import service as tenants
 from gatepass.tenants.service import TenantSettings
@@ -47,13 +52,15 @@ async def policy_page(request: Request, tenant: str) -> Response:
     if isinstance(viewer, Response):
         return viewer
 
-    def load() -> dict[str, Any]:
+    def load() -> tuple[dict[str, Any], str]:
         with services(request).db.read() as session:
             found = tenants.get_tenant(session, tenant)
-            return form_values(CredentialPolicy.of(found.credential_policy))
+            values = form_values(CredentialPolicy.of(found.credential_policy))
+            return values, _issuers_text(found.trusted_issuers)
 
-    saved = request.query_params.get("saved") == "1"
-    return _render(request, viewer, await threaded(load), error=None, saved=saved)
+    values, issuers = await threaded(load)
+    saved = request.query_params.get("saved")
+    return _render(request, viewer, values, error=None, saved=saved, issuers=issuers)
 
 
 @router.post("/{tenant}/policy")
@@ -74,8 +81,67 @@ async def save_policy(request: Request, tenant: str) -> Response:
     try:
         await threaded(work)
     except DomainError as exc:
-        return _render(request, viewer, values, error=str(exc), saved=False, status=422)
+        issuers = await threaded(lambda: _stored_issuers(request, tenant))
+        return _render(
+            request, viewer, values, error=str(exc), saved=None, status=422, issuers=issuers
+        )
     return redirect(f"/console/{tenant}/policy?saved=1")
+
+
+@router.post("/{tenant}/policy/trusted-issuers")
+async def save_trusted_issuers(request: Request, tenant: str) -> Response:
+    """Replace the trusted issuers with the JSON list typed into the form."""
+    viewer, form = await posted(request, tenant, "administer")
+    if isinstance(viewer, Response):
+        return viewer
+    typed = field(form, "trusted_issuers").strip()
+    actor = actor_of(request, viewer)
+
+    def work() -> None:
+        try:
+            listed = json.loads(typed or "[]")
+        except ValueError:
+            raise InvalidInputError(
+                'trusted issuers must be a JSON list: [{"issuer": "https://..."}]'
+            ) from None
+        svc = services(request)
+        with svc.db.transaction() as session:
+            found = tenants.get_tenant(session, tenant)
+            provisioning.update_settings(
+                session,
+                found,
+                TenantSettings(trusted_issuers=listed),
+                actor=actor,
+                cipher=svc.cipher,
+                key_rules=Rules.for_keys(svc.settings),
+            )
+
+    try:
+        await threaded(work)
+    except DomainError as exc:
+
+        def load() -> dict[str, Any]:
+            with services(request).db.read() as session:
+                found = tenants.get_tenant(session, tenant)
+                return form_values(CredentialPolicy.of(found.credential_policy))
+
+        values = await threaded(load)
+        return _render(
+            request, viewer, values, error=None, saved=None, status=422, issuers=typed,
+            issuers_error=str(exc),
+        )  # fmt: skip
+    return redirect(f"/console/{tenant}/policy?saved=issuers")
+
+
+def _stored_issuers(request: Request, tenant: str) -> str:
+    with services(request).db.read() as session:
+        return _issuers_text(tenants.get_tenant(session, tenant).trusted_issuers)
+
+
+def _issuers_text(stored: list[dict[str, Any]]) -> str:
+    """The trusted issuers as the form shows them: JSON, without the fields left empty."""
+    shown = [{k: v for k, v in item.items() if v} for item in stored]
+    return json.dumps(shown, indent=2) if shown else ""
 
 
 def form_values(policy: CredentialPolicy) -> dict[str, Any]:
@@ -127,8 +193,10 @@ def _render(
     values: dict[str, Any],
     *,
     error: str | None,
-    saved: bool,
+    saved: str | None,
     status: int = 200,
+    issuers: str = "",
+    issuers_error: str | None = None,
 ) -> Response:
     periods = {name: name for name in PERIODS}
     if values["rate_period"] not in periods and str(values["rate_period"]).isdigit():
@@ -139,5 +207,7 @@ def _render(
         "periods": periods,
         "error": error,
         "saved": saved,
+        "issuers": issuers,
+        "issuers_error": issuers_error,
     }
     return render(request, "policy.html", context, status=status)

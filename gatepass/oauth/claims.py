@@ -19,6 +19,9 @@ IGNORED_SCOPES = frozenset({"openid", "profile", "email"})
 # A private claim (RFC 9068 §2.2 allows more): the client's never-reused uid. A client ID can
 # be deleted and chosen again; Gatepass honours a token only for the client that holds this uid.
 CLIENT_UID = "client_uid"
+# A token got by token exchange (``oauth.exchange``) names the jti of the token it came from, and
+# ends when that one is revoked.
+EXCHANGED_FROM = "exchanged_from"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.cache.store import CredentialCache
 from gatepass.credentials import rules
 from gatepass.oauth import assertion
+from gatepass.oauth.dpop import Nonces
 from gatepass.oauth.errors import (
     InvalidClientError,
     RealmNotFoundError,
@@ -54,6 +55,7 @@ class ProtocolContext:
     limiter: RateLimiter
     throttle: ClientThrottle
     remote_keys: RemoteKeySets  # JWKS URLs of clients and trusted issuers, fetched on demand
+    nonces: Nonces  # DPoP server nonces, for tenants that require them
 
     async def tenant(self, slug: str) -> TenantEntry:
         hit, entry = self.cache.cached_tenant(slug)

@@ -6,6 +6,7 @@ import json
 
 from gatepass.cache.entries import TenantEntry
 from gatepass.oauth.claims import IGNORED_SCOPES
+from gatepass.oauth.exchange import GRANT_TYPE as EXCHANGE
 from gatepass.oauth.token import GRANT_TYPES
 from gatepass.publickeys.jwk import SUPPORTED
 
@@ -21,7 +22,8 @@ def metadata(tenant: TenantEntry) -> bytes:
         "introspection_endpoint": f"{base}/token/introspect",
         "revocation_endpoint": f"{base}/revoke",
         "jwks_uri": f"{base}/certs",
-        "grant_types_supported": list(GRANT_TYPES),
+        "grant_types_supported": list(GRANT_TYPES)
+        + ([EXCHANGE] if tenant.token_exchange_lifetime is not None else []),
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,

@@ -11,6 +11,12 @@ read as a JWT only once its header parameters are right; the signature check is 
 key the caller chose, among the four algorithms Gatepass verifies anyway (``publickeys.jwk``).
 A proof's ``jti`` is used once while its ``iat`` is acceptable (Redis ``SET NX``, or the table of
 used client assertions).
+
+A tenant may also require a server nonce in each proof (§8): a proof without the current one is
+answered ``use_dpop_nonce`` with a fresh nonce in the ``DPoP-Nonce`` header, and the client
+signs a new proof with it. The nonce is an HMAC of the tenant and a ``NONCE_PERIOD`` window
+under a key derived from the server secret, so every process makes and accepts the same ones
+with nothing stored; the current and the previous window's are accepted.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +42,8 @@ MAX_AGE = 60  # seconds: a proof made longer ago than this is refused
 AHEAD = 5  # seconds of clock skew allowed for a proof made "in the future"
 MAX_JTI = 100
 ALGORITHMS = list(SUPPORTED)
+NONCE_PERIOD = 300  # seconds: a nonce works in its window and the next one
+MAX_NONCE = 100
 
 
 class InvalidDPoPProofError(OAuthError):
@@ -44,11 +53,48 @@ class InvalidDPoPProofError(OAuthError):
     status = 400
 
 
+class UseDPoPNonceError(OAuthError):
+    """RFC 9449 §8: the proof must carry the server's nonce, given in ``DPoP-Nonce``."""
+
+    error = "use_dpop_nonce"
+    status = 400
+
+    def __init__(self, nonce: str) -> None:
+        super().__init__(
+            "Authorization server requires nonce in DPoP proof",
+            headers=((b"dpop-nonce", nonce.encode()),),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Proof:
     jkt: str  # the key's RFC 7638 thumbprint, what a bound token carries in cnf.jkt
     jti: str
     iat: int
+    nonce: str | None = None  # the server nonce it carries, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Nonces:
+    """Server nonces for DPoP proofs (§8), the same in every process of a deployment."""
+
+    key: bytes  # a subkey of the server secret (``credential_secrets.derive_key``)
+
+    def current(self, tenant_id: int, now: float | None = None) -> str:
+        return self._make(tenant_id, int((time.time() if now is None else now) // NONCE_PERIOD))
+
+    def check(self, proof: Proof, tenant_id: int, now: float | None = None) -> None:
+        """``use_dpop_nonce`` with the current nonce unless ``proof`` carries a fresh one."""
+        window = int((time.time() if now is None else now) // NONCE_PERIOD)
+        given = proof.nonce or ""
+        if not any(
+            hmac.compare_digest(given, self._make(tenant_id, w)) for w in (window, window - 1)
+        ):
+            raise UseDPoPNonceError(self._make(tenant_id, window))
+
+    def _make(self, tenant_id: int, window: int) -> str:
+        mac = hmac.new(self.key, f"{tenant_id}:{window}".encode(), hashlib.sha256).digest()
+        return f"{window:x}." + base64.urlsafe_b64encode(mac[:18]).decode()
 
 
 def verify(
@@ -70,7 +116,10 @@ def verify(
     except jwt.PyJWTError:
         raise InvalidDPoPProofError("the DPoP proof's signature or claims are not valid") from None
     _check_claims(claims, method, url, access_token, time.time() if now is None else now)
-    return Proof(jkt, claims["jti"], int(claims["iat"]))
+    nonce = claims.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or len(nonce) > MAX_NONCE):
+        raise InvalidDPoPProofError("the DPoP proof's nonce is not valid")
+    return Proof(jkt, claims["jti"], int(claims["iat"]), nonce)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
-from gatepass.oauth.claims import CLIENT_UID, for_gatepass
+from gatepass.oauth.claims import CLIENT_UID, EXCHANGED_FROM, for_gatepass
 from gatepass.oauth.context import Caller, ProtocolContext, from_db
 from gatepass.oauth.errors import InvalidRequestError
 from gatepass.tokens import jwt as tokens
@@ -57,6 +57,9 @@ async def active_token(
     except tokens.InvalidTokenError:
         return None
     if ctx.cache.is_revoked(str(claims["jti"])):
+        return None
+    origin = claims.get(EXCHANGED_FROM)  # a token got by token exchange ends with its origin
+    if origin is not None and ctx.cache.is_revoked(str(origin)):
         return None
     client = await ctx.client(tenant.id, str(claims["client_id"]))
     if client is None or not client.usable(time.time()) or not issued_to(claims, client):

@@ -12,7 +12,7 @@ from json.encoder import encode_basestring_ascii as json_string
 
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.clients.keys import remember_assertion
-from gatepass.oauth import assertion, dpop
+from gatepass.oauth import assertion, dpop, exchange
 from gatepass.oauth.claims import TokenGrant, access_token_claims, choose_audience, grant_scopes
 from gatepass.oauth.context import Caller, ProtocolContext
 from gatepass.oauth.errors import (
@@ -50,6 +50,10 @@ async def token(
         if caller.dpop is None
         else dpop.verify(caller.dpop, method="POST", url=tenant.issuer + PATH)
     )
+    if proof is not None and tenant.require_dpop_nonce:
+        ctx.nonces.check(proof, tenant.id)
+    if grant_type == exchange.GRANT_TYPE:
+        return await exchanged(ctx, tenant, caller, form, multi, proof=proof)
     if grant_type == JWT_BEARER:
         client = await jwt_bearer_client(ctx, tenant, caller, form)
     else:
@@ -70,6 +74,30 @@ async def token(
     await spend_proof(ctx, client, proof)
     claims["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1
     return answer(tokens.sign(tenant, claims), grant.lifetime, claims["scope"], kind="DPoP")
+
+
+async def exchanged(
+    ctx: ProtocolContext,
+    tenant: TenantEntry,
+    caller: Caller,
+    form: dict[str, str],
+    multi: dict[str, list[str]],
+    *,
+    proof: dpop.Proof | None,
+) -> bytes:
+    """RFC 8693: the subject token is what authenticates; a client that also authenticates is
+    checked (a wrong secret still fails) and named as the actor."""
+    requester = None
+    if caller.authorization is not None or "client_secret" in form or assertion.is_assertion(form):
+        requester = await ctx.authenticate(tenant, caller, form)
+    done = await exchange.exchange(ctx, tenant, form, multi, proof=proof, requester=requester)
+    claims, kind = done.claims, "Bearer"
+    if proof is not None:
+        await spend_proof(ctx, done.client, proof)
+        claims["cnf"], kind = {"jkt": proof.jkt}, "DPoP"
+    body = answer(tokens.sign(tenant, claims), done.lifetime, claims["scope"], kind=kind)
+    # RFC 8693 §2.2.1: the answer says what was issued
+    return body[:-1] + b',"issued_token_type":"' + exchange.ACCESS_TOKEN.encode() + b'"}'
 
 
 async def jwt_bearer_client(

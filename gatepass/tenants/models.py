@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatepass.db import Base, utcnow
@@ -30,4 +30,9 @@ class Tenant(Base):
     trusted_issuers: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # Whether a DPoP proof must carry a server nonce (RFC 9449 §8, ``oauth.dpop.Nonces``)
+    require_dpop_nonce: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Token exchange (RFC 8693, ``oauth.exchange``): the longest an exchanged token may live, in
+    # seconds; None: exchange is off
+    token_exchange_lifetime: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,6 +16,7 @@ from gatepass.text import check_plain
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 MIN_LIFETIME, MAX_LIFETIME = 30, 86400
+MIN_EXCHANGE_LIFETIME, MAX_EXCHANGE_LIFETIME = 30, 3600  # of a token got by token exchange
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class TenantSettings:
     # the external issuers to trust, replacing the list (``gatepass.federation``; checked by
     # ``provisioning``, which knows where keys may be fetched from)
     trusted_issuers: list[Any] | None = None
+    require_dpop_nonce: bool | None = None  # DPoP proofs must carry a server nonce
+    # token exchange: the longest an exchanged token lives (seconds), or 0 to turn exchange off
+    token_exchange_lifetime: int | None = None
 
 
 def new_tenant(
@@ -88,7 +92,22 @@ def apply_settings(tenant: Tenant, changes: TenantSettings) -> None:
         if not MIN_LIFETIME <= changes.token_lifetime <= MAX_LIFETIME:
             raise InvalidInputError(f"token lifetime must be {MIN_LIFETIME}-{MAX_LIFETIME} seconds")
         tenant.token_lifetime = changes.token_lifetime
+    if changes.require_dpop_nonce is not None:
+        tenant.require_dpop_nonce = changes.require_dpop_nonce
+    if changes.token_exchange_lifetime is not None:
+        tenant.token_exchange_lifetime = _exchange_lifetime(changes.token_exchange_lifetime)
     _apply_audiences(tenant, changes)
+
+
+def _exchange_lifetime(seconds: int) -> int | None:
+    if seconds == 0:
+        return None
+    if not MIN_EXCHANGE_LIFETIME <= seconds <= MAX_EXCHANGE_LIFETIME:
+        raise InvalidInputError(
+            f"an exchanged token's lifetime must be {MIN_EXCHANGE_LIFETIME}-"
+            f"{MAX_EXCHANGE_LIFETIME} seconds (0 turns token exchange off)"
+        )
+    return seconds
 
 
 def _apply_audiences(tenant: Tenant, changes: TenantSettings) -> None:

@@ -229,3 +229,22 @@ def test_new_tenants_take_the_configured_default_token_lifetime(cli: Cli) -> Non
     configured = Cli({**cli.env, "GATEPASS_DEFAULT_TOKEN_LIFETIME": "900"})
     assert configured.json("tenant", "create", "acme")["token_lifetime"] == 900
     assert cli.json("tenant", "create", "globex")["token_lifetime"] == 600
+
+
+def test_tenant_set_turns_dpop_nonces_and_token_exchange_on_and_off(
+    cli: Cli, settings: Settings
+) -> None:
+    cli.ok("tenant", "create", "acme")
+
+    on = cli.json(
+        "tenant", "set", "acme", "--require-dpop-nonce", "--token-exchange-lifetime", "120"
+    )
+    assert (on["require_dpop_nonce"], on["token_exchange_lifetime"]) == (True, 120)
+    off = cli.json(
+        "tenant", "set", "acme", "--no-require-dpop-nonce", "--token-exchange-lifetime", "0"
+    )
+    assert (off["require_dpop_nonce"], off["token_exchange_lifetime"]) == (False, None)
+
+    before = dump_tables(settings.database_url)
+    assert "30-3600" in cli.fails("tenant", "set", "acme", "--token-exchange-lifetime", "5")
+    assert dump_tables(settings.database_url) == before

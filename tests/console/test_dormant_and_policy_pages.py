@@ -4,6 +4,7 @@ is offered."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -93,6 +94,29 @@ def test_an_admin_sets_the_credential_policy_and_sees_errors_in_the_form(
     assert (stored["max_lifetime_days"], stored["dormant_after_days"]) == (90, 60)
     assert stored["auto_suspend_dormant"] is True
     assert stored["leak_action"] == "suspend"
+
+
+def test_an_admin_trusts_an_issuer_and_sees_a_wrong_one_refused(
+    console: Console, factory: Factory
+) -> None:
+    page = console.page
+    console.sign_in_as_admin(factory)
+    page.get_by_role("link", name="Credential policy").click()
+    field = page.get_by_label("Trusted issuers (JSON)")
+    console.expect_error(r"422")
+    field.fill(json.dumps([{"issuer": "http://token.example.com"}]))
+    page.get_by_role("button", name="Save trusted issuers").click()
+    expect(page.get_by_role("alert")).to_contain_text("must use https")
+    expect(field).to_contain_text("http://token.example.com")  # what was typed, kept
+
+    github = "https://token.actions.githubusercontent.com"
+    field.fill(json.dumps([{"issuer": github, "name": "GitHub Actions"}]))
+    page.get_by_role("button", name="Save trusted issuers").click()
+    expect(page.get_by_role("status")).to_contain_text("The trusted issuers are saved.")
+    expect(field).to_contain_text(github)
+    with factory.db.read() as session:
+        stored = tenants.get_tenant(session, console.tenant).trusted_issuers
+    assert [(i["issuer"], i["name"]) for i in stored] == [(github, "GitHub Actions")]
 
 
 def test_a_viewer_sees_the_dormant_report_but_not_the_policy(

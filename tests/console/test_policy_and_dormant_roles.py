@@ -4,6 +4,7 @@ another tenant's administrator included. A refused or invalid change stores noth
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -218,3 +219,74 @@ def test_a_rate_period_the_form_cannot_name_is_kept_when_the_form_is_saved(
     refused = post_policy(client, csrf, {"rate_requests": "100", "rate_period": "fortnight"})
     assert refused.status_code == 422
     assert "second, minute, hour or day" in refused.text
+
+
+# --- trusted issuers (workload identity federation) ------------------------------------------
+
+ISSUERS = [{"issuer": "https://token.actions.githubusercontent.com", "name": "GitHub Actions"}]
+
+
+def stored_issuers(factory: Factory) -> list[dict[str, object]]:
+    with factory.db.read() as session:
+        return list(tenants.get_tenant(session, "acme").trusted_issuers)
+
+
+def post_issuers(http: TestClient, csrf: str, text: str) -> httpx2.Response:
+    return http.post(
+        "/console/acme/policy/trusted-issuers",
+        data={"trusted_issuers": text, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_admins_save_trusted_issuers(role: str, acme: Factory, client: TestClient) -> None:
+    csrf = signed_in_as(client, acme, role)
+
+    saved = post_issuers(client, csrf, json.dumps(ISSUERS))
+
+    if role == "admin":
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/console/acme/policy?saved=issuers"
+        assert [i["issuer"] for i in stored_issuers(acme)] == [ISSUERS[0]["issuer"]]
+        shown = client.get("/console/acme/policy?saved=issuers")
+        assert "The trusted issuers are saved." in shown.text
+        assert ISSUERS[0]["issuer"] in shown.text
+    else:
+        assert saved.status_code == 403
+        assert stored_issuers(acme) == []
+
+
+def test_trusted_issuers_need_the_csrf_token_and_a_sign_in(
+    acme: Factory, client: TestClient
+) -> None:
+    anonymous = post_issuers(client, "x", json.dumps(ISSUERS))
+    assert anonymous.status_code == 303
+    signed_in_as(client, acme, "admin")
+    assert post_issuers(client, "forged", json.dumps(ISSUERS)).status_code == 403
+    assert stored_issuers(acme) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("[not json", "must be a JSON list"),
+        (json.dumps([{"issuer": "http://token.example.com"}]), "must use https"),
+        (json.dumps([{"issuer": "https://10.1.2.3"}]), "private or reserved"),
+    ],
+)
+def test_wrong_trusted_issuers_come_back_in_the_form_and_change_nothing(
+    typed: str, message: str, acme: Factory, client: TestClient
+) -> None:
+    csrf = signed_in_as(client, acme, "admin")
+
+    refused = post_issuers(client, csrf, typed)
+
+    assert refused.status_code == 422
+    assert message in refused.text
+    assert (
+        "not json" in refused.text
+        or "token.example.com" in refused.text
+        or "10.1.2.3" in (refused.text)
+    )  # what was typed is kept
+    assert stored_issuers(acme) == []
