@@ -12,11 +12,12 @@ BROWSER := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
 NODE_SDK := sdks/node
 NODE_STAMP := $(NODE_SDK)/node_modules/.stamp-ci
+BENCH_PEERS_STAMP := bench/peers/node_modules/.stamp-ci
 NODE_CLIENTS := tests/node_clients
 NODE_CLIENTS_STAMP := $(NODE_CLIENTS)/node_modules/.stamp-ci
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format dist browser nginx node-sdk node-clients bench bench-verify bench-sdk bench-scale wrk soak clean
+.PHONY: run test lint format dist browser nginx node-sdk node-clients bench bench-verify bench-signed bench-sdk bench-scale wrk soak clean
 
 # The SDK is a distribution of its own (sdks/python); the examples, tests and benchmarks use it.
 $(VENV)/.stamp-run: pyproject.toml sdks/python/pyproject.toml constraints.txt
@@ -86,6 +87,14 @@ bench: $(VENV)/.stamp-run
 bench-verify: $(VENV)/.stamp-run
 	bench/verify_endpoint.sh
 
+# private_key_jwt, then with DPoP: gatepass vs. oidc-provider, which bench/peers/package-lock.json pins.
+bench-signed: $(VENV)/.stamp-run $(BENCH_PEERS_STAMP) wrk
+	bench/signed_token.sh
+
+$(BENCH_PEERS_STAMP): bench/peers/package.json bench/peers/package-lock.json
+	cd bench/peers && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 bench-sdk: $(VENV)/.stamp-run
 	$(BIN)/python bench/sdk_verify.py
 
@@ -103,4 +112,4 @@ soak: $(VENV)/.stamp-dev nginx
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info sdks/python/build sdks/python/*.egg-info .mypy_cache .ruff_cache .pytest_cache
-	rm -rf $(NODE_SDK)/node_modules $(NODE_SDK)/types $(NODE_CLIENTS)/node_modules
+	rm -rf $(NODE_SDK)/node_modules $(NODE_SDK)/types bench/peers/node_modules $(NODE_CLIENTS)/node_modules
