@@ -92,7 +92,7 @@ def create_app(
         metrics=services.metrics,
         limiter=services.limiter,
         throttle=ClientThrottle(services.limiter, services.metrics.registry),
-        remote_keys=RemoteKeySets(Rules.for_keys(settings)),
+        remote_keys=RemoteKeySets(Rules.for_keys(settings), deadline=settings.jwks_timeout),
         nonces=Nonces(derive_key(settings.master_key(), b"gatepass dpop nonce v1")),
     )
     api.state.services = services

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # document): the same address rules as webhooks (gatepass.destinations), allowed apart.
     jwks_allow_http: bool = False
     jwks_allow_private: bool = False
+    # Seconds one fetch of public keys may take in all (resolve, connect, send, read).
+    jwks_timeout: float = Field(default=5.0, gt=0, le=60)
     # Background jobs (reminders, ...) in a thread of each server process; off: run them with
     # ``gatepass jobs run-once`` from cron. A lease in the database keeps them from running twice.
     jobs_enabled: bool = True

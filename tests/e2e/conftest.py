@@ -112,9 +112,11 @@ def base_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         GATEPASS_DATA_DIR=str(tmp_path),
         # The reminder job would mail a test's mailbox on its own schedule: tests run it on purpose.
         GATEPASS_JOBS_ENABLED="false",
-        # Client keys published by the test's own key server, on loopback over plain http.
+        # Client keys published by the test's own key server, on loopback over plain http, with
+        # a fetch deadline generous enough for a loaded test machine.
         GATEPASS_JWKS_ALLOW_HTTP="true",
         GATEPASS_JWKS_ALLOW_PRIVATE="true",
+        GATEPASS_JWKS_TIMEOUT="30",
         **CHEAP_ENV,
     )
     return env

@@ -121,8 +121,11 @@ def issuers() -> Iterator[Issuers]:
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[TestClient]:
-    """The operator allows key URLs on loopback over http: where the test's issuer is."""
-    local = settings.model_copy(update={"jwks_allow_http": True, "jwks_allow_private": True})
+    """The operator allows key URLs on loopback over http: where the test's issuer is (with a
+    fetch deadline generous enough for a loaded test machine)."""
+    local = settings.model_copy(
+        update={"jwks_allow_http": True, "jwks_allow_private": True, "jwks_timeout": 30.0}
+    )
     with TestClient(create_app(local), base_url=BASE) as http:
         yield http
 

@@ -35,8 +35,11 @@ def keys_at() -> Iterator[KeyServer]:
 
 @pytest.fixture
 def local_settings(settings: Settings) -> Settings:
-    """The operator allows key URLs on loopback over http: where the test's key server is."""
-    return settings.model_copy(update={"jwks_allow_http": True, "jwks_allow_private": True})
+    """The operator allows key URLs on loopback over http: where the test's key server is. The
+    fetch deadline is generous: on a loaded test machine the scheduler, not the fetch, is slow."""
+    return settings.model_copy(
+        update={"jwks_allow_http": True, "jwks_allow_private": True, "jwks_timeout": 30.0}
+    )
 
 
 @pytest.fixture
