@@ -9,7 +9,13 @@
 # bench/lib/signed_requests.py and sent one per request by bench/lib/signed.lua.
 # Knobs (environment): PORT=8090 WORKERS=2 CONNS="16 64" WARMUP=3 DURATION=10 WRK_THREADS=1
 # WRK_TIMEOUT=10s MODES="pkjwt dpop" HEADROOM=3 CAL_BODIES=6000 TARGET=1.5 SKIP_PEER=1 PEER_PORT=3001
+# REDIS_URL=redis://127.0.0.1:6379/0 (gatepass's used-jti store and the floor's; empty: gatepass
+# keeps them in its database and the floor is not run) SKIP_FLOOR=1 FLOOR_PORT=8092
 # BENCH_PEERS_DIR=<repo>/../shared/bench-peers
+#
+# The Python floor (bench/floor/signed_floor.py) runs in the same run: bare ASGI on the same uvicorn,
+# doing only what any correct server must (verify, spend the jti in Redis, sign), so that the report
+# shows both gatepass / oidc-provider and gatepass / floor.
 # See bench/README.md.
 # shellcheck disable=SC2317  # most functions below run through run_step, which shellcheck cannot follow
 set -euo pipefail
@@ -39,7 +45,13 @@ if [[ "$SKIP_PEER" != 1 ]]; then
     (cd "$PEERS_NODE" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in bench/peers failed"
   fi
 fi
+REDIS_URL="${REDIS_URL-redis://127.0.0.1:6379/0}"
+if [[ -n "$REDIS_URL" ]]; then
+  "$PY" -c 'import redis, sys; redis.Redis.from_url(sys.argv[1], socket_timeout=2).ping()' "$REDIS_URL" 2>/dev/null \
+    || die "no Redis answers at REDIS_URL=$REDIS_URL (start one, or REDIS_URL= to keep used jti in the database)"
+fi
 gp_start
+if [[ -n "$REDIS_URL" ]]; then export GATEPASS_REDIS_URL="$REDIS_URL"; fi # gp_start cleared GATEPASS_*
 export SIGNED_THREADS="$WRK_THREADS" SIGNED_REQUESTS="$WORK/signed.txt" # read by bench/lib/signed.lua
 
 # --- keys ---------------------------------------------------------------------------------------------
@@ -204,6 +216,29 @@ run_step "$WORK/gatepass.out" measure_server "$GP_NAME" "$SPID"
 note_load gatepass
 stop_tree "$SPID"; SPID=""
 
+# --- the Python floor, same run, same process count, same Redis ---------------------------------------
+FLOOR_NAME="python-floor-signed-w$WORKERS"
+if [[ "$SKIP_FLOOR" == 1 || -z "$REDIS_URL" ]]; then
+  log "not running the Python floor (SKIP_FLOOR=1, or no REDIS_URL for its replay store)"
+else
+  export RESULTS="$WORK/floor"; mkdir -p "$RESULTS/raw"
+  port_free "$FLOOR_PORT" || die "port $FLOOR_PORT is in use (set FLOOR_PORT=...)"
+  CID=floor-client
+  URL="http://127.0.0.1:$FLOOR_PORT/token"
+  log "$FLOOR_NAME: uvicorn bench/floor/signed_floor.py, $WORKERS workers"
+  (cd "$BENCH_DIR/floor" && FLOOR_CLIENT_ID="$CID" FLOOR_CLIENT_JWKS="$KEYS/client-jwks.json" \
+    FLOOR_TOKEN_URL="$URL" FLOOR_REDIS_URL="$REDIS_URL" exec "$REPO_ROOT/.venv/bin/uvicorn" signed_floor:app \
+    --host 127.0.0.1 --port "$FLOOR_PORT" --workers "$WORKERS" --loop uvloop --http httptools \
+    --no-access-log --log-level warning) > "$RESULTS/raw/$FLOOR_NAME-server.log" 2>&1 &
+  SPID=$!
+  wait_port "$FLOOR_PORT" 60 || { tail -n 40 "$RESULTS/raw/$FLOOR_NAME-server.log" >&2; die "the floor did not start"; }
+  sleep 2 # let every worker finish booting
+  watch_load floor
+  run_step "$WORK/floor.out" measure_server "$FLOOR_NAME" "$SPID"
+  note_load floor
+  stop_tree "$SPID"; SPID=""
+fi
+
 # --- oidc-provider, same run, same process count ------------------------------------------------------
 PEER_RC=0
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo '?')"
@@ -238,6 +273,7 @@ meta=(
   "PyJWT=$("$PY" -c 'import jwt; print(jwt.__version__)')"
   "node=$(node --version 2>/dev/null || echo 'n/a')"
   "oidc-provider=$(node -p "require('$PEERS_NODE/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 'n/a')"
+  "used-jti store=${REDIS_URL:+Redis (gatepass and the floor)}${REDIS_URL:-gatepass: its SQLite database}"
   "wrk=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
   "cpu=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || echo '?')"
   "kernel=$(uname -r)"
@@ -247,6 +283,7 @@ args=()
 for m in "${meta[@]}"; do args+=(--meta "$m"); done
 for m in $MODES; do
   args+=(--mode "$m" "$WORK/$GP_NAME-$m.summary" "$WORK/$PEER_NAME-$m.summary")
+  args+=(--floor "$m" "$WORK/$FLOOR_NAME-$m.summary")
 done
 report_rc=0
 "$PY" "$BENCH_DIR/lib/report_signed.py" --markdown "$out" --conns "$CONNS" --workers "$WORKERS" \

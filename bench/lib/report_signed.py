@@ -72,6 +72,14 @@ def arguments() -> argparse.Namespace:
         required=True,
         metavar=("MODE", "GATEPASS_SUMMARY", "PEER_SUMMARY"),
     )
+    ap.add_argument(
+        "--floor",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("MODE", "FLOOR_SUMMARY"),
+        help="the Python floor's summary for MODE (a missing file: the floor was not run)",
+    )
     ap.add_argument("--markdown", type=Path, required=True)
     ap.add_argument("--conns", required=True)
     ap.add_argument("--target", type=float, default=1.5)
@@ -89,19 +97,32 @@ def main() -> int:
     with_peer = a.skip_peer != "1"
     issues: list[str] = []
     sections: list[str] = []
+    floors = dict(a.floor)
     for mode, g_file, p_file in a.mode:
         g_name, g = parse(Path(g_file))
         p_name, p = parse(Path(p_file))
         g_label = g_name or f"gatepass-w{a.workers}-{mode}"
         p_label = p_name or f"oidc-provider-{mode} ({'failed' if with_peer else 'skipped'})"
         runs = [(g_label, g), (p_label, p)]
+        floor_file = Path(floors[mode]) if mode in floors else None
+        floor: dict[int, Row] = {}
+        if floor_file is not None and floor_file.exists():
+            f_name, floor = parse(floor_file)
+            f_label = f_name or f"python-floor-{mode}"
+            runs.append((f_label, floor))
+            issues += problems(conns, f_label, floor, True)
         rows_table = table(conns, runs)
         rows_ratio = ratios(conns, g, p, a.target)
+        rows_floor = ratios(conns, g, floor) if floor else []
         issues += problems(conns, g_label, g, True) + problems(conns, p_label, p, with_peer)
         print(f"\n{mode}: {MODES.get(mode, mode)}\n")
         print("\n".join(rows_table))
         print(f"\ngatepass / oidc-provider ({mode}):")
         print("\n".join(rows_ratio))
+        if rows_floor:
+            print(f"\ngatepass / Python floor ({mode}):")
+            print("\n".join(rows_floor))
+        floor_section = [f"gatepass / Python floor, {mode}:", "", *rows_floor, ""] if floor else []
         sections += [
             f"## {mode}: {MODES.get(mode, mode)}",
             "",
@@ -111,6 +132,7 @@ def main() -> int:
             "",
             *rows_ratio,
             "",
+            *floor_section,
             "Pre-signed requests (each used once):",
             "",
             *used(conns, runs),
@@ -145,6 +167,9 @@ def main() -> int:
         f"{a.workers} processes (gatepass `serve --workers {a.workers}`, oidc-provider"
         f" `CLUSTER={a.workers}`), one after the other in the same run.",
         f"Target: gatepass serves at least {a.target:g}x the req/s of oidc-provider in each mode.",
+        "The Python floor (`bench/floor/signed_floor.py`, when run) is bare ASGI on the same",
+        "uvicorn doing only what any correct server must: verify the assertion (and proof), spend",
+        "each `jti` in Redis, sign the token.",
         "",
         *validity,
         "",
