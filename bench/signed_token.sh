@@ -266,6 +266,8 @@ fi
 # --- report -------------------------------------------------------------------------------------------
 day="$(date -u +%Y-%m-%d)"; out="$BENCH_DIR/results/signed-token-$day.md"; n=2
 while [[ -e "$out" ]]; do out="$BENCH_DIR/results/signed-token-$day-$n.md"; n=$((n + 1)); done
+JTI_STORE="gatepass: its SQLite database (no floor)"
+[[ -z "$REDIS_URL" ]] || JTI_STORE="Redis at $REDIS_URL, gatepass and the floor"
 meta=(
   "gatepass=$("$PY" -c 'from importlib.metadata import version; print(version("gatepass"))' 2>/dev/null || echo '?')"
   "git=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO_ROOT" diff --quiet HEAD -- 2>/dev/null || echo '+uncommitted')"
@@ -273,7 +275,7 @@ meta=(
   "PyJWT=$("$PY" -c 'import jwt; print(jwt.__version__)')"
   "node=$(node --version 2>/dev/null || echo 'n/a')"
   "oidc-provider=$(node -p "require('$PEERS_NODE/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo 'n/a')"
-  "used-jti store=${REDIS_URL:+Redis (gatepass and the floor)}${REDIS_URL:-gatepass: its SQLite database}"
+  "used-jti store=$JTI_STORE"
   "wrk=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
   "cpu=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || echo '?')"
   "kernel=$(uname -r)"

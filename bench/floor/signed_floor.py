@@ -8,7 +8,8 @@ client assertion with PyJWT (ES256 against the client's one public key; ``iss`` 
 client, ``aud`` the token endpoint URL, ``exp`` required); spend its ``jti`` in Redis (``SET NX
 EX``, shared by every process, as a replay check must be). With a ``DPoP`` header: read its
 header (``typ``, ``alg``, a public ``jwk``), verify it with that key, check ``htm``, ``htu`` and
-the ``iat`` window, spend its ``jti`` too, and take the key's RFC 7638 thumbprint. Then sign an
+the ``iat`` window, spend its ``jti`` too, and take the key's RFC 7638 thumbprint (the header's
+key and thumbprint kept by header, as a client sends the same key with every proof). Then sign an
 ES256 JWT access token (``cnf.jkt`` when bound) and answer JSON with ``no-store``. No framework,
 no database, no client lookup, no metrics, no logging, no rate limit, no audit.
 
@@ -16,6 +17,7 @@ Environment: FLOOR_CLIENT_ID, FLOOR_CLIENT_JWKS (a file: ``{"keys": [one EC key]
 FLOOR_TOKEN_URL (the ``aud`` and ``htu`` it expects), FLOOR_REDIS_URL.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -60,23 +62,29 @@ async def spend(kind: str, jti: object, ttl: int) -> None:
         raise RefusedError
 
 
-async def proof_thumbprint(proof: str, now: int) -> str:
-    header = jwt.get_unverified_header(proof)
+@functools.lru_cache(maxsize=1024)
+def header_key(segment: str) -> tuple[object, str]:
+    header = jwt.get_unverified_header(segment + ".e30.")
     jwk = header.get("jwk")
     if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256" or not isinstance(jwk, dict):
         raise RefusedError
     if jwk.get("kty") != "EC" or "d" in jwk:
         raise RefusedError
-    claims = jwt.decode(proof, ECAlgorithm.from_jwk(json.dumps(jwk)), algorithms=["ES256"])
+    members = {k: jwk[k] for k in ("crv", "kty", "x", "y")}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    return ECAlgorithm.from_jwk(json.dumps(jwk)), b64(hashlib.sha256(canonical).digest())
+
+
+async def proof_thumbprint(proof: str, now: int) -> str:
+    key, jkt = header_key(proof.partition(".")[0])
+    claims = jwt.decode(proof, key, algorithms=["ES256"])
     iat = claims.get("iat")
     if claims.get("htm") != "POST" or claims.get("htu") != URL or not isinstance(iat, int):
         raise RefusedError
     if not now - 60 <= iat <= now + 5:
         raise RefusedError
     await spend("dpop", claims.get("jti"), iat + 65 - now)
-    members = {k: jwk[k] for k in ("crv", "kty", "x", "y")}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    return b64(hashlib.sha256(canonical).digest())
+    return jkt
 
 
 async def token(form: dict[str, str], proof: str | None) -> bytes:
