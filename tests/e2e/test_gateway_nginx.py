@@ -78,7 +78,9 @@ class Upstream:
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
         self.port = self.http.server_address[1]
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.http.shutdown()

@@ -46,7 +46,9 @@ class KeyServer:
         self.url = (
             f"http://127.0.0.1:{self.server.server_address[1]}/meta/public_keys/secret_scanning"
         )
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
 
 @pytest.fixture
