@@ -93,11 +93,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """An engine and its session factory; one per process, made by the app factory or the CLI."""
+    """An engine and its session factory; one per process, made by the app factory or the CLI.
 
-    def __init__(self, url: str, pool: PoolLimits | None = None) -> None:
+    ``engine`` is one made by ``make_engine`` elsewhere, to be shared (the test suite keeps one
+    per database across its tests, so each statement is compiled once, not once per test)."""
+
+    def __init__(
+        self, url: str, pool: PoolLimits | None = None, engine: Engine | None = None
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool)
+        self.engine = engine if engine is not None else make_engine(url, pool)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -1,9 +1,10 @@
 """Fixtures shared by the whole suite.
 
 Every test that touches storage gets a fresh, migrated database: a copy of a migrated SQLite
-file, and, when ``GATEPASS_TEST_DATABASE_URL`` is set, the same test again on PostgreSQL (a
-database created for this run, emptied between tests). With ``CI=true`` an unreachable
-PostgreSQL or Redis fails the run instead of skipping.
+file (at the same path in every test of a process), and, when ``GATEPASS_TEST_DATABASE_URL`` is
+set, the same test again on PostgreSQL (a database created for this run, emptied between tests).
+The app, the CLI and the factory of a test share one engine per database (``tests/engines.py``).
+With ``CI=true`` an unreachable PostgreSQL or Redis fails the run instead of skipping.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatepass.db import Database
 from gatepass.migrations import runner
 from gatepass.models import Base
 from gatepass.settings import Settings
+from tests import engines
 from tests.factories import Factory
 from tests.password_cost import CHEAP
 from tests.scheduling import GroupScheduling
@@ -46,6 +48,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> GroupSc
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    engines.share()
     if not IN_CI:
         return
     if not PG_URL or not REDIS_URL:
@@ -89,9 +92,17 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each test's SQLite database is, the same path for every test of the process."""
+    return tmp_path_factory.mktemp("database")
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return fresh_database(request, tmp_path)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url = fresh_database(request, request.getfixturevalue("sqlite_home"))
+    engines.reusable(url)
+    return url
 
 
 def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
@@ -99,9 +110,15 @@ def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
     template in ``directory``, or the run's PostgreSQL database, emptied."""
     if request.param == "sqlite":
         path = directory / "gatepass.db"
+        url = f"sqlite:///{path}"
+        engines.reset(url)
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("pg_database")
+        return url
+    url = request.getfixturevalue("pg_database")
+    assert isinstance(url, str)
+    engines.reset(url)
     _empty(url)
     return url
 

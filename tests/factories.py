@@ -11,7 +11,6 @@ from gatepass import credential_secrets as cs
 from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.clients import service as clients
-from gatepass.db import Database
 from gatepass.destinations import Rules
 from gatepass.groups import service as groups
 from gatepass.permissions import service as permissions
@@ -20,6 +19,7 @@ from gatepass.signing_keys.material import KeyCipher
 from gatepass.tenants import service as tenants
 from gatepass.users import passwords
 from gatepass.users import service as users
+from tests import engines
 
 ACTOR = Actor(kind="operator", id="tests")
 CATALOG = ("nql", "workflows", "campaigns")
@@ -44,7 +44,7 @@ class Factory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         passwords.configure(passwords.HashCost.of(settings))
-        self.db = Database(settings.effective_database_url)
+        self.db = engines.database(settings.effective_database_url)
         self.hasher = cs.SecretHasher.from_master_key(settings.master_key())
         self.cipher = KeyCipher.from_master_key(settings.master_key())
 

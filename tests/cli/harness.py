@@ -30,6 +30,7 @@ from typer.testing import CliRunner, Result
 
 from gatepass.cli.main import app
 from gatepass.settings import Settings
+from tests import engines as shared_engines
 from tests.password_cost import CHEAP_ENV
 
 PUBLIC_URL = "https://id.example.com"
@@ -81,7 +82,8 @@ class Cli:
         # Should a command leave connections open (test_cli_closes_its_connections reports it),
         # close them here so that one defect fails one test rather than every later one.
         for engine in engines:
-            engine.dispose()
+            if not shared_engines.is_shared(engine):
+                engine.dispose()
         return result
 
     def ok(self, *args: str, input: str | None = None) -> str:

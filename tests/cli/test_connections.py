@@ -7,6 +7,7 @@ from sqlalchemy.pool import QueuePool
 from typer.testing import CliRunner
 
 from gatepass.cli.main import app
+from tests import engines as shared_engines
 from tests.cli.harness import Cli, engines_connected
 
 COMMANDS = [
@@ -20,7 +21,7 @@ COMMANDS = [
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_cli_closes_its_connections(cli: Cli, args: tuple[str, ...]) -> None:
-    with engines_connected() as engines:
+    with shared_engines.unshared(), engines_connected() as engines:
         result = CliRunner().invoke(app, list(args), env=dict(cli.env))
 
     assert isinstance(result.exception, SystemExit | None), result.exception
