@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 from xdist.remote import Producer
@@ -83,10 +83,9 @@ def pg_database() -> Iterator[str]:
     db = Database(url)
     runner.upgrade(db.engine)
     db.dispose()
+    engines.reusable(url)
     yield url
-    engine = _engines.pop(url, None)
-    if engine is not None:
-        engine.dispose()
+    engines.reset(url)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -126,8 +125,7 @@ def fresh_database(request: pytest.FixtureRequest, directory: Path) -> str:
 def _empty(url: str) -> None:
     """Delete every row and restart every sequence: a few milliseconds on tables this small,
     where TRUNCATE takes 60-500 ms (it makes each table's files anew)."""
-    engine = _engines.get(url) or _engines.setdefault(url, create_engine(url))
-    with engine.begin() as connection:
+    with engines.database(url).engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
         sequences = connection.execute(
@@ -138,9 +136,6 @@ def _empty(url: str) -> None:
         ).scalars()
         for sequence in list(sequences):
             connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
-
-
-_engines: dict[str, Engine] = {}
 
 
 @pytest.fixture
