@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from gatepass import __version__
-from gatepass.api import docs, problems
-from gatepass.api import routes as management
-from gatepass.api.idempotency import IdempotencyStore
 from gatepass.body_limit import BodyLimit
-from gatepass.console import routes as console
-from gatepass.console.web import HERE as CONSOLE_DIR
-from gatepass.console.web import error_page
 from gatepass.credential_secrets import derive_key
-from gatepass.deliveries.service import DeliveryKeys
 from gatepass.destinations import Rules
 from gatepass.jobs.runner import JobRunner
-from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.dpop import Nonces
@@ -32,11 +26,11 @@ from gatepass.ops.logging import configure as configure_logging
 from gatepass.publickeys.remote import RemoteKeySets
 from gatepass.schedule import JOBS
 from gatepass.services import build_services
-from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
 from gatepass.webhooks.dispatcher import Dispatcher
 
-CONSOLE = management.included(console.router)
+# What a probe asks for; anything else not for the protocol endpoints goes to ``gatepass.web``.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_app(
@@ -78,14 +72,9 @@ def create_app(
             await services.limiter.close()
             services.db.dispose()
 
-    api = FastAPI(
-        title="Gatepass",
-        version=__version__,
-        lifespan=lifespan,
-        docs_url=None,  # served by gatepass.api.docs, from this server only
-        swagger_ui_oauth2_redirect_url=None,
-        openapi_url="/openapi.json",
-    )
+    # Runs the lifespan and answers probes; the management API, the console and the docs are
+    # built on the first request for one of them (``gatepass.web``).
+    edge = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     ctx = ProtocolContext(
         cache=services.cache,
         hasher=services.hasher,
@@ -95,26 +84,64 @@ def create_app(
         remote_keys=RemoteKeySets(Rules.for_keys(settings), deadline=settings.jwks_timeout),
         nonces=Nonces(derive_key(settings.master_key(), b"gatepass dpop nonce v1")),
     )
-    api.state.services = services
-    api.state.protocol = ctx
-    api.state.session_keys = SessionKeys.from_master_key(settings.master_key())
-    api.state.idempotency = IdempotencyStore.from_master_key(settings.master_key())
-    api.state.delivery_keys = DeliveryKeys.from_master_key(settings.master_key())
-    api.state.github_keys = GitHubKeys(settings)
-    api.include_router(health.router(services.db, services.metrics, settings.redis_url))
-    management.install(api, management.MANAGEMENT)
-    api.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console")
-    management.install(api, CONSOLE)
-    docs.install(api, openapi_url="/openapi.json")
-    problems.install(api, pages=error_page)
+    edge.state.services = services
+    edge.state.protocol = ctx
+    operations = health.router(services.db, services.metrics, settings.redis_url)
+    edge.include_router(operations)
+    web = Web(edge, lambda: _web(settings, edge, operations, frozen=server_process))
     app = BodyLimit(
-        ProtocolApp(ctx, api),
+        ProtocolApp(ctx, web),
         protocol_limit=settings.max_body_bytes,
         management_limit=settings.max_management_body_bytes,
-        pages=error_page,
+        pages=_page,
     )
     app.services = services  # type: ignore[attr-defined]
     return app
+
+
+class Web:
+    """Probes (``GET``/``HEAD`` of ``PROBES``) and the lifespan go to ``edge``; every other
+    request to the app ``build`` makes on the first of them, once per process."""
+
+    def __init__(self, edge: FastAPI, build: Callable[[], FastAPI]) -> None:
+        self.edge = edge
+        self._build = build
+        self._app: FastAPI | None = None
+        self._building = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (
+            scope["path"] in PROBES and scope["method"] in ("GET", "HEAD")
+        ):
+            await self.edge(scope, receive, send)
+            return
+        # Its imports run on a worker thread, so that the loop keeps serving tokens meanwhile.
+        app = self._app
+        if app is None:
+            app = await anyio.to_thread.run_sync(self.app)
+        await app(scope, receive, send)
+
+    def app(self) -> FastAPI:
+        """The built app (built now if no request has needed it yet)."""
+        with self._building:
+            if self._app is None:
+                self._app = self._build()
+            return self._app
+
+
+def _web(settings: Settings, edge: FastAPI, operations: APIRouter, *, frozen: bool) -> FastAPI:
+    from gatepass import web  # noqa: PLC0415 - on first use: see gatepass.web
+
+    built = web.build(settings, edge.state, operations)
+    if frozen:  # kept out of later collections, as the startup heap is
+        gc.freeze()
+    return built
+
+
+def _page(request: Request, status: int, detail: str) -> Response:
+    from gatepass import web  # noqa: PLC0415 - on first use: see gatepass.web
+
+    return web.page(request, status, detail)
 
 
 def create_app_from_env() -> BodyLimit:

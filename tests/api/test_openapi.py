@@ -22,7 +22,6 @@ from typing import Any, cast
 import hypothesis
 import pytest
 import schemathesis
-from fastapi import FastAPI
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -34,7 +33,7 @@ from schemathesis.core.result import Ok
 from schemathesis.python import asgi
 from starlette.testclient import TestClient
 
-from gatepass.app import create_app
+from gatepass.app import Web, create_app
 from gatepass.body_limit import BodyLimit
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.settings import Settings
@@ -76,7 +75,7 @@ def openapi_document() -> dict[str, Any]:
             _env_file=None,
         )
         app = create_app(settings)
-        document: dict[str, Any] = cast(FastAPI, cast(ProtocolApp, app.app).fallback).openapi()
+        document: dict[str, Any] = cast(Web, cast(ProtocolApp, app.app).fallback).app().openapi()
         app.services.db.dispose()  # type: ignore[attr-defined]
     return document
 
