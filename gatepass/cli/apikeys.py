@@ -12,12 +12,12 @@ from gatepass.apikeys.kind import API_KEY
 from gatepass.apikeys.models import ApiKey
 from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
+from gatepass.cli.base import fail
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
-    fail,
     parse_duration,
 )
 from gatepass.db import utcnow

@@ -12,7 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from gatepass.api.schemas import AuditEventOut
 from gatepass.audit import service as audit
-from gatepass.cli.common import TenantOption, fail, parse_duration, runtime, transaction
+from gatepass.cli.base import fail
+from gatepass.cli.common import TenantOption, parse_duration, runtime, transaction
 from gatepass.db import utcnow
 from gatepass.tenants import service as tenants
 

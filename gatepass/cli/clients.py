@@ -12,12 +12,12 @@ import typer
 
 from gatepass.cli import editing
 from gatepass.cli import lifecycle as shared
+from gatepass.cli.base import fail
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
-    fail,
 )
 from gatepass.clients import federation
 from gatepass.clients import service as clients

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -20,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gatepass import credential_secrets as cs
+from gatepass.cli.base import bring_up_to_date, fail, load_settings
 from gatepass.db import Database
 from gatepass.errors import DomainError
-from gatepass.migrations import runner
 from gatepass.services import Keys, announce_changes, open_database
 from gatepass.settings import Settings
 from gatepass.signing_keys.material import KeyCipher
@@ -43,11 +43,6 @@ def confirm(yes: bool, question: str) -> None:
         fail("cancelled")
 
 
-def fail(message: str) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
 @dataclass
 class Runtime:
     """Settings and the database for one CLI invocation, migrated on first use."""
@@ -63,10 +58,7 @@ class Runtime:
         db = open_database(self.settings)
         if self.settings.redis_url:  # changes made here reach running servers at once
             announce_changes(self.settings, db, self.keys.notice)
-        if runner.pending(db.engine):
-            if not self.settings.auto_migrate:
-                fail("the database schema is out of date: run 'gatepass migrate'")
-            runner.upgrade(db.engine)
+        bring_up_to_date(self.settings, db)
         return db
 
     @property
@@ -79,12 +71,7 @@ class Runtime:
 
 
 def runtime() -> Runtime:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        fail("invalid configuration: " + "; ".join(e["msg"] for e in exc.errors()))
-    if settings.effective_database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings()
     passwords.configure(passwords.HashCost.of(settings))
     return Runtime(settings)
 

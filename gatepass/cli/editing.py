@@ -14,12 +14,12 @@ from typing import Any
 import typer
 
 from gatepass.audit.service import Actor
+from gatepass.cli.base import fail
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
-    fail,
     runtime,
     transaction,
 )

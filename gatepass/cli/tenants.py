@@ -11,13 +11,13 @@ import typer
 from gatepass import provisioning
 from gatepass.audit.service import Actor
 from gatepass.cli.apikeys import parse_rate
+from gatepass.cli.base import fail
 from gatepass.cli.common import (
     JsonOption,
     TenantOption,
     emit_fields,
     emit_json,
     emit_table,
-    fail,
     iso,
     parse_duration,
     runtime,
