@@ -17,6 +17,7 @@ from gatepass.body_limit import BodyLimit
 from gatepass.credential_secrets import derive_key
 from gatepass.destinations import Rules
 from gatepass.jobs.runner import JobRunner
+from gatepass.leaks.github import GitHubKeys
 from gatepass.oauth.asgi import ProtocolApp
 from gatepass.oauth.context import ProtocolContext
 from gatepass.oauth.dpop import Nonces
@@ -86,6 +87,8 @@ def create_app(
     )
     edge.state.services = services
     edge.state.protocol = ctx
+    # Checked here, so that a keys setting that is not GitHub's stops the worker from starting.
+    edge.state.github_keys = GitHubKeys(settings)
     operations = health.router(services.db, services.metrics, settings.redis_url)
     edge.include_router(operations)
     web = Web(edge, lambda: _web(settings, edge, operations, frozen=server_process))

@@ -23,7 +23,6 @@ from gatepass.console import routes as console
 from gatepass.console.web import HERE as CONSOLE_DIR
 from gatepass.console.web import error_page
 from gatepass.deliveries.service import DeliveryKeys
-from gatepass.leaks.github import GitHubKeys
 from gatepass.sessions.service import SessionKeys
 from gatepass.settings import Settings
 
@@ -39,7 +38,6 @@ def build(settings: Settings, state: State, operations: APIRouter) -> FastAPI:
     state.session_keys = SessionKeys.from_master_key(master)
     state.idempotency = IdempotencyStore.from_master_key(master)
     state.delivery_keys = DeliveryKeys.from_master_key(master)
-    state.github_keys = GitHubKeys(settings)
     app = FastAPI(
         title="Gatepass",
         version=__version__,
