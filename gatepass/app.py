@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -13,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gatepass.api import problems
 from gatepass.body_limit import BodyLimit
 from gatepass.credential_secrets import derive_key
 from gatepass.destinations import Rules
@@ -91,6 +94,7 @@ def create_app(
     edge.state.github_keys = GitHubKeys(settings)
     operations = health.router(services.db, services.metrics, settings.redis_url)
     edge.include_router(operations)
+    problems.install(edge)  # a probe's errors (a 405, a crash) are problem documents too
     web = Web(edge, lambda: _web(settings, edge, operations, frozen=server_process))
     app = BodyLimit(
         ProtocolApp(ctx, web),
@@ -103,14 +107,15 @@ def create_app(
 
 
 class Web:
-    """Probes (``GET``/``HEAD`` of ``PROBES``) and the lifespan go to ``edge``; every other
-    request to the app ``build`` makes on the first of them, once per process."""
+    """Probes (``GET`` or ``HEAD`` of ``PROBES``) and the lifespan go to ``edge``; every other
+    request to the app ``build`` makes for the first of them, once per process."""
 
     def __init__(self, edge: FastAPI, build: Callable[[], FastAPI]) -> None:
         self.edge = edge
         self._build = build
         self._app: FastAPI | None = None
-        self._building = threading.Lock()
+        self._lock = threading.Lock()
+        self._pending: Future[FastAPI] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
@@ -118,18 +123,35 @@ class Web:
         ):
             await self.edge(scope, receive, send)
             return
-        # Its imports run on a worker thread, so that the loop keeps serving tokens meanwhile.
         app = self._app
         if app is None:
-            app = await anyio.to_thread.run_sync(self.app)
+            app = await self._first()
         await app(scope, receive, send)
 
+    async def _first(self) -> FastAPI:
+        """The first request builds the app on a worker thread, so that the loop goes on serving
+        tokens; those that come meanwhile wait for it without holding a thread each. A build that
+        fails (a broken install) fails its requests, and the next request tries again."""
+        with self._lock:
+            pending, first = self._pending, self._pending is None
+            if pending is None:
+                pending = self._pending = Future()
+        if first:
+            try:
+                pending.set_result(await anyio.to_thread.run_sync(self._build))
+            except Exception as exc:
+                pending.set_exception(exc)
+                with self._lock:
+                    self._pending = None
+        app = await asyncio.wrap_future(pending)
+        self._app = app
+        return app
+
     def app(self) -> FastAPI:
-        """The built app (built now if no request has needed it yet)."""
-        with self._building:
-            if self._app is None:
-                self._app = self._build()
-            return self._app
+        """The app, built now if no request has needed it yet (for tests that read it)."""
+        if self._app is None:
+            self._app = self._build()
+        return self._app
 
 
 def _web(settings: Settings, edge: FastAPI, operations: APIRouter, *, frozen: bool) -> FastAPI:
@@ -137,7 +159,7 @@ def _web(settings: Settings, edge: FastAPI, operations: APIRouter, *, frozen: bo
 
     built = web.build(settings, edge.state, operations)
     if frozen:  # kept out of later collections, as the startup heap is
-        gc.freeze()
+        freeze_startup_heap()
     return built
 
 

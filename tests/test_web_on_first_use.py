@@ -1,5 +1,5 @@
 """A server worker imports the management API, the console and the docs on the first request
-for one of them, never for tokens, key checks or probes (``gatepass.web``).
+for one of them, never for tokens, discovery, keys or probes (``gatepass.web``).
 
 Checked in a fresh interpreter built as a ``serve`` worker is (``create_app_from_env``, its
 lifespan run): this test process has long imported everything.
@@ -34,8 +34,10 @@ with TestClient(create_app_from_env()) as client:
         client.get("/healthz"),
         client.get("/readyz"),
         client.get("/metrics"),
+        client.head("/healthz"),  # GET only: a problem document, as from the web app
     ]
     seen["protocol"] = [a.status_code for a in answers]
+    seen["head"] = answers[-1].headers.get("content-type")
     seen["before"] = [m for m in WEB if m in sys.modules]
     seen["openapi"] = client.get("/openapi.json").status_code
     seen["console"] = client.get("/console", follow_redirects=False).status_code
@@ -62,7 +64,8 @@ def test_tokens_and_probes_never_load_the_web_app_and_its_first_request_does(
 
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
-    assert seen["protocol"] == [200, 401, 200, 200, 200, 200, 200]
+    assert seen["protocol"] == [200, 401, 200, 200, 200, 200, 200, 405]
+    assert seen["head"] == "application/problem+json"
     assert seen["before"] == []
     assert seen["openapi"] == 200
     assert seen["console"] in (200, 303)

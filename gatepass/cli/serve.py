@@ -68,6 +68,8 @@ def serve(
         GitHubKeys(settings)  # a keys setting that is not GitHub's document stops us here
     except KeysError as exc:
         fail(f"GATEPASS_GITHUB_SCANNING_KEYS: {exc}")
+    # In development, the key file is made here, once, rather than by each worker at once.
+    settings.master_key()
     # The server's workers read their settings from the environment.
     os.environ["GATEPASS_PUBLIC_URL"] = public_url(settings, host, port)
     # Replace this process with a lean server process (same PID, far less memory).

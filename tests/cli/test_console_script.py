@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gatepass.settings import Settings
 from tests.cli.harness import PUBLIC_URL, Cli, dump_tables
+from tests.conftest import make_settings
 
 GATEPASS = Path(sys.executable).with_name("gatepass")
 
@@ -49,3 +50,16 @@ def test_serve_takes_its_port_from_gatepass_port_and_names_it_when_invalid(cli: 
     refused = run(Cli({**cli.env, "GATEPASS_PORT": "0"}), "serve")
     assert refused.returncode == 2
     assert "GATEPASS_PORT" in refused.stderr
+
+
+def test_serve_refuses_an_out_of_date_schema_when_it_may_not_migrate(tmp_path: Path) -> None:
+    """``gatepass serve`` starts without the rest of the CLI (``gatepass.cli.entry``), and its
+    refusals read as any command's."""
+    fresh = Cli.on(make_settings(f"sqlite:///{tmp_path}/new.db", tmp_path))
+    env = {**fresh.env, "GATEPASS_AUTO_MIGRATE": "false"}
+
+    refused = run(Cli(env), "serve", "--port", "1")
+
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr == "Error: the database schema is out of date: run 'gatepass migrate'\n"
