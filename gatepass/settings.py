@@ -180,16 +180,23 @@ class Settings(BaseSettings):
 
 
 def _development_key(path: Path) -> bytes:
+    """The key in ``path``, made there first if there is none. It is written whole under another
+    name and then linked into place, so that processes starting together (the workers of
+    ``serve --workers N``, a CLI command) all read the one key the first of them made."""
     if path.exists():
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_bytes().strip()
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, key)
     finally:
         os.close(fd)
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    finally:
+        draft.unlink()
     return key

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gatepass.settings import Settings
+from gatepass.settings import Settings, _development_key
 
 GOOD_KEY = "k" * 32
 
@@ -105,3 +105,28 @@ def test_trusted_proxies_are_addresses_or_networks(given: str, kept: str | None)
 def test_trusted_proxies_refuse_anything_else(given: str) -> None:
     with pytest.raises(ValidationError, match="GATEPASS_TRUSTED_PROXIES"):
         Settings(trusted_proxies=given, _env_file=None)
+
+
+def test_a_process_that_starts_while_the_development_key_is_written_reads_the_same_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers of ``serve --workers N`` start together: one that looks for the key while
+    another is writing it must not read a half-written (empty) file, nor make a second key."""
+    path = tmp_path / "data" / "secret.key"
+    write = os.write
+    meanwhile: list[bytes] = []
+
+    def write_while_another_starts(fd: int, data: bytes) -> int:
+        if not meanwhile:  # the first write: another process starts right now
+            meanwhile.append(b"")
+            meanwhile[0] = _development_key(path)
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", write_while_another_starts)
+    mine = _development_key(path)
+
+    assert meanwhile == [mine]
+    assert path.read_bytes() == mine
+    assert len(mine) == 64
+    assert [p.name for p in path.parent.iterdir()] == ["secret.key"]
+    assert path.stat().st_mode & 0o777 == 0o600
