@@ -164,9 +164,11 @@ def _web(settings: Settings, edge: FastAPI, operations: APIRouter, *, frozen: bo
 
 
 def _page(request: Request, status: int, detail: str) -> Response:
-    from gatepass import web  # noqa: PLC0415 - on first use: see gatepass.web
+    """The console's error page, for ``body_limit``, which may answer before the web app is
+    built; its templates load on first use too."""
+    from gatepass.console.web import error_page  # noqa: PLC0415 - on first use
 
-    return web.page(request, status, detail)
+    return error_page(request, status, detail)
 
 
 def create_app_from_env() -> BodyLimit:

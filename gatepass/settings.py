@@ -190,10 +190,10 @@ def _development_key(path: Path) -> bytes:
     draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, key)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            os.write(fd, key)
+        finally:
+            os.close(fd)
         os.link(draft, path)
     except FileExistsError:  # another process made it first
         return path.read_bytes().strip()

@@ -12,8 +12,6 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import State
-from starlette.requests import Request
-from starlette.responses import Response
 
 from gatepass import __version__
 from gatepass.api import docs, problems
@@ -53,8 +51,3 @@ def build(settings: Settings, state: State, operations: APIRouter) -> FastAPI:
     docs.install(app, openapi_url=OPENAPI_URL)
     problems.install(app, pages=error_page)
     return app
-
-
-def page(request: Request, status: int, detail: str) -> Response:
-    """The console's error page (for ``body_limit``, which answers before any app is built)."""
-    return error_page(request, status, detail)

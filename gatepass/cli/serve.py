@@ -91,7 +91,7 @@ def alone() -> typer.Typer:
     app.command()(serve)
 
     @app.callback()
-    def _group() -> None:
-        """Gatepass: OAuth 2.0 client credentials and API keys for your public API."""
+    def _group() -> None:  # a group, so that ``serve`` is named as in the whole CLI
+        pass
 
     return app
