@@ -96,13 +96,16 @@ def create_app(
     edge.include_router(operations)
     problems.install(edge)  # a probe's errors (a 405, a crash) are problem documents too
     web = Web(edge, lambda: _web(settings, edge, operations, frozen=server_process))
+    protocol = ProtocolApp(ctx, web, body_limit=settings.max_body_bytes)
     app = BodyLimit(
-        ProtocolApp(ctx, web),
+        protocol,
         protocol_limit=settings.max_body_bytes,
         management_limit=settings.max_management_body_bytes,
         pages=_page,
     )
     app.services = services  # type: ignore[attr-defined]
+    # What the server answers without ASGI (``gatepass.ops.http_protocol``).
+    app.direct = protocol  # type: ignore[attr-defined]
     return app
 
 

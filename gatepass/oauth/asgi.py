@@ -8,6 +8,7 @@ with prebuilt headers. Paths follow Keycloak's layout so existing clients work u
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -44,40 +45,66 @@ READ_HEADERS = {
     name.encode(): name for name in ("authorization", "content-type", "content-length", "dpop")
 }
 PUBLIC_CACHE = ((b"content-type", b"application/json"), (b"cache-control", b"public, max-age=60"))
+# Taken by the server without ASGI when their whole body has come (``ProtocolApp.answer``).
+DIRECT_ENDPOINTS = frozenset(POST_ENDPOINTS.values())
+
+Headers = list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]
+Answer = tuple[int, Headers, bytes]  # status, headers (without Content-Length), body
 
 
 class ProtocolApp:
     """Serves ``/realms/{tenant}/...`` and RFC 8414 metadata; passes anything else on."""
 
-    def __init__(self, ctx: ProtocolContext, fallback: ASGIApp) -> None:
+    def __init__(self, ctx: ProtocolContext, fallback: ASGIApp, *, body_limit: int) -> None:
         self.ctx = ctx
         self.fallback = fallback
+        self.body_limit = body_limit  # bodies over it are refused (``gatepass.body_limit``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = route(scope) if scope["type"] == "http" else None
+        found = route(scope["path"]) if scope["type"] == "http" else None
         if found is None:
             await self.fallback(scope, receive, send)
             return
         slug, endpoint = found
+        try:
+            answer = await self._answered(endpoint, self._dispatch(scope, receive, slug, endpoint))
+        except ClientDisconnectedError:
+            return  # before sending its whole request: nothing to answer, nothing counted
+        await _respond(send, *answer)
+
+    def direct_route(self, path: str) -> tuple[str, str] | None:
+        """The realm and endpoint of a path the server may answer without ASGI (``answer``): the
+        endpoints that take a POST whose body is a small form or JSON document."""
+        found = route(path)
+        return found if found is not None and found[1] in DIRECT_ENDPOINTS else None
+
+    async def answer(
+        self, slug: str, endpoint: str, headers: list[tuple[bytes, bytes]], raw: bytes, source: str
+    ) -> Answer:
+        """A POST to ``endpoint`` (from ``direct_route``) whose whole body, within the body limit,
+        has arrived; the same answer, metrics and logs as through ``__call__``."""
+        return await self._answered(endpoint, self._direct(slug, endpoint, headers, raw, source))
+
+    async def _answered(self, endpoint: str, work: Awaitable[Answer]) -> Answer:
+        """What ``work`` answers (an OAuth error's document, if it raises one), counted in the
+        metrics."""
         started = time.perf_counter()
         outcome = "ok"
         try:
-            status, headers, body = await self._dispatch(scope, receive, slug, endpoint)
+            answer = await work
         except ClientDisconnectedError:
-            return
+            raise
         except OAuthError as error:
             outcome = error.outcome or error.error
-            status, headers, body = error.render()
+            answer = error.render()
         except Exception:
             log.exception("protocol endpoint failed", endpoint=endpoint)
             outcome = "server_error"
-            status, headers, body = ServerError().render()
-        await _respond(send, status, headers, body)
+            answer = ServerError().render()
         self.ctx.metrics.observe(endpoint, outcome, time.perf_counter() - started)
+        return answer
 
-    async def _dispatch(
-        self, scope: Scope, receive: Receive, slug: str, endpoint: str
-    ) -> tuple[int, list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...], bytes]:
+    async def _dispatch(self, scope: Scope, receive: Receive, slug: str, endpoint: str) -> Answer:
         if not SLUG.match(slug):  # a control character, a NUL: no realm has such a name
             raise RealmNotFoundError("realm does not exist")
         method = scope["method"]
@@ -91,12 +118,28 @@ class ProtocolApp:
             return 200, PUBLIC_CACHE, body
         if method != "POST":
             raise MethodNotAllowedError("POST")
-        headers = _headers(scope)
-        if endpoint != "verify":  # the verify endpoint takes JSON, the OAuth endpoints forms
-            check_content_type(headers.get("content-type"))
+        headers = _post_headers(scope["headers"], endpoint)
         raw = await _read_body(receive, headers)
+        return await self._post(slug, endpoint, headers, raw, _source(scope))
+
+    async def _direct(
+        self,
+        slug: str,
+        endpoint: str,
+        raw_headers: list[tuple[bytes, bytes]],
+        raw: bytes,
+        source: str,
+    ) -> Answer:
+        if not SLUG.match(slug):
+            raise RealmNotFoundError("realm does not exist")
+        headers = _post_headers(raw_headers, endpoint)
+        return await self._post(slug, endpoint, headers, raw, source)
+
+    async def _post(
+        self, slug: str, endpoint: str, headers: dict[str, str], raw: bytes, source: str
+    ) -> Answer:
         tenant = await self.ctx.tenant(slug)
-        caller = Caller(headers.get("authorization"), _source(scope), headers.get("dpop"))
+        caller = Caller(headers.get("authorization"), source, headers.get("dpop"))
         if endpoint == "verify":
             return 200, JSON_HEADERS, await verify_endpoint.verify(self.ctx, tenant, caller, raw)
         form, multi = parse_form(raw)
@@ -109,9 +152,7 @@ class ProtocolApp:
             return 200, NO_STORE, b""
         return 200, JSON_HEADERS, body
 
-    async def _gateway(
-        self, scope: Scope, slug: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _gateway(self, scope: Scope, slug: str) -> Answer:
         tenant = await self.ctx.tenant(slug)
         prefix = f"/realms/{slug}/{gateway.PATH}"
         appended = scope["path"][len(prefix) :]
@@ -124,8 +165,7 @@ class ClientDisconnectedError(Exception):
     """The client went away before sending its whole request: nothing to answer."""
 
 
-def route(scope: Scope) -> tuple[str, str] | None:
-    path: str = scope["path"]
+def route(path: str) -> tuple[str, str] | None:
     if path.startswith("/realms/"):
         slug, _, rest = path[8:].partition("/")
         endpoint = POST_ENDPOINTS.get(rest) or GET_ENDPOINTS.get(rest)
@@ -144,16 +184,19 @@ def _source(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    """The headers the endpoints read, each at most once; the others are not even decoded."""
+def _post_headers(raw: list[tuple[bytes, bytes]], endpoint: str) -> dict[str, str]:
+    """The headers the POST endpoints read, each at most once; the others are not even decoded.
+    The verify endpoint takes JSON, the OAuth endpoints forms."""
     headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
+    for name, value in raw:
         key = READ_HEADERS.get(name)
         if key is None:
             continue
         if key in headers:
             raise InvalidRequestError(f"header '{key}' is repeated")
         headers[key] = value.decode("latin-1")
+    if endpoint != "verify":
+        check_content_type(headers.get("content-type"))
     return headers
 
 
@@ -173,12 +216,7 @@ async def _read_body(receive: Receive, headers: dict[str, str]) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(
-    send: Send,
-    status: int,
-    headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...],
-    body: bytes,
-) -> None:
+async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

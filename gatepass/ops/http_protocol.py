@@ -15,17 +15,33 @@ close": the answer is sent, the sending side shut, and what the client still sen
 a short while. Closed at once, with unread data, the connection would be reset, and a client still
 sending would see the reset instead of the answer.
 
+The hot protocol endpoints (a token, a key check) are answered without ASGI when the app offers
+it (``DirectApp``, ``gatepass.oauth.asgi.ProtocolApp``) and the request is the plain case: a POST
+to one of their paths, with no query, a Content-Length within the body limit, no chunked body, no
+``Expect: 100-continue``. Its parsed headers and whole body go straight to the endpoint, whose
+answer is written in one send. Uvicorn's ASGI cycle (the scope, the receive and send messages, the
+checks of each answer header) cost a worker about as much CPU as the whole of Python's least token
+endpoint outside its signature (``bench/results``). Anything else takes the ASGI path, through
+``gatepass.body_limit`` and the app, as before; both give the same answer to the same request.
+
 It is kept light, with no import of the app: the ``serve --workers N`` supervisor loads it too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn.config import Config
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
     STATUS_LINE,
     HttpToolsProtocol,
     RequestResponseCycle,
@@ -34,6 +50,25 @@ from uvicorn.server import ServerState
 
 REFUSAL = b"the request line and headers are too large"
 LINGER_SECONDS = 2.0
+# A path the direct way takes as it is: no query, no fragment, no percent-encoding to undo.
+PLAIN_PATH = re.compile(rb"/realms/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+MAX_DIGITS = 18  # a longer Content-Length is over any body limit
+
+Headers = list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]
+
+
+class DirectApp(Protocol):
+    """What an app offers the server to answer some requests without ASGI."""
+
+    body_limit: int  # the largest Content-Length it takes this way
+
+    def direct_route(self, path: str) -> tuple[str, str] | None:
+        """Which endpoint (and of which realm) takes a POST to ``path`` this way, if any."""
+
+    def answer(
+        self, slug: str, endpoint: str, headers: list[tuple[bytes, bytes]], raw: bytes, source: str
+    ) -> Awaitable[tuple[int, Headers, bytes]]:
+        """Status, headers (without Content-Length) and body for the whole request."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +95,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.header_count = 0
         self.refused = False
         self.lingering = False
+        self.direct, self.proxy = _direct_of(config)
 
     def data_received(self, data: bytes) -> None:
         # Feed the parser no more of a head than the limit allows; past it, refuse.
@@ -94,10 +130,56 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.refused:
             return
         self.head_bytes = None
+        if self.direct is not None and self.take_direct(self.direct):
+            return
         before = self.cycle
         super().on_headers_complete()
         if self.cycle is not before:  # a request to answer (not a protocol upgrade)
             self.cycle.transport = _CycleTransport(self, self.cycle)  # type: ignore[assignment]
+
+    def take_direct(self, direct: DirectApp) -> bool:
+        """Answer this request without ASGI, if it is the plain case (see the module)."""
+        parser = self.parser
+        url = self.url
+        if (
+            parser.get_method() != b"POST"
+            or self.expect_100_continue
+            or parser.should_upgrade()
+            or not PLAIN_PATH.fullmatch(url)
+        ):
+            return False
+        found = direct.direct_route(url.decode("ascii"))
+        if found is None:
+            return False
+        length = None
+        for name, value in self.headers:
+            if name == b"content-length":
+                if length is not None or not value.isdigit() or len(value) > MAX_DIGITS:
+                    return False
+                length = int(value)
+            elif name == b"transfer-encoding":
+                return False
+        if length is None or length > direct.body_limit:
+            return False
+        keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
+        cycle = DirectCycle(self, direct, found, keep_alive)
+        existing, self.cycle = self.cycle, cycle  # type: ignore[assignment]
+        if existing is None or existing.response_complete:
+            self._start_asgi_task(cycle, None)  # type: ignore[arg-type]
+        else:  # pipelined: answered in turn, as uvicorn does
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, None))  # type: ignore[arg-type]
+        return True
+
+    async def source(self) -> str:
+        """The caller's address: the peer's, or the one a trusted proxy forwarded (as uvicorn's
+        ``ProxyHeadersMiddleware`` gives the app in ``scope["client"]``)."""
+        client = self.client
+        if self.proxy is not None:
+            scope: dict[str, Any] = {"type": "http", "client": client, "headers": self.headers}
+            await self.proxy(scope, _nothing, _nothing)  # type: ignore[arg-type]
+            client = scope["client"]
+        return str(client[0]) if client else ""
 
     def on_body(self, body: bytes) -> None:
         if not self.refused:
@@ -190,3 +272,123 @@ class _CycleTransport:
             self.protocol.linger()
         else:
             self.transport.close()
+
+
+class DirectCycle:
+    """One request answered without ASGI. The protocol and uvicorn's parser callbacks treat it as
+    the request's ``RequestResponseCycle``: they add its body, mark it complete or its client
+    gone, start it (or queue it behind a pipelined request) and stop its keep-alive."""
+
+    def __init__(
+        self,
+        protocol: LimitedHttpToolsProtocol,
+        app: DirectApp,
+        route: tuple[str, str],
+        keep_alive: bool,
+    ) -> None:
+        self.protocol = protocol
+        self.app = app
+        self.route = route
+        self.headers = protocol.headers
+        self.transport = protocol.transport
+        self.keep_alive = keep_alive
+        self.body = bytearray()
+        self.more_body = True
+        self.disconnected = False
+        self.response_complete = False
+        self.message_event = self  # the parser's callbacks ``set()`` it
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """More of the body came, all of it, or the client went away."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def run_asgi(self, _: object) -> None:
+        protocol = self.protocol
+        try:
+            while self.more_body and not self.disconnected:  # a body still on its way
+                self._waiter = protocol.loop.create_future()
+                await self._waiter
+            if self.disconnected:
+                return
+            slug, endpoint = self.route
+            source = await protocol.source()
+            status, headers, body = await self.app.answer(
+                slug, endpoint, self.headers, bytes(self.body), source
+            )
+            if protocol.flow.write_paused and not self.disconnected:
+                await protocol.flow.drain()
+            if self.disconnected:
+                return
+            self.transport.write(self.head(status, headers, len(body)) + body)
+            self.response_complete = True
+            if not self.keep_alive:
+                self.transport.close()
+            protocol.on_response_complete()
+        except BaseException:
+            logging.getLogger("uvicorn.error").exception("Exception in direct answer")
+            if not self.response_complete:
+                self.transport.close()
+
+    def head(self, status: int, headers: Headers, length: int) -> bytes:
+        """The status line and headers, as uvicorn writes them for the same ASGI answer."""
+        defaults = self.protocol.server_state.default_headers
+        if _DEFAULTS[0] is not defaults:  # the server renews its Date header every second
+            _DEFAULTS[:] = [defaults, b"".join(b"%s: %s\r\n" % pair for pair in defaults)]
+        fixed = _FIXED.get(headers) if isinstance(headers, tuple) else None
+        if fixed is None:
+            fixed = _encoded(headers)
+            if isinstance(headers, tuple) and len(_FIXED) < 64:
+                _FIXED[headers] = fixed
+        close = b"" if self.keep_alive else b"connection: close\r\n"
+        return b"%s%s%scontent-length: %d\r\n%s\r\n" % (
+            STATUS_LINE[status],
+            _DEFAULTS[1],
+            fixed,
+            length,
+            close,
+        )
+
+
+# The server's default headers and their encoding; answer headers that are constants, encoded.
+_DEFAULTS: list[Any] = [None, b""]
+_FIXED: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
+_PROXIES: weakref.WeakKeyDictionary[Config, ProxyHeadersMiddleware] = weakref.WeakKeyDictionary()
+
+
+def _encoded(headers: Headers) -> bytes:
+    """Names and values checked as uvicorn checks an ASGI answer's (no control characters)."""
+    lines = []
+    for name, value in headers:
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+            raise RuntimeError("Invalid HTTP header name or value.")
+        lines.append(b"%s: %s\r\n" % (name.lower(), value))
+    return b"".join(lines)
+
+
+def _direct_of(config: Config) -> tuple[DirectApp | None, ProxyHeadersMiddleware | None]:
+    """The app's direct answers, unless the server is set up to see every request as ASGI (a
+    root path, a concurrency limit; trace logging wraps the app in uvicorn's message logger, which
+    offers none); and the trusted proxies' reading of the caller's address, if the server has
+    one."""
+    app = config.loaded_app
+    proxied = isinstance(app, ProxyHeadersMiddleware)
+    if proxied:
+        app = app.app
+    direct = getattr(app, "direct", None)
+    if direct is None or config.root_path or config.limit_concurrency is not None:
+        return None, None
+    if not proxied:
+        return direct, None
+    proxy = _PROXIES.get(config)
+    if proxy is None:
+        proxy = _PROXIES[config] = ProxyHeadersMiddleware(
+            _nothing,
+            trusted_hosts=config.forwarded_allow_ips,
+        )
+    return direct, proxy
+
+
+async def _nothing(*_: object) -> None:
+    return None
