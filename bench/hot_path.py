@@ -1,5 +1,8 @@
 """Drive the token or verify endpoint in-process, without HTTP, to see where the app's time goes.
 
+Requests go to the app as the server's direct way hands them over (``ProtocolApp.answer``), or
+with ``--asgi`` through the whole ASGI app (``BodyLimit``, then ``ProtocolApp``).
+
     .venv/bin/python bench/hot_path.py [--endpoint token|verify] [-n 5000] [--profile]
     valgrind --tool=callgrind --callgrind-out-file=cg.out .venv/bin/python bench/hot_path.py -n 2000
 
@@ -90,7 +93,12 @@ def setup(endpoint: str) -> Request:
     return Request(endpoint, path, basic, body)
 
 
-async def drive(app: Any, req: Request, n: int) -> None:
+async def drive(app: Any, req: Request, n: int, *, asgi: bool = False) -> None:
+    """``n`` requests as the server's direct way hands them to the app (``ProtocolApp.answer``),
+    or through ASGI."""
+    if not asgi:
+        await drive_direct(app, req, n)
+        return
     form = req.endpoint == "token"
     ctype = b"application/x-www-form-urlencoded" if form else b"application/json"
     path, body = req.path, req.body
@@ -131,6 +139,26 @@ async def drive(app: Any, req: Request, n: int) -> None:
         raise SystemExit(f"unexpected statuses: {sorted(set(statuses))}")
 
 
+async def drive_direct(app: Any, req: Request, n: int) -> None:
+    form = req.endpoint == "token"
+    ctype = b"application/x-www-form-urlencoded" if form else b"application/json"
+    headers = [
+        (b"host", b"127.0.0.1:8090"),
+        (b"user-agent", b"wrk"),
+        (b"authorization", b"Basic " + req.basic),
+        (b"content-type", ctype),
+        (b"content-length", str(len(req.body)).encode()),
+    ]
+    slug, endpoint = app.direct.direct_route(req.path)
+    answer = app.direct.answer
+    statuses = set()
+    for _ in range(n):
+        status, _, _ = await answer(slug, endpoint, headers, req.body, "127.0.0.1")
+        statuses.add(status)
+    if statuses != {200}:
+        raise SystemExit(f"unexpected statuses: {sorted(statuses)}")
+
+
 async def lifespan(app: Any) -> tuple[asyncio.Event, asyncio.Task[None]]:
     started, stop = asyncio.Event(), asyncio.Event()
     sent = False
@@ -162,6 +190,7 @@ async def main() -> None:
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--asgi", action="store_true", help="through ASGI, not the direct way")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gatepass-hot-") as tmp:
         for var in [v for v in os.environ if v.startswith("GATEPASS_")]:
@@ -180,18 +209,18 @@ async def main() -> None:
         if profiler:
             profiler.enable()
         started = time.perf_counter()
-        await drive(app, req, 1)
+        await drive(app, req, 1, asgi=a.asgi)
         cold = time.perf_counter() - started
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         print(f"{a.endpoint}: first request after startup {cold * 1e3:.1f} ms")
-        await drive(app, req, a.warmup)
+        await drive(app, req, a.warmup, asgi=a.asgi)
         profiler = cProfile.Profile() if a.profile else None
         if profiler:
             profiler.enable()
         started = time.perf_counter()
-        await drive(app, req, a.n)
+        await drive(app, req, a.n, asgi=a.asgi)
         elapsed = time.perf_counter() - started
         if profiler:
             profiler.disable()

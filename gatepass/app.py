@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +36,8 @@ from gatepass.webhooks.dispatcher import Dispatcher
 
 # What a probe asks for; anything else not for the protocol endpoints goes to ``gatepass.web``.
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+# How often a process adds the protocol requests it noted to its metrics (``gatepass.ops.metrics``).
+METRICS_FLUSH_SECONDS = 1.0
 
 
 def create_app(
@@ -64,9 +67,13 @@ def create_app(
             # In a worker thread, as requests load entries: this also starts the thread pool.
             await anyio.to_thread.run_sync(services.cache.warm)
             freeze_startup_heap()
+        flushing = asyncio.create_task(services.metrics.flush_every(METRICS_FLUSH_SECONDS))
         try:
             yield
         finally:
+            flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flushing
             webhooks.stop()
             if runner is not None:
                 runner.stop()

@@ -141,13 +141,16 @@ def _is_ip(value: object) -> bool:
 
 
 async def lookup(ctx: ProtocolContext, tenant: TenantEntry, key: str) -> ApiKeyEntry | None:
-    """The key's snapshot; a malformed key is NOT_FOUND without touching the database."""
-    if len(key) > MAX_KEY or not cs.is_well_formed(cs.SecretKind.API_KEY, key):
+    """The key's snapshot; a malformed key is NOT_FOUND without touching the database. A key
+    found in memory needs no checksum check: only a well-formed key was ever stored."""
+    if len(key) > MAX_KEY:
         return None
     digest = ctx.hasher.digest(key)
     hit, entry = ctx.cache.cached_api_key(tenant.id, digest)
-    if hit:
+    if entry is not None or not cs.is_well_formed(cs.SecretKind.API_KEY, key):
         return entry
+    if hit:
+        return None
     if await ctx.cache.surely_absent(digest):
         return None
     return await from_db(ctx.cache.load_api_key, tenant.id, digest)

@@ -1,8 +1,17 @@
-"""Prometheus metrics, one registry per app; multi-process aware under ``serve --workers``."""
+"""Prometheus metrics, one registry per app; multi-process aware under ``serve --workers``.
+
+A protocol request is noted in memory and added to the metrics by ``flush``: every second (the
+app's lifespan runs it) and before each scrape of the process. Counting it at once costs ~2 µs
+in one process and ~4.5 µs under ``--workers`` (three locked writes to a file shared with the
+scrape), a few per cent of a token; a flush adds a second's worth at the cost of a few.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from bisect import bisect_left
+from collections import deque
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -28,21 +37,55 @@ class Metrics:
             registry=self.registry,
         )
 
-        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._pending: deque[tuple[str, str, float]] = deque()
 
     def observe(self, endpoint: str, outcome: str, seconds: float) -> None:
-        """Count one protocol request; label lookups are cached (they cost more than the count)."""
-        children = self._children.get((endpoint, outcome))
-        if children is None:
-            children = (self.requests.labels(endpoint, outcome), self.latency.labels(endpoint))
-            self._children[(endpoint, outcome)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        """Count one protocol request (at the next ``flush``)."""
+        self._pending.append((endpoint, outcome, seconds))
+
+    def flush(self) -> None:
+        """Add the requests noted since the last flush to the metrics. Safe from any thread:
+        each noted request is taken by one flush."""
+        pending = self._pending
+        counts: dict[tuple[str, str], int] = {}
+        latencies: dict[str, list[float]] = {}
+        for _ in range(len(pending)):
+            endpoint, outcome, seconds = pending.popleft()
+            counts[endpoint, outcome] = counts.get((endpoint, outcome), 0) + 1
+            latencies.setdefault(endpoint, []).append(seconds)
+        for (endpoint, outcome), count in counts.items():
+            self.requests.labels(endpoint, outcome).inc(count)
+        for endpoint, values in latencies.items():
+            observe_all(self.latency.labels(endpoint), values)
+
+    async def flush_every(self, seconds: float) -> None:
+        """Flush, then again every ``seconds``, until cancelled (then once more)."""
+        try:
+            while True:
+                self.flush()
+                await asyncio.sleep(seconds)
+        finally:
+            self.flush()
 
     def render(self) -> bytes:
+        self.flush()
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if directory:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+def observe_all(histogram: Any, values: list[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values``, with one write per bucket and one for the
+    sum. prometheus_client has no call for it: this reads the bucket bounds and adds to the bucket
+    and sum values as its ``observe`` does (a test compares the two)."""
+    bounds = histogram._upper_bounds
+    counts = [0] * len(bounds)
+    for value in values:
+        counts[bisect_left(bounds, value)] += 1
+    histogram._sum.inc(sum(values))
+    for bucket, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
