@@ -5,7 +5,6 @@ Pure functions: the token endpoint passes in snapshots and the clock.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 from gatepass.credential_secrets import mask
 from gatepass.oauth.errors import InvalidScopeError, InvalidTargetError
+from gatepass.tokens.signer import token_id
 
 # Accepted and ignored so that OpenID-flavoured scripts (Keycloak's curl examples) work as is.
 IGNORED_SCOPES = frozenset({"openid", "profile", "email"})
@@ -99,7 +99,7 @@ def access_token_claims(
         "exp": now + grant.lifetime,
         "iat": now,
         "nbf": now,
-        "jti": secrets.token_urlsafe(16),
+        "jti": token_id(),
         "client_id": client_id,
         "scope": " ".join(grant.scopes),
         "groups": list(groups),

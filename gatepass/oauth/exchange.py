@@ -26,7 +26,6 @@ A tenant allows exchanges in its settings (``token_exchange_lifetime``); off by 
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +45,7 @@ from gatepass.oauth.errors import InvalidGrantError, InvalidRequestError, OAuthE
 from gatepass.oauth.introspection import active_token, bound
 from gatepass.oauth.requests import split_scope
 from gatepass.oauth.verify import check_key
+from gatepass.tokens.signer import token_id
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a type's name
@@ -144,7 +144,7 @@ async def _from_key(
         "exp": now + lifetime,
         "iat": now,
         "nbf": now,
-        "jti": secrets.token_urlsafe(16),
+        "jti": token_id(),
         "client_id": entry.key_id,
         "scope": " ".join(scopes),
         "groups": list(entry.groups),
@@ -202,7 +202,7 @@ def _claims(
         "exp": now + grant.lifetime,
         "iat": now,
         "nbf": now,
-        "jti": secrets.token_urlsafe(16),
+        "jti": token_id(),
         "client_id": subject["client_id"],
         "scope": " ".join(grant.scopes),
         "groups": list(subject.get("groups", [])),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from base64 import b64decode
+from binascii import a2b_base64
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import unquote_plus
@@ -113,7 +113,8 @@ def _basic(header: str, realm: str) -> ClientCredentials:
     if scheme.lower() != "basic":
         raise InvalidClientError("unsupported authorization scheme; use Basic", realm=realm)
     try:
-        decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
+        # b64decode(..., validate=True), without its own calls around this one
+        decoded = a2b_base64(encoded.strip(), strict_mode=True).decode("utf-8")
     except (binascii.Error, ValueError):
         raise InvalidClientError("malformed Basic authorization header", realm=realm) from None
     raw_id, colon, raw_secret = decoded.partition(":")

@@ -115,16 +115,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.header_count = 0
         super().on_message_begin()
 
+    # uvicorn's on_url and on_header, written out here: they are called for every request line
+    # and header, where a call to them costs as much as what they do.
     def on_url(self, url: bytes) -> None:
         if not self.refused:
-            super().on_url(url)
+            self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
         if self.header_count > self.limits.max_headers:
             self.refuse()
         if not self.refused:
-            super().on_header(name, value)
+            name = name.lower()
+            if name == b"expect" and value.lower() == b"100-continue":
+                self.expect_100_continue = True
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.refused:
@@ -278,6 +283,21 @@ class DirectCycle:
     """One request answered without ASGI. The protocol and uvicorn's parser callbacks treat it as
     the request's ``RequestResponseCycle``: they add its body, mark it complete or its client
     gone, start it (or queue it behind a pipelined request) and stop its keep-alive."""
+
+    __slots__ = (
+        "_waiter",
+        "app",
+        "body",
+        "disconnected",
+        "headers",
+        "keep_alive",
+        "message_event",
+        "more_body",
+        "protocol",
+        "response_complete",
+        "route",
+        "transport",
+    )
 
     def __init__(
         self,
