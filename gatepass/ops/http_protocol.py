@@ -53,6 +53,10 @@ LINGER_SECONDS = 2.0
 # A path the direct way takes as it is: no query, no fragment, no percent-encoding to undo.
 PLAIN_PATH = re.compile(rb"/realms/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 MAX_DIGITS = 18  # a longer Content-Length is over any body limit
+INTERNAL_ERROR = (  # what uvicorn answers when an app fails before its answer
+    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
+)
 
 Headers = list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]
 
@@ -346,16 +350,19 @@ class DirectCycle:
             if not self.keep_alive:
                 self.transport.close()
             protocol.on_response_complete()
-        except BaseException:
+        except BaseException:  # as uvicorn's cycle does: logged, a 500 if nothing was sent
             logging.getLogger("uvicorn.error").exception("Exception in direct answer")
-            if not self.response_complete:
+            if not self.response_complete and not self.transport.is_closing():
+                self.transport.write(INTERNAL_ERROR)
                 self.transport.close()
 
     def head(self, status: int, headers: Headers, length: int) -> bytes:
         """The status line and headers, as uvicorn writes them for the same ASGI answer."""
+        global _defaults  # noqa: PLW0603 - one encoding for the whole process
         defaults = self.protocol.server_state.default_headers
-        if _DEFAULTS[0] is not defaults:  # the server renews its Date header every second
-            _DEFAULTS[:] = [defaults, b"".join(b"%s: %s\r\n" % pair for pair in defaults)]
+        encoded = _defaults
+        if encoded[0] is not defaults:  # the server renews its Date header every second
+            encoded = _defaults = (defaults, b"".join(b"%s: %s\r\n" % pair for pair in defaults))
         fixed = _FIXED.get(headers) if isinstance(headers, tuple) else None
         if fixed is None:
             fixed = _encoded(headers)
@@ -364,7 +371,7 @@ class DirectCycle:
         close = b"" if self.keep_alive else b"connection: close\r\n"
         return b"%s%s%scontent-length: %d\r\n%s\r\n" % (
             STATUS_LINE[status],
-            _DEFAULTS[1],
+            encoded[1],
             fixed,
             length,
             close,
@@ -372,7 +379,7 @@ class DirectCycle:
 
 
 # The server's default headers and their encoding; answer headers that are constants, encoded.
-_DEFAULTS: list[Any] = [None, b""]
+_defaults: tuple[object, bytes] = (None, b"")
 _FIXED: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
 _PROXIES: weakref.WeakKeyDictionary[Config, ProxyHeadersMiddleware] = weakref.WeakKeyDictionary()
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol
+from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol, _encoded
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 
@@ -103,3 +104,10 @@ def test_closing_sends_a_held_head_first() -> None:
     transport = asyncio.run(serve(no_body_then_close))
     assert transport.closed
     assert b"".join(transport.writes).startswith(b"HTTP/1.1 204 No Content")
+
+
+def test_a_direct_answer_header_with_a_control_character_is_refused_as_uvicorn_refuses_it() -> None:
+    assert _encoded([(b"Cache-Control", b"no-store")]) == b"cache-control: no-store\r\n"
+    for name, value in [(b"x-a", b"1\r\nset-cookie: a=b"), (b"x-a", b"\x00"), (b"x a", b"1")]:
+        with pytest.raises(RuntimeError):
+            _encoded([(name, value)])
