@@ -6,7 +6,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
 TEST_WORKERS ?= 2
-LINTED := gatepass sdks/python/gatepass_sdk examples detectors tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/hot_path.py bench/revoke_all.py bench/lib bench/floor
+LINTED := gatepass sdks/python/gatepass_sdk examples detectors tests bench/sdk_verify.py bench/bulk_load.py bench/soak.py bench/hot_path.py bench/worker_instructions.py bench/revoke_all.py bench/lib bench/floor
 # The console tests drive Debian's Chromium with Playwright (its own browser download is not used).
 BROWSER := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
