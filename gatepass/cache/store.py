@@ -350,9 +350,8 @@ class CredentialCache:
     def catch_up(self) -> None:
         """A feed read, every ``poll`` seconds and for the misses of the key filter: when no
         change was committed since the last read (and none it saw missing is pending), one
-        indexed query on a bare connection says so; otherwise the full poll. The full poll
-        (an ORM session and its query) costs a worker ~1.5 ms of CPU, held from the event loop,
-        four times a second."""
+        indexed query on a bare connection says so (~0.05 ms); otherwise the full poll, whose ORM
+        session and query cost ~0.5 ms of CPU taken from the event loop."""
         with self._sync:
             if not self._gaps and self.key_filter.ready:
                 with self.db.engine.connect() as connection:
