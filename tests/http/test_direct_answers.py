@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -521,5 +522,32 @@ def test_an_answer_carries_the_servers_date_as_it_is_renewed(
             assert connection.transport.data.startswith(
                 b"HTTP/1.1 401 Unauthorized\r\ndate: " + date + b"\r\ncontent-type: "
             )
+
+    run(settings, test)
+
+
+def test_a_direct_answer_leaves_nothing_for_the_garbage_collector(
+    settings: Settings, acme: Factory, caller: Credential
+) -> None:
+    """A request's cycle and headers are freed with it, not by a later collection (a cycle that
+    referred to itself made a worker collect ten times as often as the floor)."""
+    data = request(TOKEN, b"grant_type=client_credentials&scope=nql", authorization=caller.basic)
+
+    async def test(server: Server) -> None:
+        connection = server.connect()
+        for sent in range(1, 26):
+            if sent == 6:  # after a few, as a warm worker
+                gc.collect()
+                gc.set_debug(gc.DEBUG_SAVEALL)
+            connection.send(data)
+            await connection.answers(sent)
+        try:
+            gc.collect()
+            left = [found for found in gc.garbage if isinstance(found, DirectCycle)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        assert connection.direct == [True] * 25
+        assert left == []
 
     run(settings, test)
