@@ -37,24 +37,26 @@ class Metrics:
             registry=self.registry,
         )
 
-        self._pending: deque[tuple[str, str, float]] = deque()
+        # The durations of the requests not yet added, by endpoint and outcome (a float is no
+        # object the garbage collector tracks: noting a request leaves it nothing to count).
+        self._pending: dict[tuple[str, str], deque[float]] = {}
 
     def observe(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count one protocol request (at the next ``flush``)."""
-        self._pending.append((endpoint, outcome, seconds))
+        pending = self._pending.get((endpoint, outcome))
+        if pending is None:
+            pending = self._pending.setdefault((endpoint, outcome), deque())
+        pending.append(seconds)
 
     def flush(self) -> None:
         """Add the requests noted since the last flush to the metrics. Safe from any thread:
         each noted request is taken by one flush."""
-        pending = self._pending
-        counts: dict[tuple[str, str], int] = {}
         latencies: dict[str, list[float]] = {}
-        for _ in range(len(pending)):
-            endpoint, outcome, seconds = pending.popleft()
-            counts[endpoint, outcome] = counts.get((endpoint, outcome), 0) + 1
-            latencies.setdefault(endpoint, []).append(seconds)
-        for (endpoint, outcome), count in counts.items():
-            self.requests.labels(endpoint, outcome).inc(count)
+        for (endpoint, outcome), pending in list(self._pending.items()):
+            values = [pending.popleft() for _ in range(len(pending))]
+            if values:
+                self.requests.labels(endpoint, outcome).inc(len(values))
+                latencies.setdefault(endpoint, []).extend(values)
         for endpoint, values in latencies.items():
             observe_all(self.latency.labels(endpoint), values)
 
