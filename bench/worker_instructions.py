@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import os
 import re
 import secrets
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from hot_path import setup  # bench/, the script's own directory
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -125,49 +126,18 @@ def main() -> None:
         GATEPASS_JOBS_ENABLED="false",
     )
 
-    def cli(*words: str) -> str:
-        command = [str(BIN / "gatepass"), *words]
-        return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603
-
-    cli("migrate")
-    cli("tenant", "create", "bench", "--json")
+    os.environ.clear()
+    os.environ.update(env)  # the CLI that sets the instance up reads it
+    made = setup(args.endpoint)  # the same instance and request as bench/hot_path.py's
+    path, body, basic = made.path, made.body.decode(), made.basic.decode()
     if args.endpoint == "token":
-        cli("permission", "create", "--tenant", "bench", "api:read", "--label", "API read")
-        made = cli(
-            "client", "create", "--tenant", "bench", "--name", "b", "--scope", "api:read", "--json"
-        )
-        path, content_type = (
-            "/realms/bench/protocol/openid-connect/token",
-            "application/x-www-form-urlencoded",
-        )
-        body, floor_body = (
-            "grant_type=client_credentials&scope=api:read",
-            "grant_type=client_credentials&scope=nql",
-        )
+        content_type = "application/x-www-form-urlencoded"
+        floor_body = "grant_type=client_credentials&scope=nql"
         floor_dir, floor_app = PEERS / "floor", "floor_app:app"
     else:
-        made = cli(
-            "client",
-            "create",
-            "--tenant",
-            "bench",
-            "--name",
-            "v",
-            "--scope",
-            "api_keys:verify",
-            "--json",
-        )
-        key = json.loads(cli("apikey", "create", "--tenant", "bench", "--name", "k", "--json"))[
-            "key"
-        ]
-        path, content_type = "/realms/bench/api-keys/verify", "application/json"
-        body, floor_body = (
-            json.dumps({"key": key}),
-            '{"key":"gpk_floorkeyfloorkeyfloorkeyfloorkey123456"}',
-        )
+        content_type = "application/json"
+        floor_body = '{"key":"gpk_floorkeyfloorkeyfloorkeyfloorkey123456"}'
         floor_dir, floor_app = REPO / "bench" / "floor", "verify_floor:app"
-    client = json.loads(made)
-    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
     floor_env = {**os.environ, "JOB": "token"}
     uvicorn = [
         str(BIN / "python"),

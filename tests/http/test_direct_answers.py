@@ -26,6 +26,7 @@ from gatepass.ops.http_protocol import DirectCycle, HeadLimits, LimitedHttpTools
 from gatepass.settings import Settings
 from tests.apikeys.support import create_key, verifier
 from tests.factories import Credential, Factory
+from tests.transports import RecordingTransport
 
 TOKEN = "/realms/acme/protocol/openid-connect/token"
 INTROSPECT = "/realms/acme/protocol/openid-connect/token/introspect"
@@ -33,41 +34,6 @@ REVOKE = "/realms/acme/protocol/openid-connect/revoke"
 VERIFY = "/realms/acme/api-keys/verify"
 FORM = "application/x-www-form-urlencoded"
 WAIT = 10.0  # seconds an answer may take (a first request loads the realm from the database)
-
-
-class Transport(asyncio.Transport):
-    """Records what the server writes; closing it is recorded too."""
-
-    def __init__(self, peer: str) -> None:
-        super().__init__()
-        self.peer = peer
-        self.data = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        addresses = {"sockname": ("127.0.0.1", 8080), "peername": (self.peer, 50000)}
-        return addresses.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        pass
 
 
 @dataclass
@@ -133,7 +99,7 @@ class Recording(LimitedHttpToolsProtocol):
 @dataclass
 class Connection:
     protocol: Recording
-    transport: Transport
+    transport: RecordingTransport
 
     def send(self, data: bytes) -> None:
         self.protocol.data_received(data)
@@ -148,13 +114,13 @@ class Connection:
         deadline = loop.time() + WAIT
         while loop.time() < deadline:
             try:
-                found = answers(bytes(self.transport.data))
+                found = answers(self.transport.data)
             except (ValueError, KeyError, IndexError):  # an answer still being written
                 found = []
             if len(found) >= count:
                 return found
             await asyncio.sleep(0.005)
-        raise AssertionError(f"{count} answers expected; written: {bytes(self.transport.data)!r}")
+        raise AssertionError(f"{count} answers expected; written: {self.transport.data!r}")
 
 
 @dataclass
@@ -176,7 +142,7 @@ class Server:
         config.load()
         loop = asyncio.get_running_loop()
         protocol = Recording(config, self.state, {}, loop, limits=HeadLimits())
-        transport = Transport(peer)
+        transport = RecordingTransport(peer)
         protocol.connection_made(transport)
         return Connection(protocol, transport)
 

@@ -14,41 +14,9 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from gatepass.ops.http_protocol import HeadLimits, LimitedHttpToolsProtocol, _encoded
+from tests.transports import RecordingTransport
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
-
-
-class RecordingTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        pass
 
 
 async def serve(app: Any, transport: RecordingTransport | None = None) -> RecordingTransport:
