@@ -26,9 +26,16 @@ from tests.controls import CHARS, captured_logs, stored
 from tests.factories import Factory
 from tests.http.support import basic, token_path
 from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, services_of
+from tests.windows import wait_for_a_fresh_window
 
 ALICE = "alice@acme.example.com"
 ATTACKER, OWNER = "10.0.0.66", "192.0.2.10"
+
+
+@pytest.fixture(autouse=True)
+def one_window() -> None:
+    """Each test counts attempts up to a limit: none straddles the end of a window."""
+    wait_for_a_fresh_window(SignInPolicy().window)
 
 
 @pytest.fixture(params=["memory", "redis"])

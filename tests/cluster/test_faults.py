@@ -29,6 +29,7 @@ from tests.cluster.support import (
     verify_key,
 )
 from tests.factories import ACTOR, Credential, Factory
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -220,6 +221,9 @@ def subscribers(cluster: Cluster) -> int:
 
 
 def limited_key(factory: Factory, tenant: str, limit: int) -> str:
+    """A key allowed ``limit`` checks an hour, made early enough in the hour for a test to spend
+    its allowance within it."""
+    wait_for_a_fresh_window(3600, margin=60)
     with factory.db.transaction() as session:
         _, secret = create_key(
             session,

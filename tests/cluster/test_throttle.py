@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from gatepass.oauth.throttle import ThrottlePolicy
 from tests.cluster.harness import Cluster
 from tests.cluster.support import report
 from tests.factories import Factory
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = pytest.mark.cluster
 
@@ -60,13 +60,6 @@ def throttled_count(cluster: Cluster) -> float:
     return total
 
 
-def wait_for_a_fresh_window() -> None:
-    """Counts run in fixed windows: do not let the burst straddle the end of one."""
-    left = POLICY.window - time.time() % POLICY.window
-    if left < 8:
-        time.sleep(left + 0.05)
-
-
 def test_wrong_secret_burst_is_throttled_and_the_owner_keeps_working(
     cluster: Cluster, cluster_factory: Factory, tenant: str
 ) -> None:
@@ -76,7 +69,7 @@ def test_wrong_secret_burst_is_throttled_and_the_owner_keeps_working(
     introspect_path = f"{token_path}/introspect"
     grant = "grant_type=client_credentials"
     before = throttled_count(cluster)
-    wait_for_a_fresh_window()
+    wait_for_a_fresh_window(POLICY.window)
 
     def attempt(source: str, base: str, secret: str, path: str = token_path) -> Any:
         form = grant if path == token_path else "token=x"

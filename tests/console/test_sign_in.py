@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.console.conftest import Console
 from tests.factories import Factory
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = pytest.mark.e2e
 
@@ -141,6 +142,7 @@ def test_unknown_and_real_emails_are_throttled_alike(console: Console, factory: 
     and for one without (429 with Retry-After), so the throttle tells a stranger nothing."""
     factory.user(console.tenant, email=console.admin, role="admin")
     answers: dict[str, list[int]] = {}
+    wait_for_a_fresh_window(300, margin=30)  # the sign-in throttle's window
     for email in (console.admin, console.email("nobody")):
         http = requests.Session()
         form = http.get(console.url("/console/sign-in"), timeout=5).text

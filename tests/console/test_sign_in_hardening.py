@@ -17,6 +17,7 @@ from tests import conftest as suite
 from tests.controls import CHARS, captured_logs, stored
 from tests.factories import Factory
 from tests.sign_ins import FromAddress, PoolWatch, api_sign_in, console_sign_in, services_of
+from tests.windows import wait_for_a_fresh_window
 
 PASSWORD = "correct horse battery"  # the factory's
 ALICE = "alice@example.com"
@@ -25,6 +26,12 @@ ATTACKER, OWNER = "10.0.0.66", "192.0.2.10"
 # Each test has a database of its own (no server: the app runs in process): the tests make
 # tenants ``acme`` and ``globex`` and count every query.
 settings = suite.settings
+
+
+@pytest.fixture(autouse=True)
+def one_window() -> None:
+    """Each test counts attempts up to a limit: none straddles the end of a window."""
+    wait_for_a_fresh_window(SignInPolicy().window)
 
 
 @pytest.fixture

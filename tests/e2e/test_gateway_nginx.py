@@ -29,6 +29,7 @@ from tests.apikeys.support import revoke as revoke_key
 from tests.cluster.harness import nginx_binary
 from tests.e2e.conftest import Server, free_port
 from tests.factories import Factory
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = pytest.mark.e2e
 
@@ -276,6 +277,7 @@ def test_a_spent_rate_limit_is_429_with_retry_after(
     factory: Factory, nginx: str, upstream: Upstream
 ) -> None:
     key = nql_key(factory, rate_limit=apikeys.RateLimit(1, 3600))
+    wait_for_a_fresh_window(3600)
     first, _ = through(nginx, upstream, "/runs/7", **{"X-API-Key": key.secret})
     second, reached = through(nginx, upstream, "/runs/7", **{"X-API-Key": key.secret})
     assert first.status_code == 200

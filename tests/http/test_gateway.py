@@ -20,6 +20,7 @@ from tests.apikeys.support import Key, create_key
 from tests.apikeys.support import revoke as revoke_key
 from tests.factories import Credential, Factory
 from tests.http.support import issue_token, issuer, revoke_path, update_tenant
+from tests.windows import wait_for_a_fresh_window
 
 CHECK = "/realms/acme/gateway/check"
 NQL_API = "https://nql.example.com"
@@ -210,6 +211,7 @@ def test_an_unknown_realm_is_not_found(acme: Factory, client: TestClient) -> Non
 
 def test_a_spent_rate_limit_is_429_with_retry_after(acme: Factory, client: TestClient) -> None:
     key = nql_key(acme, rate_limit=apikeys.RateLimit(2, 3600))
+    wait_for_a_fresh_window(3600)
     answers = [check(client, x_api_key=key.secret) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"] == "rate_limited"

@@ -16,6 +16,7 @@ from gatepass.settings import Settings
 from tests.apikeys.support import create_key, verifier
 from tests.factories import Factory
 from tests.http.support import request_token
+from tests.windows import wait_for_a_fresh_window
 
 OFFICE = ("203.0.113.0/24", "2001:db8::/32")
 
@@ -79,6 +80,7 @@ def test_the_verify_endpoint_checks_the_address_it_is_given(
 
 def test_a_refused_address_spends_none_of_the_rate_limit(acme: Factory, client: TestClient) -> None:
     key = create_key(acme, allowed_ips=OFFICE, rate_limit=RateLimit(2, 3600))
+    wait_for_a_fresh_window(3600)
     checker = verifier(acme).basic
     for _ in range(3):
         assert _verify(client, checker, key.secret, "198.51.100.1")["code"] == "IP_NOT_ALLOWED"

@@ -16,6 +16,7 @@ from gatepass.db import utcnow
 from gatepass_sdk.errors import InvalidTokenError, RateLimitedError, UnavailableError
 from tests.sdk.protected import REALM, api, challenge
 from tests.sdk.realm import Counter, Realm, altered, eventually
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -130,6 +131,7 @@ async def test_every_refusal_is_invalid_token_over_http(realm: Realm, code: str)
 
 async def test_a_key_over_its_rate_limit_is_429_with_retry_after(realm: Realm) -> None:
     made = realm.api_key(rate_limit=RateLimit(2, 86400))
+    wait_for_a_fresh_window(86400)
     counter = Counter()
     async with counter.client() as client, api(realm.verifier(http=client)) as http:
         first = await http.get("/me", headers={"X-API-Key": made.key})
@@ -232,6 +234,7 @@ async def test_without_a_verify_client_keys_are_refused(realm: Realm) -> None:
 
 async def test_rate_limited_refusals_carry_the_reset(realm: Realm) -> None:
     made = realm.api_key(rate_limit=RateLimit(1, 86400))
+    wait_for_a_fresh_window(86400)
     async with realm.verifier() as verifier:
         await verifier.verify_api_key(made.key)
         with pytest.raises(RateLimitedError) as limited:

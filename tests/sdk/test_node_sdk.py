@@ -22,6 +22,7 @@ from gatepass.apikeys.service import RateLimit
 from tests.e2e.conftest import Server
 from tests.factories import Factory
 from tests.sdk.realm import Realm
+from tests.windows import wait_for_a_fresh_window
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -42,6 +43,8 @@ def live_environment(realm: Realm, other_realm: Realm, by_alg: dict[str, Realm])
     key = realm.api_key(scopes=("nql",), groups=("americas",))
     revoked = realm.api_key()
     realm.revoke_key(revoked.key_id)
+    wait_for_a_fresh_window(86400, margin=120)  # the suites spend the next key's daily allowance
+    rate_limited = realm.api_key(rate_limit=RateLimit(2, 86400))
     tenants = {}
     for alg, tenant in by_alg.items():
         signed = tenant.client()
@@ -68,7 +71,7 @@ def live_environment(realm: Realm, other_realm: Realm, by_alg: dict[str, Realm])
         "KEY_LACKING": realm.api_key(scopes=("workflows",)).key,
         "KEY_OWNED": realm.api_key(owner=realm.user("dev@example.com")).key,
         "KEY_REVOKED": revoked.key,
-        "KEY_RATE_LIMITED": realm.api_key(rate_limit=RateLimit(2, 86400)).key,
+        "KEY_RATE_LIMITED": rate_limited.key,
     }
     return {f"GATEPASS_SDK_TEST_{name}": value for name, value in values.items()}
 

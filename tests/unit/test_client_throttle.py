@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from gatepass.oauth.throttle import ClientThrottle, ThrottlePolicy, buckets, wait_seconds
 from gatepass.ops.ratelimit import RateLimiter, RateState
+from tests.windows import wait_for_a_fresh_window
 
 POLICY = ThrottlePolicy(per_source=3, per_client=5, window=3600)
+
+
+@pytest.fixture(autouse=True)
+def one_window() -> None:
+    """The tests count failures up to a limit: none straddles the end of a window."""
+    wait_for_a_fresh_window(POLICY.window, margin=5)
 
 
 def test_a_failure_counts_per_client_and_address_and_per_client() -> None:
