@@ -5,10 +5,11 @@
 Sets up a fresh instance (SQLite) with the CLI, then for the floor and for Gatepass (this checkout,
 or each TREE: a checkout whose ``gatepass/`` goes first on ``PYTHONPATH``) starts one worker under
 ``valgrind --tool=callgrind``, sends the bench's request 300 times on one keep-alive connection,
-zeroes the counters, sends it 1,000 times more and reads the count. The ratio printed is the
-floor's instructions over Gatepass's: what the req/s ratio would be if instructions were all.
-Instructions, unlike seconds, are the same on a busy machine; they count every thread of the
-worker, not the kernel's work.
+zeroes the counters, sends it 1,000 times more and reads the count (``--keep DIR`` keeps the
+counts for ``callgrind_annotate``: ``floor.callgrind``, ``gatepass-1.callgrind``, ...). The ratio
+printed is the floor's instructions over Gatepass's: what the req/s ratio would be if
+instructions were all. Instructions, unlike seconds, are the same on a busy machine; they count
+every thread of the worker, not the kernel's work.
 The floors are the bench-peers harness' ``floor/floor_app.py`` (token) and ``bench/floor/
 verify_floor.py`` (verify). Needs valgrind (Debian: ``apt-get install valgrind``).
 """
@@ -20,6 +21,7 @@ import base64
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,7 +87,9 @@ def control(option: str, pid: int) -> None:
     subprocess.run(command, check=True, capture_output=True)  # noqa: S603
 
 
-def count(command: list[str], cwd: Path, env: dict[str, str], port: int, raw: bytes) -> int:
+def count(
+    command: list[str], cwd: Path, env: dict[str, str], port: int, raw: bytes, *, keep: Path | None
+) -> int:
     with tempfile.TemporaryDirectory(prefix="gatepass-cg-") as tmp:
         out = Path(tmp) / "cg.out"
         server = subprocess.Popen(  # noqa: S603
@@ -108,6 +112,8 @@ def count(command: list[str], cwd: Path, env: dict[str, str], port: int, raw: by
         found = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.MULTILINE)
         if found is None:
             raise SystemExit(f"no total in {dump}")
+        if keep is not None:
+            shutil.copyfile(dump, keep)
         return int(found[1]) // COUNTED
 
 
@@ -115,6 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoint", choices=("token", "verify"), default="token")
     parser.add_argument("trees", nargs="*", help="checkouts to measure instead of this one")
+    parser.add_argument(
+        "--keep", type=Path, help="a directory to keep the counts in, for callgrind_annotate"
+    )
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="gatepass-cg-data-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
@@ -151,7 +160,12 @@ def main() -> None:
     ]
     uvicorn += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
     raw = request(path, floor_body, content_type, FLOOR_AUTH)
-    floor = count(uvicorn, floor_dir, floor_env, 8092, raw)
+    kept = args.keep.resolve() if args.keep else None
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+    floor = count(
+        uvicorn, floor_dir, floor_env, 8092, raw, keep=kept / "floor.callgrind" if kept else None
+    )
     print(f"floor ({args.endpoint}): {floor / 1000:.0f}k instructions per request", flush=True)
     server = [
         str(BIN / "python"),
@@ -163,9 +177,11 @@ def main() -> None:
         "--workers",
         "1",
     ]
-    for tree in args.trees or [str(REPO)]:
+    for n, tree in enumerate(args.trees or [str(REPO)], 1):
         tree_env = {**env, "PYTHONPATH": str(Path(tree).resolve())}
-        mine = count(server, Path(data), tree_env, 8090, request(path, body, content_type, basic))
+        raw = request(path, body, content_type, basic)
+        out = kept / f"gatepass-{n}.callgrind" if kept else None
+        mine = count(server, Path(data), tree_env, 8090, raw, keep=out)
         ratio = floor / mine
         print(f"gatepass {tree}: {mine / 1000:.0f}k instructions per request ({ratio:.2f}x)")
 

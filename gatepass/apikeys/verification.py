@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gatepass.apikeys.models import ApiKey, ApiKeySecret
 from gatepass.credentials import rules
+from gatepass.tokens.signer import compact_json
 from gatepass.users.roles import ceiling
 
 
@@ -48,6 +49,12 @@ class ApiKeyEntry:
     rate_limit: int | None
     rate_period: int | None
     networks: tuple[rules.Network, ...] = ()  # its IP allowlist; empty: anywhere
+    # ``describe``'s document as compact JSON without its braces, made once per snapshot: the
+    # verify endpoint answers it to every check of the key
+    described: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "described", compact_json(describe(self))[1:-1].encode())
 
 
 def evaluate(entry: ApiKeyEntry | None, now: float) -> VerifyCode:

@@ -15,10 +15,9 @@ import ipaddress
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from gatepass import credential_secrets as cs
-from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, describe, evaluate
+from gatepass.apikeys.verification import ApiKeyEntry, VerifyCode, evaluate
 from gatepass.cache.entries import ClientEntry, TenantEntry
 from gatepass.credentials import rules
 from gatepass.oauth.context import Caller, ProtocolContext, from_db
@@ -36,15 +35,29 @@ VERIFY_SCOPE = "api_keys:verify"
 MAX_KEY = 256
 
 
+# The answer without the key's description, one per code: {"valid":false,"code":"REVOKED"}
+BARE_ANSWERS = {
+    code: compact_json({"valid": code is VerifyCode.VALID, "code": code.value}).encode()
+    for code in VerifyCode
+}
+DESCRIBED = (VerifyCode.VALID, VerifyCode.RATE_LIMITED)
+
+
 async def verify(ctx: ProtocolContext, tenant: TenantEntry, caller: Caller, body: bytes) -> bytes:
     await authorize_caller(ctx, tenant, caller)
     key, address = parse_request(body)
-    checked = await check_key(ctx, tenant, key, address)
-    answer: dict[str, Any] = {"valid": checked.valid, "code": checked.code.value}
-    if checked.entry is not None and checked.code in (VerifyCode.VALID, VerifyCode.RATE_LIMITED):
-        answer.update(describe(checked.entry))
-        answer["rate_limit"] = checked.rate.as_dict() if checked.rate else None
-    return compact_json(answer).encode()
+    return answer(await check_key(ctx, tenant, key, address))
+
+
+def answer(checked: KeyCheck) -> bytes:
+    """The answer's JSON: ``{"valid": ..., "code": ...}``, then for a valid or rate-limited key
+    its description (``describe``, encoded once per snapshot) and its rate-limit window (null
+    for a key without a rate limit)."""
+    entry = checked.entry
+    if entry is None or checked.code not in DESCRIBED:
+        return BARE_ANSWERS[checked.code]
+    window = checked.rate.json() if checked.rate is not None else b"null"
+    return b'%s,%s,"rate_limit":%s}' % (BARE_ANSWERS[checked.code][:-1], entry.described, window)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,9 @@ class RateState:
     remaining: int
     reset: int  # epoch seconds when the window ends
 
-    def as_dict(self) -> dict[str, int]:
-        return {"limit": self.limit, "remaining": self.remaining, "reset": self.reset}
+    def json(self) -> bytes:
+        """``{"limit": ..., "remaining": ..., "reset": ...}``, compact."""
+        return b'{"limit":%d,"remaining":%d,"reset":%d}' % (self.limit, self.remaining, self.reset)
 
 
 @dataclass(frozen=True, slots=True)
