@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -136,3 +139,20 @@ def test_digest_of_plaintext_and_of_its_value_agree() -> None:
     assert hasher.digest(secret) == hasher.digest(secret.reveal())
     assert len(hasher.digest(secret)) == 32
     assert secret.reveal().encode() not in hasher.digest(secret)
+
+
+@pytest.mark.parametrize("value", ["", "gpk_x", "é" * 100, "a" * 10_000])
+def test_digest_is_hmac_sha256_of_the_utf8_value(value: str) -> None:
+    key = bytes(range(32))
+    hasher = cs.SecretHasher(key)
+    expected = hmac.digest(key, value.encode(), hashlib.sha256)
+    assert hasher.digest(value) == expected
+    assert hasher.digest(value) == expected  # the keyed start is copied, never used up
+
+
+def test_digests_taken_on_many_threads_at_once_agree() -> None:
+    hasher = cs.SecretHasher(bytes(32))
+    values = [f"gpcs_{n:040d}" for n in range(2_000)]
+    with ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(hasher.digest, values))
+    assert digests == [hmac.digest(bytes(32), v.encode(), hashlib.sha256) for v in values]
